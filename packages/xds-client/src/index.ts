@@ -12,3 +12,4 @@ export type {
   XdsNode,
   RpcStatus,
 } from './ads-service.ts';
+export type * from './resource-types/types.ts';
