@@ -1,0 +1,27 @@
+/** Every analyzer `weft validate` and the config store run, in the order they report. */
+import type { Analyzer } from '../analysis-context.ts';
+import { conflictingVirtualServiceAnalyzer, duplicateServiceEntryHostAnalyzer, sidecarSelectorAnalyzer } from './conflicts.ts';
+import { envoyFilterAnalyzer } from './envoy-filter.ts';
+import { gatewayReferenceAnalyzer } from './gateways.ts';
+import { destinationHostAnalyzer } from './hosts.ts';
+import { regexAnalyzer } from './regex.ts';
+import { subsetSelectsNothingAnalyzer, undefinedSubsetAnalyzer } from './subsets.ts';
+import { unsupportedFeatureAnalyzer } from './unsupported.ts';
+import { valueAnalyzer } from './values.ts';
+import { zeroWeightAnalyzer } from './weights.ts';
+
+/** The analyzers, each a pure function of the analysis input. */
+export const analyzers: readonly Analyzer[] = [
+  undefinedSubsetAnalyzer,
+  subsetSelectsNothingAnalyzer,
+  destinationHostAnalyzer,
+  gatewayReferenceAnalyzer,
+  conflictingVirtualServiceAnalyzer,
+  sidecarSelectorAnalyzer,
+  duplicateServiceEntryHostAnalyzer,
+  zeroWeightAnalyzer,
+  regexAnalyzer,
+  valueAnalyzer,
+  envoyFilterAnalyzer,
+  unsupportedFeatureAnalyzer,
+];
