@@ -1,5 +1,6 @@
 import type { Command } from '../command.ts';
 import { validateCommand } from './validate.ts';
+import { demoCommand } from './demo.ts';
 
 /** Every `weft` subcommand, in the order `weft --help` lists them. */
-export const commands: readonly Command[] = [validateCommand];
+export const commands: readonly Command[] = [validateCommand, demoCommand];

@@ -1,0 +1,14 @@
+import type { Command } from '../command.ts';
+import { parseCommandArgs } from '../parse-args.ts';
+import { runDemo } from '../../demo/demo.ts';
+
+/** `weft demo [--check]`: the example mesh end to end (what `npm run demo` runs). */
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'run the example mesh end to end (what `npm run demo` runs)',
+  synopsis: '[--check]',
+  async run(args) {
+    const { values } = parseCommandArgs('demo', { args, options: { check: { type: 'boolean', default: false } } });
+    return runDemo({ isCheck: values.check ?? false });
+  },
+};
