@@ -1,0 +1,32 @@
+/**
+ * RE2 regexes (Envoy `safe_regex`), compiled once when config arrives with re2js, which
+ * implements RE2's syntax and linear-time guarantee in JavaScript. A pattern that RE2 rejects is
+ * a `MeshError` `WEFT_ERR_XDS_INVALID` naming where it came from; nothing is compiled per request.
+ */
+import { RE2JS } from 're2js';
+import { MeshError, ErrorCode } from '@weft/xds-client';
+
+/** A compiled whole-string matcher. */
+export interface CompiledRegex {
+  readonly source: string;
+  /** True when the regex matches the whole of `input` (Envoy's `safe_regex` semantics). */
+  test(input: string): boolean;
+}
+
+/**
+ * Compiles `pattern` as RE2. `where` names the config location for the error message
+ * (e.g. `route_config reviews, virtual_host vh0, route[2].match.safe_regex`).
+ */
+export function compileRegex(pattern: string, where: string): CompiledRegex {
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(pattern);
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new MeshError(ErrorCode.xdsInvalid, `${where}: invalid RE2 regex ${JSON.stringify(pattern)}: ${why}`, {
+      cause,
+      details: { field: where, regex: pattern },
+    });
+  }
+  return { source: pattern, test: (input: string) => re.matches(input) };
+}
