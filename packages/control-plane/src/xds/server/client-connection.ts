@@ -1,0 +1,277 @@
+/**
+ * What the SotW and delta streams share: the client's identity (node id, metadata, kind,
+ * capabilities), per-type subscription and sync bookkeeping (sent version and nonce, ACKed
+ * version, last NACK), backpressure (a stream that does not drain gets no new messages, only a
+ * "dirty" mark per type), and make-before-break removal of clusters and assignments.
+ */
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { XdsNode } from '@weft/xds-client';
+import { capabilitiesFor, detectClientKind, type ClientCapabilities, type ClientKind } from '../client-capabilities.ts';
+import { fromStruct } from '../generators/types.ts';
+import type { XdsMetrics } from '../metrics.ts';
+import type { EncodedResource, Snapshot, SnapshotTypeUrl } from '../snapshot.ts';
+import { TypeUrl } from '@weft/xds-client';
+
+/** The last NACK a client sent for one type. */
+export interface NackRecord {
+  nonce: string;
+  /** `version_info` the client says it still runs. */
+  version: string;
+  message: string;
+  code: number;
+  at: string;
+}
+
+/** Subscription and sync state of one resource type on one stream. */
+export interface TypeState {
+  typeUrl: SnapshotTypeUrl;
+  isWildcard: boolean;
+  subscribed: Set<string>;
+  /** Resources last sent (SotW: the last response; delta: what the client holds). */
+  sent: Map<string, EncodedResource>;
+  /** When a vanished cluster/assignment may finally be removed (make-before-break). */
+  removalDue: Map<string, number>;
+  sentVersion: string;
+  sentNonce: string;
+  sentAt: string;
+  ackedVersion: string;
+  ackedNonce: string;
+  lastNack: NackRecord | undefined;
+  ackCount: number;
+  nackCount: number;
+  hasResponded: boolean;
+  isDirty: boolean;
+}
+
+/** Limits that keep one client's memory bounded. */
+export interface ConnectionLimits {
+  /** Most resource names one stream may subscribe to per type. */
+  maxNamesPerType: number;
+  /** Longest accepted resource name. */
+  maxNameLength: number;
+  /** How long a vanished cluster or assignment is still sent, so routes move off it first. */
+  removalDelayMs: number;
+}
+
+/** The services a stream needs from its server. */
+export interface ConnectionHost {
+  snapshotFor(caps: ClientCapabilities): Snapshot | undefined;
+  metrics: XdsMetrics;
+  limits: ConnectionLimits;
+  /** Called once when the first request named the node. */
+  onIdentified(conn: ClientConnection): void;
+  /** Called once when the stream ends, however it ends. */
+  onClosed(conn: ClientConnection): void;
+}
+
+let connectionCounter = 0;
+
+/** Reads the node's metadata (a decoded `google.protobuf.Struct`) as plain JSON. */
+export function nodeMetadata(node: XdsNode | undefined): Record<string, unknown> {
+  const raw = node?.metadata as unknown;
+  if (raw && typeof raw === 'object' && 'fields' in (raw as object)) return fromStruct(raw);
+  return (raw as Record<string, unknown> | undefined) ?? {};
+}
+
+/** Base of {@link SotwConnection} and {@link DeltaConnection}; see the module comment. */
+export abstract class ClientConnection {
+  /** `sotw` or `delta`. */
+  abstract readonly protocol: 'sotw' | 'delta';
+  readonly connectionId: string;
+  readonly connectedAt = new Date().toISOString();
+  nodeId = '';
+  node: XdsNode | undefined;
+  metadata: Record<string, unknown> = {};
+  kind: ClientKind = 'unknown';
+  caps: ClientCapabilities = capabilitiesFor('unknown');
+  namespace = 'default';
+  snapshot: Snapshot | undefined;
+  readonly types = new Map<SnapshotTypeUrl, TypeState>();
+  /** Type URLs the client asked for that the server does not serve (bounded). */
+  readonly unknownTypes = new Set<string>();
+  isClosed = false;
+  protected nonceCounter = 0;
+  protected removalTimer: NodeJS.Timeout | undefined;
+  protected readonly host: ConnectionHost;
+  protected readonly call: ServerDuplexStream<object, object>;
+
+  constructor(host: ConnectionHost, call: ServerDuplexStream<object, object>) {
+    this.host = host;
+    this.call = call;
+    this.connectionId = `c${++connectionCounter}`;
+    call.on('drain', () => this.flushDirty());
+  }
+
+  /** Identifies the client from its first request's node; false (stream refused) when there is none. */
+  protected identify(node: XdsNode | undefined): boolean {
+    if (this.nodeId) return true;
+    if (!node?.id || node.id.length > 1024) return false;
+    this.node = node;
+    this.nodeId = node.id;
+    this.metadata = nodeMetadata(node);
+    this.kind = detectClientKind(node, this.metadata);
+    this.caps = capabilitiesFor(this.kind);
+    const ns = this.metadata.NAMESPACE;
+    const fromId = node.id.split('~')[2]?.split('.')[1];
+    this.namespace = typeof ns === 'string' && ns ? ns : fromId || 'default';
+    this.snapshot = this.host.snapshotFor(this.caps);
+    this.host.metrics.connections.inc({ kind: this.kind, protocol: this.protocol });
+    this.host.onIdentified(this);
+    return true;
+  }
+
+  protected typeState(typeUrl: SnapshotTypeUrl): TypeState {
+    let st = this.types.get(typeUrl);
+    if (!st) {
+      st = {
+        typeUrl, isWildcard: false, subscribed: new Set(), sent: new Map(), removalDue: new Map(),
+        sentVersion: '', sentNonce: '', sentAt: '', ackedVersion: '', ackedNonce: '', lastNack: undefined,
+        ackCount: 0, nackCount: 0, hasResponded: false, isDirty: false,
+      };
+      this.types.set(typeUrl, st);
+    }
+    return st;
+  }
+
+  /** True when `names` would push the type over its limits (the stream is then ended). */
+  protected exceedsLimits(st: TypeState, names: readonly string[]): string | undefined {
+    const { maxNamesPerType, maxNameLength } = this.host.limits;
+    if (names.some((n) => typeof n !== 'string' || n.length > maxNameLength)) return `a resource name is longer than ${maxNameLength} characters`;
+    if (st.subscribed.size + names.length > maxNamesPerType && new Set([...st.subscribed, ...names]).size > maxNamesPerType) {
+      return `more than ${maxNamesPerType} subscriptions for ${st.typeUrl}`;
+    }
+    return undefined;
+  }
+
+  protected recordAck(st: TypeState, version: string, nonce: string): void {
+    st.ackedVersion = version;
+    st.ackedNonce = nonce;
+    st.ackCount++;
+  }
+
+  protected recordNack(st: TypeState, version: string, nonce: string, detail: { code?: number; message?: string }): void {
+    st.lastNack = { nonce, version, message: detail.message ?? '', code: detail.code ?? 0, at: new Date().toISOString() };
+    st.nackCount++;
+    this.host.metrics.rejects.inc({ type: typeLabelOf(st.typeUrl) });
+  }
+
+  /**
+   * The resources this stream should hold for a type right now: the subscribed (or all, for a
+   * wildcard) resources of the snapshot, plus vanished clusters/assignments still inside their
+   * removal delay.
+   */
+  protected desired(st: TypeState): Map<string, EncodedResource> {
+    const out = new Map<string, EncodedResource>();
+    const snap = this.snapshot;
+    if (!snap) return out;
+    const names = st.isWildcard ? new Set([...(snap.resources.get(st.typeUrl)?.keys() ?? []), ...st.subscribed]) : st.subscribed;
+    const now = Date.now();
+    const delay = this.host.limits.removalDelayMs;
+    for (const name of names) {
+      const r = snap.lookup(st.typeUrl, name, this.namespace);
+      if (r) {
+        out.set(name, r);
+        st.removalDue.delete(name);
+        continue;
+      }
+      const old = st.sent.get(name);
+      const isDeferred = delay > 0 && old && (st.typeUrl === TypeUrl.cluster || st.typeUrl === TypeUrl.clusterLoadAssignment);
+      if (isDeferred) {
+        const due = st.removalDue.get(name) ?? now + delay;
+        st.removalDue.set(name, due);
+        if (due > now) {
+          out.set(name, old);
+          this.scheduleRemoval(due - now);
+        } else st.removalDue.delete(name);
+      }
+    }
+    return out;
+  }
+
+  private scheduleRemoval(ms: number): void {
+    if (this.removalTimer) return;
+    this.removalTimer = setTimeout(() => {
+      this.removalTimer = undefined;
+      for (const st of this.types.values()) if (st.removalDue.size) this.respond(st, false);
+    }, ms + 5);
+    this.removalTimer.unref();
+  }
+
+  /** Next nonce of this stream (unique per stream). */
+  protected nextNonce(): string {
+    return `${this.connectionId}-${++this.nonceCounter}`;
+  }
+
+  /** Writes a response unless the stream is closed; a full buffer marks the type dirty instead. */
+  protected write(st: TypeState, message: object, bytes: number): boolean {
+    if (this.isClosed) return false;
+    const metrics = this.host.metrics;
+    metrics.pushes.inc({ type: typeLabelOf(st.typeUrl) });
+    metrics.configSize.observe({ type: typeLabelOf(st.typeUrl) }, bytes);
+    this.call.write(message);
+    return true;
+  }
+
+  /** True when the previous writes have not drained: new pushes wait for 'drain'. */
+  protected isBlocked(): boolean {
+    return this.call.writableNeedDrain;
+  }
+
+  private flushDirty(): void {
+    for (const st of this.types.values()) {
+      if (st.isDirty && !this.isBlocked()) {
+        st.isDirty = false;
+        this.respond(st, false);
+      }
+    }
+  }
+
+  /** Sends what changed for one type; `isForced` sends even when nothing changed. */
+  protected abstract respond(st: TypeState, isForced: boolean): void;
+
+  /** A new snapshot is in force: push every subscribed type whose resources changed. */
+  push(snapshot: Snapshot): void {
+    if (this.isClosed || !this.nodeId) return;
+    this.snapshot = snapshot;
+    for (const typeUrl of [TypeUrl.cluster, TypeUrl.clusterLoadAssignment, TypeUrl.listener, TypeUrl.routeConfiguration] as const) {
+      const st = this.types.get(typeUrl);
+      if (!st?.hasResponded) continue;
+      const end = this.host.metrics.pushTime.startTimer({ type: typeLabelOf(typeUrl) });
+      this.respond(st, false);
+      end();
+    }
+  }
+
+  /** Ends the stream with a gRPC status (UNAVAILABLE on shutdown) and releases its state. */
+  end(code: number, details: string): void {
+    if (this.isClosed) return;
+    this.markClosed();
+    try {
+      this.call.emit('error', { code, details });
+    } catch {
+      // the call may already be gone
+    }
+  }
+
+  /** Marks the stream closed once (metrics, timers, server bookkeeping). */
+  markClosed(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    if (this.removalTimer) clearTimeout(this.removalTimer);
+    if (this.nodeId) this.host.metrics.connections.dec({ kind: this.kind, protocol: this.protocol });
+    this.host.onClosed(this);
+  }
+
+  /** Records an unknown type URL (bounded set) and counts it. */
+  protected noteUnknownType(typeUrl: string): void {
+    this.host.metrics.badRequests.inc({ reason: 'unknown_type' });
+    if (this.unknownTypes.size < 16) this.unknownTypes.add(typeUrl.slice(0, 200));
+  }
+}
+
+function typeLabelOf(typeUrl: string): string {
+  if (typeUrl === TypeUrl.cluster) return 'cds';
+  if (typeUrl === TypeUrl.clusterLoadAssignment) return 'eds';
+  if (typeUrl === TypeUrl.listener) return 'lds';
+  return 'rds';
+}

@@ -1,0 +1,89 @@
+/**
+ * `StreamAggregatedResources` (state of the world): every response carries the full set of the
+ * resources the client subscribes to for that type. A request whose nonce is not the last one
+ * sent for its type is stale and ignored; a request with the current nonce is an ACK, or a NACK
+ * when it carries `error_detail` (recorded, nothing resent: the client keeps its last good
+ * config). A type is pushed again only when the resources the client subscribes to changed.
+ */
+import { createHash } from 'node:crypto';
+import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import { TypeUrl, type DiscoveryRequest, type DiscoveryResponse } from '@weft/xds-client';
+import { isSnapshotType } from '../snapshot.ts';
+import { ClientConnection, type ConnectionHost, type TypeState } from './client-connection.ts';
+
+/** Types whose empty first subscription means "everything" (wildcard), as in the xDS spec. */
+const WILDCARD_TYPES = new Set<string>([TypeUrl.listener, TypeUrl.cluster]);
+
+/** One SotW ADS stream; see the module comment. */
+export class SotwConnection extends ClientConnection {
+  readonly protocol = 'sotw' as const;
+
+  constructor(host: ConnectionHost, call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) {
+    super(host, call as ServerDuplexStream<object, object>);
+    call.on('data', (req: DiscoveryRequest) => this.onRequest(req));
+  }
+
+  private onRequest(req: DiscoveryRequest): void {
+    if (this.isClosed) return;
+    if (!this.identify(req.node)) {
+      this.host.metrics.badRequests.inc({ reason: 'no_node' });
+      this.end(status.INVALID_ARGUMENT, 'the first DiscoveryRequest of a stream must carry node.id');
+      return;
+    }
+    const typeUrl = req.type_url ?? '';
+    if (!isSnapshotType(typeUrl)) {
+      this.noteUnknownType(typeUrl);
+      return;
+    }
+    const st = this.typeState(typeUrl);
+    const nonce = req.response_nonce ?? '';
+    if (nonce) {
+      if (nonce !== st.sentNonce) {
+        this.host.metrics.badRequests.inc({ reason: 'stale_nonce' });
+        return;
+      }
+      if (req.error_detail && (req.error_detail.code || req.error_detail.message)) this.recordNack(st, req.version_info ?? '', nonce, req.error_detail);
+      else this.recordAck(st, req.version_info ?? '', nonce);
+    }
+    const names = req.resource_names ?? [];
+    const problem = this.exceedsLimits({ ...st, subscribed: new Set() }, names);
+    if (problem) {
+      this.host.metrics.badRequests.inc({ reason: 'limits' });
+      this.end(status.RESOURCE_EXHAUSTED, problem);
+      return;
+    }
+    const isWildcard = names.includes('*') || (names.length === 0 && WILDCARD_TYPES.has(typeUrl) && (!st.hasResponded || st.isWildcard));
+    const next = new Set(names.filter((n) => n !== '*'));
+    const isChanged = isWildcard !== st.isWildcard || next.size !== st.subscribed.size || [...next].some((n) => !st.subscribed.has(n));
+    st.isWildcard = isWildcard;
+    st.subscribed = next;
+    if (!st.hasResponded) this.respond(st, true);
+    else if (isChanged) this.respond(st, true);
+  }
+
+  protected respond(st: TypeState, isForced: boolean): void {
+    if (this.isClosed) return;
+    if (this.isBlocked()) {
+      st.isDirty = true;
+      return;
+    }
+    const desired = this.desired(st);
+    const isSame = desired.size === st.sent.size && [...desired].every(([n, r]) => st.sent.get(n)?.version === r.version);
+    if (isSame && !isForced) return;
+    const hash = createHash('sha256');
+    for (const name of [...desired.keys()].sort()) hash.update(name).update('\0').update(desired.get(name)?.version ?? '');
+    const version = hash.digest('hex').slice(0, 16);
+    const nonce = this.nextNonce();
+    let bytes = 0;
+    const resources = [...desired.values()].map((r) => {
+      bytes += r.any.value.length;
+      return r.any;
+    });
+    st.sent = desired;
+    st.sentVersion = version;
+    st.sentNonce = nonce;
+    st.sentAt = new Date().toISOString();
+    st.hasResponded = true;
+    this.write(st, { version_info: version, resources, type_url: st.typeUrl, nonce } satisfies DiscoveryResponse, bytes);
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * A snapshot: every resource of one model generation for one client profile, each encoded to
+ * its protobuf `Any` exactly once and shared by every client of that profile. A snapshot is
+ * checked for consistency (every RDS name a listener names and every cluster a route names
+ * exists, every EDS cluster has its assignment) before any client may see it.
+ */
+import { createHash } from 'node:crypto';
+import { MeshError, packAny, TypeUrl, type AnyMessage } from '@weft/xds-client';
+import type { ClientCapabilities, Omission } from './client-capabilities.ts';
+import { generateClusters } from './generators/cluster.ts';
+import { generateEndpoints } from './generators/endpoint.ts';
+import { buildListener, generateListeners, hostHasFault } from './generators/listener.ts';
+import { generateRoutes } from './generators/route.ts';
+import type { GeneratedResource, GeneratorContext } from './generators/types.ts';
+import type { MeshIndex } from './mesh-index.ts';
+import { listenerName, resolveHost, splitHostPort } from './names.ts';
+
+/** One resource, encoded once. */
+export interface EncodedResource {
+  name: string;
+  /** Content hash of the encoded bytes: equal bytes, equal version. */
+  version: string;
+  any: AnyMessage;
+  /** The plain message, for `/debug/config_dump`. */
+  message: Record<string, unknown>;
+}
+
+/** The resource types a snapshot holds, in the order istiod pushes them. */
+export const SNAPSHOT_TYPES = [TypeUrl.cluster, TypeUrl.clusterLoadAssignment, TypeUrl.listener, TypeUrl.routeConfiguration] as const;
+
+/** A type URL held by snapshots. */
+export type SnapshotTypeUrl = (typeof SNAPSHOT_TYPES)[number];
+
+/** True when `typeUrl` is one the control plane serves. */
+export function isSnapshotType(typeUrl: string): typeUrl is SnapshotTypeUrl {
+  return (SNAPSHOT_TYPES as readonly string[]).includes(typeUrl);
+}
+
+/** One immutable, consistent set of resources; see the module comment. */
+export interface Snapshot {
+  /** Model generation it was built from. */
+  generation: number;
+  /** Model version plus profile. */
+  version: string;
+  resources: ReadonlyMap<SnapshotTypeUrl, ReadonlyMap<string, EncodedResource>>;
+  /** Features left out for this client profile. */
+  omissions: readonly Omission[];
+  /**
+   * The resource of that type and name. Listener names may be short (`catalog:50051`,
+   * `catalog.shop:50051`): they resolve in `namespace` like istiod resolves them for proxyless
+   * clients, and the answer carries the requested name.
+   */
+  lookup(typeUrl: SnapshotTypeUrl, name: string, namespace: string): EncodedResource | undefined;
+}
+
+function encode(typeUrl: string, r: GeneratedResource): EncodedResource {
+  const any = packAny(typeUrl, r.message);
+  const version = createHash('sha256').update(any.value).digest('hex').slice(0, 16);
+  return { name: r.name, version, any, message: r.message };
+}
+
+/** Reasons the resources are not consistent (empty when they are). */
+export function checkConsistency(resources: ReadonlyMap<SnapshotTypeUrl, ReadonlyMap<string, EncodedResource>>): string[] {
+  const problems: string[] = [];
+  const routes = resources.get(TypeUrl.routeConfiguration) ?? new Map();
+  const clusters = resources.get(TypeUrl.cluster) ?? new Map();
+  const assignments = resources.get(TypeUrl.clusterLoadAssignment) ?? new Map();
+  for (const name of (resources.get(TypeUrl.listener) ?? new Map()).keys()) {
+    if (!routes.has(name)) problems.push(`listener ${name} names RouteConfiguration ${name}, which does not exist`);
+  }
+  for (const route of routes.values()) {
+    for (const vh of (route.message.virtual_hosts as { routes: Record<string, unknown>[] }[]) ?? []) {
+      for (const r of vh.routes) {
+        const action = r.route as { cluster?: string; weighted_clusters?: { clusters: { name: string }[] } } | undefined;
+        if (!action) continue;
+        const names = action.cluster ? [action.cluster] : (action.weighted_clusters?.clusters ?? []).map((c) => c.name);
+        for (const c of names) if (!clusters.has(c)) problems.push(`RouteConfiguration ${route.name} route ${String(r.name)} names cluster ${c}, which does not exist`);
+      }
+    }
+  }
+  for (const name of clusters.keys()) if (!assignments.has(name)) problems.push(`cluster ${name} has no ClusterLoadAssignment`);
+  return problems;
+}
+
+/**
+ * Generates, encodes and checks the snapshot of a model for one client profile. Throws a
+ * MeshError `WEFT_ERR_CONFIG_INVALID` listing the inconsistencies; callers keep the last good
+ * snapshot then.
+ */
+export function buildSnapshot(index: MeshIndex, caps: ClientCapabilities): Snapshot {
+  const omissions: Omission[] = [];
+  const ctx: GeneratorContext = { index, caps, omit: (o) => omissions.push(o) };
+  const generated: [SnapshotTypeUrl, GeneratedResource[]][] = [
+    [TypeUrl.cluster, generateClusters(ctx)],
+    [TypeUrl.clusterLoadAssignment, generateEndpoints(ctx)],
+    [TypeUrl.listener, generateListeners(ctx)],
+    [TypeUrl.routeConfiguration, generateRoutes(ctx)],
+  ];
+  const resources = new Map<SnapshotTypeUrl, Map<string, EncodedResource>>();
+  for (const [typeUrl, list] of generated) {
+    const byName = new Map<string, EncodedResource>();
+    for (const r of list) byName.set(r.name, encode(typeUrl, r));
+    resources.set(typeUrl, byName);
+  }
+  const problems = checkConsistency(resources);
+  if (problems.length) {
+    throw new MeshError('WEFT_ERR_CONFIG_INVALID', `generation ${index.model.generation} is not consistent: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`, {
+      details: { problems },
+    });
+  }
+  const listeners = resources.get(TypeUrl.listener) as Map<string, EncodedResource>;
+  const aliases = new Map<string, EncodedResource | null>();
+  const MAX_ALIASES = 10_000;
+  return {
+    generation: index.model.generation,
+    version: index.model.version,
+    resources,
+    omissions,
+    lookup(typeUrl, name, namespace) {
+      const found = resources.get(typeUrl)?.get(name);
+      if (found || typeUrl !== TypeUrl.listener) return found;
+      const key = `${namespace}\u0000${name}`;
+      const cached = aliases.get(key);
+      if (cached !== undefined) return cached ?? undefined;
+      const hp = splitHostPort(name);
+      let alias: EncodedResource | null = null;
+      if (hp) {
+        const canonical = listenerName(resolveHost(hp.host, namespace, index.model.domainSuffix), hp.port);
+        if (canonical !== name && listeners.has(canonical)) {
+          const host = canonical.slice(0, canonical.lastIndexOf(':'));
+          alias = encode(TypeUrl.listener, buildListener(name, canonical, hostHasFault(ctx, host)));
+        }
+      }
+      if (aliases.size < MAX_ALIASES) aliases.set(key, alias);
+      return alias ?? undefined;
+    },
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * The control plane's xDS server: `envoy.service.discovery.v3.AggregatedDiscoveryService` on a
+ * grpc-js Server, both SotW and delta, fed from a {@link ModelSource} (the config store). A
+ * model change is debounced, turned into snapshots (once per client profile) and pushed to
+ * every stream; a snapshot that fails its consistency check is reported and never reaches a
+ * client. Self-registering nodes are added to the registry while their stream lives.
+ */
+import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
+import { adsServiceDefinition, MeshError, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse } from '@weft/xds-client';
+import type { MeshModel } from '../model/mesh-model.ts';
+import type { ClientCapabilities } from './client-capabilities.ts';
+import { createXdsMetrics, type XdsMetrics } from './metrics.ts';
+import { createSelfRegistrar, workloadFromNode, type RegistryLike } from './self-registration.ts';
+import { ClientConnection, type ConnectionHost, type ConnectionLimits } from './server/client-connection.ts';
+import { DeltaConnection } from './server/delta-connection.ts';
+import { SotwConnection } from './server/sotw-connection.ts';
+import { createSnapshotCache, type SnapshotCache } from './snapshot-cache.ts';
+import { clientSync, configDump, type SyncReport } from './sync-report.ts';
+
+/** Where models come from: the config store satisfies it. */
+export interface ModelSource {
+  /** The model in force. */
+  readonly current: MeshModel;
+  /** Called after each newly published model; returns a disposable that stops the calls. */
+  onChange(listener: (model: MeshModel) => void): { [Symbol.dispose](): void };
+  /** Where self-registering nodes are added; absent means no self-registration. */
+  readonly registry?: RegistryLike;
+}
+
+/** Options of {@link createXdsServer}. */
+export interface XdsServerOptions {
+  source: ModelSource;
+  /** Delay that coalesces model changes into one push (istiod: 100 ms). Default 100. */
+  debounceMs?: number;
+  /** How long a self-registered node stays an endpoint after its last stream ended. Default 5000. */
+  registrationGraceMs?: number;
+  /** Per-stream limits; defaults: 10,000 names per type, 1,024-character names, 1,000 ms removal delay. */
+  limits?: Partial<ConnectionLimits>;
+  /** Metrics to record into; a fresh set by default. */
+  metrics?: XdsMetrics;
+}
+
+/** A running (or not yet listening) xDS server. */
+export interface XdsServer {
+  /** Binds `host:port` (port 0 picks one) without TLS and resolves to the bound port. */
+  listen(host: string, port: number): Promise<number>;
+  /** `host:port` once listening. */
+  readonly address: string | undefined;
+  /** The grpc-js server, for mounting more services (the CA) beside ADS. */
+  readonly grpcServer: Server;
+  readonly metrics: XdsMetrics;
+  /** Live streams that have identified their node. */
+  connections(): readonly ClientConnection[];
+  /** The `/debug/syncz` document. */
+  syncReport(): SyncReport;
+  /** What the streams of `nodeId` were sent, decoded; empty when no such node is connected. */
+  configDump(nodeId: string): Record<string, unknown>[];
+  /** Pushes the current model now, skipping the debounce (tests, benchmarks). */
+  pushNow(): void;
+  /** Called after every push round with the model generation and the number of streams pushed. */
+  onPushed(listener: (generation: number, streams: number) => void): { [Symbol.dispose](): void };
+  /**
+   * Graceful stop: every stream ends with UNAVAILABLE (clients reconnect elsewhere), then the
+   * server shuts down, forcibly after `graceMs` (default 2000). Idempotent.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Creates the server; nothing listens until {@link XdsServer.listen}. */
+export function createXdsServer(options: XdsServerOptions): XdsServer {
+  const { source } = options;
+  const debounceMs = options.debounceMs ?? 100;
+  const metrics = options.metrics ?? createXdsMetrics();
+  const limits: ConnectionLimits = { maxNamesPerType: 10_000, maxNameLength: 1024, removalDelayMs: 1000, ...options.limits };
+  const cache: SnapshotCache = createSnapshotCache(() => metrics.snapshotFailures.inc());
+  const registrar = createSelfRegistrar(source.registry, options.registrationGraceMs ?? 5000);
+  const live = new Set<ClientConnection>();
+  const pushListeners = new Set<(generation: number, streams: number) => void>();
+  const grpcServer = new Server({ 'grpc.max_concurrent_streams': 100_000 });
+  let address: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let firstTriggerAt = 0;
+  let closing: Promise<void> | undefined;
+
+  const host: ConnectionHost = {
+    metrics,
+    limits,
+    snapshotFor: (caps: ClientCapabilities) => cache.get(source.current, caps),
+    onIdentified(conn) {
+      live.add(conn);
+      registrar.connected(conn.nodeId, conn.node ? workloadFromNode(conn.node, conn.metadata, conn.namespace) : undefined);
+    },
+    onClosed(conn) {
+      if (live.delete(conn)) registrar.disconnected(conn.nodeId);
+    },
+  };
+
+  function pushNow(): void {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const model = source.current;
+    let streams = 0;
+    for (const conn of live) {
+      const snap = cache.get(model, conn.caps);
+      if (snap && snap !== conn.snapshot) {
+        conn.push(snap);
+        streams++;
+      }
+    }
+    if (firstTriggerAt) metrics.convergence.observe((performance.now() - firstTriggerAt) / 1000);
+    firstTriggerAt = 0;
+    for (const l of pushListeners) l(model.generation, streams);
+  }
+
+  const subscription = source.onChange(() => {
+    metrics.pushTriggers.inc({ type: 'config' });
+    if (timer) return;
+    firstTriggerAt = performance.now();
+    timer = setTimeout(pushNow, debounceMs);
+    timer.unref();
+  });
+
+  function attach(conn: ClientConnection, call: ServerDuplexStream<object, object>): void {
+    const done = () => conn.markClosed();
+    call.on('end', () => {
+      done();
+      call.end();
+    });
+    call.on('cancelled', done);
+    call.on('error', done);
+    call.on('close', done);
+  }
+
+  grpcServer.addService(adsServiceDefinition(), {
+    StreamAggregatedResources(call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) {
+      if (closing) return call.emit('error', { code: status.UNAVAILABLE, details: 'control plane shutting down' });
+      attach(new SotwConnection(host, call), call as ServerDuplexStream<object, object>);
+    },
+    DeltaAggregatedResources(call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) {
+      if (closing) return call.emit('error', { code: status.UNAVAILABLE, details: 'control plane shutting down' });
+      attach(new DeltaConnection(host, call), call as ServerDuplexStream<object, object>);
+    },
+  });
+
+  return {
+    grpcServer,
+    metrics,
+    get address() {
+      return address;
+    },
+    listen(bindHost, port) {
+      return new Promise((resolve, reject) => {
+        const target = bindHost.includes(':') ? `[${bindHost}]:${port}` : `${bindHost}:${port}`;
+        grpcServer.bindAsync(target, ServerCredentials.createInsecure(), (err, bound) => {
+          if (err) {
+            reject(new MeshError('WEFT_ERR_USAGE', `xDS server cannot listen on ${target}: ${err.message}`, { cause: err, details: { address: target } }));
+            return;
+          }
+          address = bindHost.includes(':') ? `[${bindHost}]:${bound}` : `${bindHost}:${bound}`;
+          resolve(bound);
+        });
+      });
+    },
+    connections: () => [...live],
+    syncReport() {
+      const model = source.current;
+      return { generation: model.generation, version: model.version, clients: [...live].map(clientSync), snapshotFailures: cache.failures };
+    },
+    configDump: (nodeId) => [...live].filter((c) => c.nodeId === nodeId).map(configDump),
+    pushNow,
+    onPushed(listener) {
+      pushListeners.add(listener);
+      return { [Symbol.dispose]: () => void pushListeners.delete(listener) };
+    },
+    close(graceMs = 2000) {
+      closing ??= (async () => {
+        subscription[Symbol.dispose]();
+        if (timer) clearTimeout(timer);
+        registrar.close();
+        for (const conn of [...live]) conn.end(status.UNAVAILABLE, 'control plane shutting down');
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => {
+            grpcServer.forceShutdown();
+            resolve();
+          }, graceMs);
+          force.unref();
+          grpcServer.tryShutdown(() => {
+            clearTimeout(force);
+            resolve();
+          });
+        });
+      })();
+      return closing;
+    },
+  };
+}
