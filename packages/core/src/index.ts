@@ -1,2 +1,12 @@
 export { MeshError, ErrorCode, isMeshError } from '@weft/xds-client';
 export type { ErrorCodeValue, ResponseFlag, MeshErrorOptions } from '@weft/xds-client';
+export { createWorkloadIdentity } from './identity/workload-identity.ts';
+export type { WorkloadIdentity, WorkloadIdentityOptions, IdentityMaterial, ListenerHandle } from './identity/workload-identity.ts';
+export type { CertificateSigner, CertificateSigningRequest, SignedCertificateChain, SignerCredentials } from './identity/certificate-signer.ts';
+export { verifyPeerSpiffeId, createSpiffeServerIdentityCheck, formatSpiffeId, parseSpiffeId, spiffeUrisOf } from './identity/spiffe-id.ts';
+export type { SpiffeId, PeerIdentityPolicy } from './identity/spiffe-id.ts';
+export { verifyCertificateChain, splitPemCertificates } from './identity/certificate-chain.ts';
+export type { ChainPolicy, VerifiedCertificate } from './identity/certificate-chain.ts';
+export { createWorkloadCsr } from './identity/csr.ts';
+export type { WorkloadCsr } from './identity/csr.ts';
+export { readJoinToken } from './identity/token-source.ts';

@@ -13,3 +13,5 @@ export type {
   RpcStatus,
 } from './ads-service.ts';
 export type * from './resource-types/types.ts';
+export { istioCertificateServiceDefinition, createGrpcCertificateSigner, CaMetadataKey, CREATE_CERTIFICATE_PATH } from './ca-client.ts';
+export type { IstioCertificateRequest, IstioCertificateResponse, CaSigningRequest, GrpcCertificateSignerOptions, GrpcCertificateSigner } from './ca-client.ts';
