@@ -38,6 +38,7 @@ const PROTO_FILES = [
   'envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality.proto',
   'envoy/extensions/load_balancing_policies/pick_first/v3/pick_first.proto',
   'envoy/extensions/clusters/aggregate/v3/cluster.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'udpa/type/v1/typed_struct.proto',
   'xds/type/v3/typed_struct.proto',
   'google/protobuf/struct.proto',

@@ -1,0 +1,207 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { packAny, TypeUrl } from '../protos.ts';
+import { decodeResource } from './index.ts';
+import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration } from './types.ts';
+
+const router = { name: 'envoy.filters.http.router', typed_config: packAny(TypeUrl.router, {}) };
+
+function listener(extra: object = {}, filters: object[] = [router]) {
+  return packAny(TypeUrl.listener, {
+    name: 'reviews.default.svc.cluster.local:9080',
+    api_listener: {
+      api_listener: packAny(TypeUrl.httpConnectionManager, {
+        rds: { route_config_name: 'reviews.default.svc.cluster.local:9080', config_source: { ads: {} } },
+        http_filters: filters,
+        common_http_protocol_options: { max_stream_duration: { seconds: 3 } },
+        ...extra,
+      }),
+    },
+  });
+}
+
+function ok<T>(typeUrl: Parameters<typeof decodeResource>[0], any: ReturnType<typeof packAny>): T {
+  const d = decodeResource(typeUrl, any);
+  assert.ok(d.result.ok, d.result.ok ? '' : d.result.error);
+  return d.result.value as T;
+}
+
+function error(typeUrl: Parameters<typeof decodeResource>[0], any: ReturnType<typeof packAny>): string {
+  const d = decodeResource(typeUrl, any);
+  assert.ok(!d.result.ok, 'expected a validation error');
+  return d.result.error;
+}
+
+test('an API listener decodes to its RDS name, filters and max stream duration', () => {
+  const fault = { name: 'envoy.filters.http.fault', typed_config: packAny(TypeUrl.fault, { abort: { http_status: 503, percentage: { numerator: 50 } } }) };
+  const l = ok<Listener>(TypeUrl.listener, listener({}, [fault, router]));
+  assert.deepEqual(l.httpConnectionManager?.routeSource, { type: 'rds', routeConfigName: 'reviews.default.svc.cluster.local:9080' });
+  assert.equal(l.httpConnectionManager?.maxStreamDurationMs, 3000);
+  const f = l.httpConnectionManager?.httpFilters[0];
+  assert.equal(f?.config.type, 'fault');
+  if (f?.config.type === 'fault') assert.deepEqual(f.config.fault.abort?.percentage, { numerator: 50, denominator: 100 });
+});
+
+test('unsupported filters: optional ones are dropped, required ones reject the listener (A39)', () => {
+  const unknown = { name: 'istio.stats', typed_config: packAny(TypeUrl.typedStructUdpa, { type_url: 'type.googleapis.com/stats.PluginConfig', value: {} }) };
+  const l = ok<Listener>(TypeUrl.listener, listener({}, [{ ...unknown, is_optional: true }, router]));
+  assert.equal(l.httpConnectionManager?.httpFilters.length, 1);
+  assert.match(error(TypeUrl.listener, listener({}, [unknown, router])), /http_filters\[0\].*unsupported filter "istio.stats"/);
+  assert.match(error(TypeUrl.listener, listener({}, [])), /router filter is missing/);
+});
+
+test('a local rate limit filter given as a TypedStruct decodes like the Istio EnvoyFilter example', () => {
+  const rl = {
+    name: 'envoy.filters.http.local_ratelimit',
+    typed_config: packAny(TypeUrl.typedStructUdpa, {
+      type_url: TypeUrl.localRateLimit,
+      value: {
+        fields: {
+          stat_prefix: { stringValue: 'http_local_rate_limiter' },
+          token_bucket: { structValue: { fields: { max_tokens: { numberValue: 10 }, tokens_per_fill: { numberValue: 10 }, fill_interval: { stringValue: '1s' } } } },
+          filter_enabled: { structValue: { fields: { default_value: { structValue: { fields: { numerator: { numberValue: 100 }, denominator: { stringValue: 'HUNDRED' } } } } } } },
+        },
+      },
+    }),
+  };
+  const l = ok<Listener>(TypeUrl.listener, listener({}, [rl, router]));
+  const c = l.httpConnectionManager?.httpFilters[0]?.config;
+  assert.equal(c?.type, 'localRateLimit');
+  if (c?.type === 'localRateLimit') {
+    assert.deepEqual(c.localRateLimit.tokenBucket, { maxTokens: 10, tokensPerFill: 10, fillIntervalMs: 1000 });
+    assert.deepEqual(c.localRateLimit.filterEnabled, { numerator: 100, denominator: 100 });
+    assert.deepEqual(c.localRateLimit.filterEnforced, { numerator: 0, denominator: 100 });
+    assert.equal(c.localRateLimit.statusCode, 429);
+  }
+});
+
+function routeConfig(route: object) {
+  return packAny(TypeUrl.routeConfiguration, {
+    name: 'rc',
+    virtual_hosts: [{ name: 'vh', domains: ['reviews', 'reviews.default.svc.cluster.local:9080'], routes: [route] }],
+  });
+}
+
+test('routes decode with weighted clusters, retries, hash policies, timeouts and header matchers', () => {
+  const rc = ok<RouteConfiguration>(
+    TypeUrl.routeConfiguration,
+    routeConfig({
+      match: { prefix: '/api', case_sensitive: { value: false }, headers: [{ name: 'X-User', exact_match: 'jason', invert_match: true }] },
+      route: {
+        weighted_clusters: { clusters: [{ name: 'a', weight: { value: 90 } }, { name: 'b', weight: { value: 10 } }, { name: 'z', weight: { value: 0 } }] },
+        timeout: { seconds: 2, nanos: 500_000_000 },
+        retry_policy: { retry_on: '5xx, connect-failure', num_retries: { value: 3 }, per_try_timeout: { nanos: 200_000_000 } },
+        hash_policy: [{ header: { header_name: 'x-session' }, terminal: true }, { connection_properties: { source_ip: true } }],
+      },
+    }),
+  );
+  const route = rc.virtualHosts[0]?.routes[0];
+  assert.ok(route && route.action.type === 'route');
+  assert.deepEqual(route.match.path, { type: 'prefix', prefix: '/api' });
+  assert.equal(route.match.caseSensitive, false);
+  assert.deepEqual(route.match.headers[0]?.match, { type: 'exact', value: 'jason', ignoreCase: false });
+  assert.equal(route.match.headers[0]?.invertMatch, true);
+  const action = route.action.route;
+  assert.equal(action.clusterSpecifier.type, 'weightedClusters');
+  if (action.clusterSpecifier.type === 'weightedClusters') {
+    assert.deepEqual(action.clusterSpecifier.clusters.map((c) => c.name), ['a', 'b']);
+    assert.equal(action.clusterSpecifier.totalWeight, 100);
+  }
+  assert.equal(action.timeoutMs, 2500);
+  assert.deepEqual(action.retryPolicy?.retryOn, ['5xx', 'connect-failure']);
+  assert.equal(action.retryPolicy?.numRetries, 3);
+  assert.equal(action.retryPolicy?.perTryTimeoutMs, 200);
+  assert.deepEqual(action.retryPolicy?.retryBackOff, { baseIntervalMs: 25, maxIntervalMs: 250 });
+  assert.deepEqual(action.hashPolicies, [{ type: 'header', headerName: 'x-session', terminal: true }, { type: 'sourceIp', terminal: false }]);
+});
+
+test('a bad regex or a zero weight sum rejects the route configuration naming the field', () => {
+  const bad = error(TypeUrl.routeConfiguration, routeConfig({ match: { safe_regex: { regex: '(' } }, route: { cluster: 'a' } }));
+  assert.match(bad, /^virtual_hosts\[0\]\.routes\[0\]\.match\.safe_regex\.regex: invalid regex/);
+  const zero = error(TypeUrl.routeConfiguration, routeConfig({ match: { prefix: '/' }, route: { weighted_clusters: { clusters: [{ name: 'a', weight: { value: 0 } }] } } }));
+  assert.match(zero, /weighted_clusters: the sum of weights is 0/);
+});
+
+test('clusters decode lb policies, circuit breakers, outlier detection defaults and SPIFFE SAN matchers', () => {
+  const c = ok<Cluster>(
+    TypeUrl.cluster,
+    packAny(TypeUrl.cluster, {
+      name: 'outbound|9080|v1|reviews.default.svc.cluster.local',
+      type: 'EDS',
+      eds_cluster_config: { eds_config: { ads: {} } },
+      lb_policy: 'RING_HASH',
+      ring_hash_lb_config: { minimum_ring_size: { value: 2048 } },
+      circuit_breakers: { thresholds: [{ max_requests: { value: 10 } }] },
+      outlier_detection: { consecutive_5xx: { value: 3 }, base_ejection_time: { seconds: 1 } },
+      transport_socket: {
+        name: 'envoy.transport_sockets.tls',
+        typed_config: packAny(TypeUrl.upstreamTlsContext, {
+          common_tls_context: {
+            tls_certificate_provider_instance: { instance_name: 'default', certificate_name: 'default' },
+            combined_validation_context: {
+              default_validation_context: { match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { exact: 'spiffe://cluster.local/ns/default/sa/reviews' } }] },
+              validation_context_certificate_provider_instance: { instance_name: 'default', certificate_name: 'ROOTCA' },
+            },
+          },
+        }),
+      },
+    }),
+  );
+  assert.deepEqual(c.discovery, { type: 'eds', serviceName: 'outbound|9080|v1|reviews.default.svc.cluster.local' });
+  assert.deepEqual(c.lbPolicy, { type: 'ringHash', minRingSize: 2048, maxRingSize: 8388608, hashFunction: 'XX_HASH' });
+  assert.equal(c.circuitBreakers[0]?.maxRequests, 10);
+  assert.equal(c.circuitBreakers[0]?.maxPendingRequests, 1024);
+  assert.equal(c.outlierDetection?.consecutive5xx, 3);
+  assert.equal(c.outlierDetection?.baseEjectionTimeMs, 1000);
+  assert.equal(c.outlierDetection?.maxEjectionPercent, 10);
+  assert.equal(c.connectTimeoutMs, 5000);
+  assert.deepEqual(c.tls?.identity, { type: 'certificateProvider', instanceName: 'default', certificateName: 'default' });
+  assert.deepEqual(c.tls?.matchSubjectAltNames, [{ sanType: 'URI', matcher: { type: 'exact', value: 'spiffe://cluster.local/ns/default/sa/reviews', ignoreCase: false } }]);
+});
+
+test('load_balancing_policy picks the first supported entry; Maglev needs a prime table size', () => {
+  const policy = (typed: object) => ({ typed_extension_config: { name: 'x', typed_config: typed } });
+  const c = ok<Cluster>(
+    TypeUrl.cluster,
+    packAny(TypeUrl.cluster, {
+      name: 'c',
+      type: 'EDS',
+      eds_cluster_config: { eds_config: { self: {} } },
+      load_balancing_policy: {
+        policies: [
+          policy(packAny(TypeUrl.typedStructXds, { type_url: 'type.googleapis.com/custom.Policy', value: {} })),
+          policy(packAny('type.googleapis.com/envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest', { choice_count: { value: 3 } })),
+        ],
+      },
+    }),
+  );
+  assert.deepEqual(c.lbPolicy, { type: 'leastRequest', choiceCount: 3 });
+  const bad = error(TypeUrl.cluster, packAny(TypeUrl.cluster, { name: 'c', type: 'EDS', eds_cluster_config: { eds_config: { ads: {} } }, lb_policy: 'MAGLEV', maglev_lb_config: { table_size: { value: 100 } } }));
+  assert.match(bad, /maglev_lb_config\.table_size: 100 must be a prime/);
+});
+
+test('endpoints decode localities, health, weights and reject gaps in priorities', () => {
+  const ep = (ip: string, extra: object = {}) => ({ endpoint: { address: { socket_address: { address: ip, port_value: 9080 } } }, ...extra });
+  const cla = ok<ClusterLoadAssignment>(
+    TypeUrl.clusterLoadAssignment,
+    packAny(TypeUrl.clusterLoadAssignment, {
+      cluster_name: 'outbound|9080||reviews.default.svc.cluster.local',
+      endpoints: [
+        { locality: { region: 'r', zone: 'a' }, load_balancing_weight: { value: 3 }, lb_endpoints: [ep('127.0.0.1', { health_status: 'HEALTHY', load_balancing_weight: { value: 2 } })] },
+        { locality: { region: 'r', zone: 'b' }, priority: 1, lb_endpoints: [ep('127.0.0.2')] },
+      ],
+    }),
+  );
+  assert.equal(cla.overprovisioningFactor, 1.4);
+  assert.equal(cla.localities[0]?.loadBalancingWeight, 3);
+  assert.deepEqual(cla.localities[0]?.endpoints[0]?.healthStatus, 'HEALTHY');
+  assert.equal(cla.localities[0]?.endpoints[0]?.loadBalancingWeight, 2);
+  assert.equal(cla.localities[1]?.endpoints[0]?.healthStatus, 'UNKNOWN');
+  const gap = error(TypeUrl.clusterLoadAssignment, packAny(TypeUrl.clusterLoadAssignment, { cluster_name: 'c', endpoints: [{ priority: 1, lb_endpoints: [ep('127.0.0.1')] }] }));
+  assert.match(gap, /priorities are not contiguous/);
+});
+
+test('a resource of the wrong type inside a response is an error, not a throw', () => {
+  const d = decodeResource(TypeUrl.cluster, packAny(TypeUrl.listener, { name: 'x' }));
+  assert.equal(d.result.ok, false);
+});
