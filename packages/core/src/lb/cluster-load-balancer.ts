@@ -34,6 +34,12 @@ export interface ClusterLbConfig {
   overprovisioningPercent?: number;
   /** Healthy panic threshold in percent; default 50; 0 disables panic. */
   panicThresholdPercent?: number;
+  /**
+   * Pick a locality first by `weight × availability` (Envoy's locality-weighted LB; gRPC always
+   * does). Default: on when any locality carries a weight. Localities without weight get no
+   * traffic while it is on. Ignored by RING_HASH and MAGLEV, which hash over the whole priority.
+   */
+  isLocalityWeighted?: boolean;
 }
 
 /** What the compile step needs besides the config. */
@@ -174,7 +180,8 @@ export class ClusterLoadBalancer {
   #buildSource(priority: PrioritySet, isDegraded: boolean, isPanic: boolean): HostSource | undefined {
     const accept = (e: Endpoint): boolean =>
       isPanic || (!e.state.isEjected && (isDegraded ? e.healthStatus === 'DEGRADED' : isHealthyStatus(e.healthStatus)));
-    const isLocalityWeighted = !HASH_POLICIES.has(this.config.policy) && !isPanic && priority.localities.some((l) => l.weight > 0);
+    const wantsLocality = this.config.isLocalityWeighted ?? priority.localities.some((l) => l.weight > 0);
+    const isLocalityWeighted = wantsLocality && !HASH_POLICIES.has(this.config.policy) && !isPanic;
     if (!isLocalityWeighted) {
       const eps = priority.endpoints.filter(accept);
       return eps.length === 0 ? undefined : { scheduler: undefined, pickers: [this.#makePicker(eps)] };

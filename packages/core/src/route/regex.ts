@@ -30,3 +30,17 @@ export function compileRegex(pattern: string, where: string): CompiledRegex {
   }
   return { source: pattern, test: (input: string) => re.matches(input) };
 }
+
+/** A compiled `RegexMatchAndSubstitute`: replaces every match (Envoy `\1` references). */
+export interface CompiledRewrite {
+  apply(input: string): string;
+}
+
+/** Compiles a regex rewrite; errors as in {@link compileRegex}. */
+export function compileRewrite(pattern: string, substitution: string, where: string): CompiledRewrite {
+  compileRegex(pattern, where);
+  const re = RE2JS.compile(pattern);
+  // Envoy writes capture references as \1; re2js (JS mode) expects $1. A literal $ is $$.
+  const replacement = substitution.replace(/\$/g, '$$$$').replace(/\\(\d)/g, '$$$1');
+  return { apply: (input: string) => re.matcher(input).replaceAll(replacement) };
+}
