@@ -112,8 +112,8 @@ export function createCertificateAuthority(options: CertificateAuthorityOptions)
 
   const currentRoots = (): X509Certificate[] => {
     const t = now();
-    const expired = material.previousRoots.filter((p) => p.trustedUntilMs <= t).map((p) => p.certPem);
-    return expired.length === 0 ? roots : roots.filter((r) => !expired.includes(r.toString()));
+    const expired = material.previousRoots.filter((p) => p.trustedUntilMs <= t).map((p) => new X509Certificate(p.certPem).fingerprint256);
+    return expired.length === 0 ? roots : roots.filter((r) => !expired.includes(r.fingerprint256));
   };
 
   return {
