@@ -1,6 +1,7 @@
 import type { Command } from '../command.ts';
 import { validateCommand } from './validate.ts';
 import { demoCommand } from './demo.ts';
+import { tokenCommand } from './token.ts';
 
 /** Every `weft` subcommand, in the order `weft --help` lists them. */
-export const commands: readonly Command[] = [validateCommand, demoCommand];
+export const commands: readonly Command[] = [validateCommand, demoCommand, tokenCommand];
