@@ -10,3 +10,25 @@ export type { ChainPolicy, VerifiedCertificate } from './identity/certificate-ch
 export { createWorkloadCsr } from './identity/csr.ts';
 export type { WorkloadCsr } from './identity/csr.ts';
 export { readJoinToken } from './identity/token-source.ts';
+// Mesh, route table and load balancing (issue 5).
+export { Mesh } from './mesh/mesh.ts';
+export type { MeshOptions, WaitForHostOptions, RoutedRequest, XdsConfigSource, XdsWatchHandle, HostUpdateListener } from './mesh/mesh.ts';
+export { HostSnapshot } from './mesh/host-snapshot.ts';
+export type { RouteDecision } from './mesh/host-snapshot.ts';
+export { listenerNameFor, splitAuthority } from './mesh/authority.ts';
+export type { AuthorityOptions } from './mesh/authority.ts';
+export { RouteTable, compileRouteTable } from './route/route-table.ts';
+export type { CompiledRoute, CompiledVirtualHost, RouteTableOptions } from './route/route-table.ts';
+export { DomainMatcher } from './route/domain-matcher.ts';
+export type { RequestFacts, HeaderMap } from './route/request-facts.ts';
+export { compileCluster } from './cluster/compiled-cluster.ts';
+export type { CompiledCluster } from './cluster/compiled-cluster.ts';
+export { ClusterLoadBalancer, compileClusterLoadBalancer } from './lb/cluster-load-balancer.ts';
+export type { ClusterLbConfig, ClusterLbDependencies } from './lb/cluster-load-balancer.ts';
+export { EndpointStateStore, endpointKey } from './lb/endpoint-state-store.ts';
+export { loadHasher } from './lb/hasher.ts';
+export type { Hasher } from './lb/hasher.ts';
+export { RequestHasher } from './lb/request-hash.ts';
+export { computePriorityLoad } from './lb/priority-load.ts';
+export type { PriorityLoad, PriorityCounts } from './lb/priority-load.ts';
+export type { Endpoint, EndpointState, HealthStatus, LbPolicyName, PickContext, EndpointPicker } from './lb/types.ts';

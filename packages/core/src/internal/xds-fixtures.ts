@@ -14,6 +14,7 @@ import type {
   RouteConfiguration,
   RouteMatch,
   VirtualHost,
+  XdsConfig,
 } from '@weft/xds-client';
 
 const NO_MUTATIONS = { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] };
@@ -98,5 +99,23 @@ export function loadAssignment(
         };
       }),
     })),
+  };
+}
+
+/** A complete XdsConfig for `listenerName` with an inline route config and the given clusters. */
+export function xdsConfig(
+  listenerName: string,
+  rc: RouteConfiguration,
+  clusters: readonly (readonly [Cluster, ClusterLoadAssignment | undefined])[],
+): XdsConfig {
+  return {
+    listenerName,
+    listener: {
+      name: listenerName,
+      httpConnectionManager: { routeSource: { type: 'inline', routeConfig: rc }, httpFilters: [{ name: 'router', config: { type: 'router' }, isOptional: false }], statPrefix: '' },
+      filterChains: [],
+    },
+    routeConfig: rc,
+    clusters: new Map(clusters.map(([c, e]) => [c.name, { ok: true as const, value: e === undefined ? { cluster: c } : { cluster: c, endpoints: e } }])),
   };
 }

@@ -1,0 +1,314 @@
+/**
+ * The `Mesh`: the process's in-memory view of the service mesh. It watches one xDS listener per
+ * `host:port` the application calls (through an xds-client), compiles every update into an
+ * immutable {@link HostSnapshot} and swaps it in atomically. Per request, adapters call
+ * `resolve(authority)` (a map lookup), then `route()` and `pickEndpoint()` on the snapshot — no
+ * awaits, nothing rebuilt. The first request to a never-seen host calls `waitForHost()`, which
+ * is bounded in time and abortable.
+ *
+ * Lifetime: the Mesh owns the xds-client it created (not one passed in) and closes it in
+ * `close()`, which is idempotent; it holds no timer that keeps the process alive.
+ */
+import { MeshError, ErrorCode } from '@weft/xds-client';
+import type { XdsConfig, XdsConfigWatcher } from '@weft/xds-client';
+import { compileCluster } from '../cluster/compiled-cluster.ts';
+import type { CompiledCluster } from '../cluster/compiled-cluster.ts';
+import { EndpointStateStore } from '../lb/endpoint-state-store.ts';
+import { loadHasher } from '../lb/hasher.ts';
+import type { Hasher } from '../lb/hasher.ts';
+import type { Endpoint, RandomSource } from '../lb/types.ts';
+import type { RequestFacts } from '../route/request-facts.ts';
+import { listenerNameFor } from './authority.ts';
+import { compileHostSnapshot } from './host-snapshot.ts';
+import type { HostSnapshot, RouteDecision } from './host-snapshot.ts';
+
+/** A watch handle as xds-client returns it: `cancel()` and/or `[Symbol.dispose]()`. */
+export type XdsWatchHandle = { cancel(): void } | { [Symbol.dispose](): void };
+
+/**
+ * What the Mesh needs from an xds-client: complete per-listener updates
+ * (`XdsClient.watchXdsConfig` of `@weft/xds-client`) and an optional `close()`.
+ */
+export interface XdsConfigSource {
+  watchXdsConfig(listenerName: string, watcher: XdsConfigWatcher): XdsWatchHandle;
+  close?(): void | Promise<void>;
+}
+
+/** Options of {@link Mesh.create}. */
+export interface MeshOptions {
+  /** The xds-client to read config from. The Mesh does not close a client it was given. */
+  xdsClient: XdsConfigSource;
+  /** Namespace that short names (`reviews:9080`) resolve in; default `default`. */
+  namespace?: string;
+  /** Kubernetes cluster domain; default `cluster.local`. */
+  clusterDomain?: string;
+  /** Bound of `waitForHost` when the call gives none; default 10,000 ms. */
+  firstConfigTimeoutMs?: number;
+  /** Uniform [0, 1) source for weighted choices and pickers (tests inject a seeded one). */
+  random?: RandomSource;
+}
+
+/** Options of {@link Mesh.waitForHost}. */
+export interface WaitForHostOptions {
+  signal?: AbortSignal;
+  /** Overrides `MeshOptions.firstConfigTimeoutMs`. */
+  timeoutMs?: number;
+  /** Port used when the authority has none; default 80. */
+  defaultPort?: number;
+}
+
+/** Everything one request needs: the snapshot it was routed on, the route, the cluster, the endpoint. */
+export interface RoutedRequest extends RouteDecision {
+  readonly host: HostSnapshot;
+  readonly endpoint: Endpoint;
+}
+
+interface Waiter {
+  resolve(host: HostSnapshot): void;
+  reject(error: unknown): void;
+}
+
+interface HostEntry {
+  readonly listenerName: string;
+  snapshot: HostSnapshot | undefined;
+  generation: number;
+  /** Set when the server says the listener does not exist (until it appears again). */
+  missing: MeshError | undefined;
+  lastError: MeshError | undefined;
+  readonly waiters: Set<Waiter>;
+  handle: XdsWatchHandle | undefined;
+}
+
+/** Listener of {@link Mesh.onUpdate}. */
+export type HostUpdateListener = (listenerName: string, snapshot: HostSnapshot | undefined) => void;
+
+/** The in-process view of the mesh; see the module comment. */
+export class Mesh {
+  readonly #source: XdsConfigSource;
+  readonly #ownsSource: boolean;
+  readonly #hasher: Hasher;
+  readonly #options: MeshOptions;
+  readonly #byListener = new Map<string, HostEntry>();
+  readonly #byAuthority = new Map<string, HostEntry>();
+  readonly #states = new Map<string, EndpointStateStore>();
+  readonly #compiledClusters = new Map<string, { config: unknown; compiled: CompiledCluster | MeshError }>();
+  readonly #listeners = new Set<HostUpdateListener>();
+  #isClosed = false;
+
+  private constructor(options: MeshOptions, hasher: Hasher, ownsSource: boolean) {
+    this.#options = options;
+    this.#source = options.xdsClient;
+    this.#hasher = hasher;
+    this.#ownsSource = ownsSource;
+  }
+
+  /**
+   * Creates a Mesh over an xds-client. Asynchronous only because the hash module loads once;
+   * no watch starts until a host is resolved.
+   */
+  static async create(options: MeshOptions): Promise<Mesh> {
+    return new Mesh(options, await loadHasher(), false);
+  }
+
+  /**
+   * Creates a Mesh and the xds-client it owns from `createClient` (which builds a client from
+   * the process bootstrap — `GRPC_XDS_BOOTSTRAP`, `GRPC_XDS_BOOTSTRAP_CONFIG` or `WEFT_*`).
+   * The namespace comes from `WEFT_NAMESPACE` (default `default`). `close()` closes the client.
+   */
+  static async fromEnv(
+    createClient: () => XdsConfigSource | Promise<XdsConfigSource>,
+    env: Readonly<Record<string, string | undefined>> = process.env,
+    options: Omit<MeshOptions, 'xdsClient'> = {},
+  ): Promise<Mesh> {
+    const hasher = await loadHasher();
+    const client = await createClient();
+    return new Mesh({ namespace: env.WEFT_NAMESPACE || 'default', ...options, xdsClient: client }, hasher, true);
+  }
+
+  /** The xDS listener name an authority maps to (`reviews:9080` → `reviews.<ns>.svc.cluster.local:9080`). */
+  listenerNameFor(authority: string, defaultPort = 80): string {
+    return listenerNameFor(authority, { namespace: this.#options.namespace, clusterDomain: this.#options.clusterDomain, defaultPort });
+  }
+
+  /**
+   * The current snapshot for `authority`, or `undefined` when none has arrived yet (the first
+   * call starts the watch; use {@link waitForHost} to wait) or the server says it does not
+   * exist. Synchronous; after the first call for an authority this is one map lookup. Throws
+   * `WEFT_ERR_UNKNOWN_HOST` for a malformed authority and `WEFT_ERR_CLOSED` after `close()`.
+   */
+  resolve(authority: string, defaultPort = 80): HostSnapshot | undefined {
+    const entry = this.#byAuthority.get(authority) ?? this.#entryFor(authority, defaultPort);
+    return entry.snapshot;
+  }
+
+  /**
+   * Resolves with the snapshot for `authority` as soon as one exists (at once when it already
+   * does). Rejects with `WEFT_ERR_XDS_UNAVAILABLE` after the timeout (the message carries the
+   * last xDS error), `WEFT_ERR_UNKNOWN_HOST` when the server says the listener does not exist,
+   * the signal's reason when aborted, `WEFT_ERR_CLOSED` when the Mesh closes.
+   */
+  waitForHost(authority: string, options: WaitForHostOptions = {}): Promise<HostSnapshot> {
+    let entry: HostEntry;
+    try {
+      entry = this.#byAuthority.get(authority) ?? this.#entryFor(authority, options.defaultPort ?? 80);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (entry.snapshot !== undefined) return Promise.resolve(entry.snapshot);
+    if (entry.missing !== undefined) return Promise.reject(entry.missing);
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const timeoutMs = options.timeoutMs ?? this.#options.firstConfigTimeoutMs ?? 10_000;
+    return new Promise<HostSnapshot>((resolve, reject) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        entry.waiters.delete(waiter);
+      };
+      const waiter: Waiter = {
+        resolve: (h) => (finish(), resolve(h)),
+        reject: (e) => (finish(), reject(e)),
+      };
+      const onAbort = (): void => waiter.reject(signal!.reason);
+      const timer = setTimeout(() => {
+        const last = entry.lastError === undefined ? '' : `; last xDS error: ${entry.lastError.message}`;
+        waiter.reject(
+          new MeshError(ErrorCode.xdsUnavailable, `no xDS config for ${authority} (listener ${entry.listenerName}) within ${timeoutMs} ms${last}`, {
+            cause: entry.lastError,
+            details: { host: authority, listener: entry.listenerName, timeoutMs },
+          }),
+        );
+      }, timeoutMs);
+      timer.unref();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      entry.waiters.add(waiter);
+    });
+  }
+
+  /**
+   * Routes and picks in one call: `resolve` + `route` + `pickEndpoint`. Throws `MeshError`:
+   * `WEFT_ERR_XDS_UNAVAILABLE` when no config for the host has arrived yet (call `waitForHost`
+   * first), `WEFT_ERR_NO_ROUTE` (`NR`), `WEFT_ERR_NO_HEALTHY_UPSTREAM` (`UH`). For redirects and
+   * direct responses use `resolve()` and `route()` directly (they have no endpoint).
+   */
+  route(authority: string, req: RequestFacts): RoutedRequest {
+    const host = this.resolve(authority);
+    if (host === undefined) {
+      throw new MeshError(ErrorCode.xdsUnavailable, `no xDS config for ${authority} yet`, { details: { host: authority } });
+    }
+    const decision = host.route(authority, req);
+    const endpoint = host.pickEndpoint(decision.clusterName, req, decision.route);
+    return { host, route: decision.route, clusterName: decision.clusterName, endpoint };
+  }
+
+  /** Called after every snapshot swap (and with `undefined` on removal). Returns a disposable. */
+  onUpdate(listener: HostUpdateListener): { [Symbol.dispose](): void; cancel(): void } {
+    this.#listeners.add(listener);
+    const cancel = (): void => void this.#listeners.delete(listener);
+    return { cancel, [Symbol.dispose]: cancel };
+  }
+
+  /** Every listener currently watched with its snapshot (for `/config_dump`). */
+  hosts(): ReadonlyMap<string, HostSnapshot | undefined> {
+    return new Map([...this.#byListener].map(([k, e]) => [k, e.snapshot]));
+  }
+
+  /** Stops every watch, rejects pending waits with `WEFT_ERR_CLOSED`, closes an owned client. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    const closed = new MeshError(ErrorCode.closed, 'the Mesh was closed');
+    for (const entry of this.#byListener.values()) {
+      cancelHandle(entry.handle);
+      entry.handle = undefined;
+      for (const w of [...entry.waiters]) w.reject(closed);
+    }
+    this.#listeners.clear();
+    if (this.#ownsSource) await this.#source.close?.();
+  }
+
+  #entryFor(authority: string, defaultPort: number): HostEntry {
+    if (this.#isClosed) throw new MeshError(ErrorCode.closed, `the Mesh was closed; cannot resolve ${authority}`, { details: { host: authority } });
+    const listenerName = this.listenerNameFor(authority, defaultPort);
+    let entry = this.#byListener.get(listenerName);
+    if (entry === undefined) {
+      const created: HostEntry = { listenerName, snapshot: undefined, generation: 0, missing: undefined, lastError: undefined, waiters: new Set(), handle: undefined };
+      entry = created;
+      this.#byListener.set(listenerName, created);
+      created.handle = this.#source.watchXdsConfig(listenerName, {
+        onUpdate: (config) => this.#onUpdate(created, config),
+        onError: (error) => void (created.lastError = error),
+        onResourceDoesNotExist: (resource) => this.#onMissing(created, resource),
+      });
+    }
+    this.#byAuthority.set(authority, entry);
+    return entry;
+  }
+
+  #onUpdate(entry: HostEntry, config: XdsConfig): void {
+    if (this.#isClosed) return;
+    let snapshot: HostSnapshot;
+    try {
+      snapshot = compileHostSnapshot(entry.listenerName, entry.generation + 1, config, {
+        hasher: this.#hasher,
+        random: this.#options.random,
+        cluster: (name, cfg) => this.#cluster(name, cfg),
+      });
+    } catch (err) {
+      // Keep serving the last good snapshot; surface the problem to waiters' timeout message.
+      entry.lastError = err instanceof MeshError ? err : new MeshError(ErrorCode.xdsInvalid, `listener ${entry.listenerName}: ${String(err)}`, { cause: err });
+      return;
+    }
+    entry.generation = snapshot.generation;
+    entry.snapshot = snapshot;
+    entry.missing = undefined;
+    entry.lastError = undefined;
+    for (const w of [...entry.waiters]) w.resolve(snapshot);
+    this.#emit(entry.listenerName, snapshot);
+  }
+
+  #onMissing(entry: HostEntry, resource: { readonly typeUrl: string; readonly name: string }): void {
+    if (this.#isClosed) return;
+    entry.snapshot = undefined;
+    entry.missing = new MeshError(ErrorCode.unknownHost, `${entry.listenerName}: the xDS server has no ${resource.typeUrl.split('.').pop()} ${resource.name}`, {
+      details: { listener: entry.listenerName, resource: resource.name, typeUrl: resource.typeUrl },
+    });
+    for (const w of [...entry.waiters]) w.reject(entry.missing);
+    this.#emit(entry.listenerName, undefined);
+  }
+
+  #cluster(name: string, config: XdsConfig): CompiledCluster | MeshError {
+    const result = config.clusters.get(name)!;
+    const cached = this.#compiledClusters.get(name);
+    if (cached !== undefined && cached.config === result) return cached.compiled;
+    let compiled: CompiledCluster | MeshError;
+    if (!result.ok) compiled = result.error;
+    else {
+      let states = this.#states.get(name);
+      if (states === undefined) this.#states.set(name, (states = new EndpointStateStore()));
+      try {
+        compiled = compileCluster(result.value, { hasher: this.#hasher, states, random: this.#options.random });
+      } catch (err) {
+        compiled = err instanceof MeshError ? err : new MeshError(ErrorCode.xdsInvalid, `cluster ${name}: ${String(err)}`, { cause: err });
+      }
+    }
+    this.#compiledClusters.set(name, { config: result, compiled });
+    return compiled;
+  }
+
+  #emit(listenerName: string, snapshot: HostSnapshot | undefined): void {
+    for (const l of [...this.#listeners]) {
+      try {
+        l(listenerName, snapshot);
+      } catch {
+        // A listener's failure must not break config delivery.
+      }
+    }
+  }
+}
+
+function cancelHandle(handle: XdsWatchHandle | undefined): void {
+  if (handle === undefined) return;
+  if ('cancel' in handle) handle.cancel();
+  else handle[Symbol.dispose]();
+}
