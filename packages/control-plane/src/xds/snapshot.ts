@@ -7,13 +7,13 @@
 import { createHash } from 'node:crypto';
 import { MeshError, packAny, TypeUrl, type AnyMessage } from '@weft/xds-client';
 import type { ClientCapabilities, Omission } from './client-capabilities.ts';
-import { generateClusters } from './generators/cluster.ts';
+import { buildCluster, generateClusters } from './generators/cluster.ts';
 import { generateEndpoints } from './generators/endpoint.ts';
 import { buildListener, generateListeners, hostHasFault } from './generators/listener.ts';
 import { generateRoutes } from './generators/route.ts';
 import type { GeneratedResource, GeneratorContext } from './generators/types.ts';
 import type { MeshIndex } from './mesh-index.ts';
-import { listenerName, resolveHost, splitHostPort } from './names.ts';
+import { listenerName, parseClusterName, resolveHost, splitHostPort } from './names.ts';
 
 /** One resource, encoded once. */
 export interface EncodedResource {
@@ -59,6 +59,38 @@ function encode(typeUrl: string, r: GeneratedResource): EncodedResource {
   return { name: r.name, version, any, message: r.message };
 }
 
+function routeClusters(route: GeneratedResource): string[] {
+  const out: string[] = [];
+  for (const vh of (route.message.virtual_hosts as { routes: Record<string, unknown>[] }[]) ?? []) {
+    for (const r of vh.routes) {
+      const action = r.route as { cluster?: string; weighted_clusters?: { clusters: { name: string }[] } } | undefined;
+      if (!action) continue;
+      out.push(...(action.cluster ? [action.cluster] : (action.weighted_clusters?.clusters ?? []).map((c) => c.name)));
+    }
+  }
+  return out;
+}
+
+/**
+ * Routes may name hosts that are not (yet) in the registry: Istio allows it (a warning), and a
+ * self-registering workload may appear later. Such destinations get an empty EDS cluster, so
+ * calls fail like Envoy's "no cluster" instead of the whole generation being refused. A subset
+ * that the DestinationRule of a known host does not define stays an error (inconsistent).
+ */
+function addPlaceholders(ctx: GeneratorContext, routes: GeneratedResource[], clusters: GeneratedResource[], assignments: GeneratedResource[]): void {
+  const known = new Set(clusters.map((c) => c.name));
+  for (const route of routes) {
+    for (const name of routeClusters(route)) {
+      const key = parseClusterName(name);
+      if (known.has(name) || !key || ctx.index.model.services.has(key.hostname)) continue;
+      known.add(name);
+      clusters.push(buildCluster(ctx, key.hostname, key.port, key.subset));
+      assignments.push({ name, message: { cluster_name: name, endpoints: [] } });
+      ctx.omit({ type: 'cluster', resource: name, field: 'destination.host', reason: `host ${key.hostname} is not known (no ServiceEntry, no registered workload): cluster sent without endpoints` });
+    }
+  }
+}
+
 /** Reasons the resources are not consistent (empty when they are). */
 export function checkConsistency(resources: ReadonlyMap<SnapshotTypeUrl, ReadonlyMap<string, EncodedResource>>): string[] {
   const problems: string[] = [];
@@ -90,11 +122,15 @@ export function checkConsistency(resources: ReadonlyMap<SnapshotTypeUrl, Readonl
 export function buildSnapshot(index: MeshIndex, caps: ClientCapabilities): Snapshot {
   const omissions: Omission[] = [];
   const ctx: GeneratorContext = { index, caps, omit: (o) => omissions.push(o) };
+  const clusters = generateClusters(ctx);
+  const assignments = generateEndpoints(ctx);
+  const routes = generateRoutes(ctx);
+  addPlaceholders(ctx, routes, clusters, assignments);
   const generated: [SnapshotTypeUrl, GeneratedResource[]][] = [
-    [TypeUrl.cluster, generateClusters(ctx)],
-    [TypeUrl.clusterLoadAssignment, generateEndpoints(ctx)],
+    [TypeUrl.cluster, clusters],
+    [TypeUrl.clusterLoadAssignment, assignments],
     [TypeUrl.listener, generateListeners(ctx)],
-    [TypeUrl.routeConfiguration, generateRoutes(ctx)],
+    [TypeUrl.routeConfiguration, routes],
   ];
   const resources = new Map<SnapshotTypeUrl, Map<string, EncodedResource>>();
   for (const [typeUrl, list] of generated) {

@@ -1,0 +1,94 @@
+/**
+ * `weft bootstrap [--service S] [--namespace N] [--xds-address H:P] [--ports grpc:50051,…]
+ * [--labels k=v,…] [--ip A] [--service-account SA] [--workload-name W]`: prints a gRFC A27
+ * bootstrap (`xds_servers` with `server_features: ["xds_v3"]`, `node` in Istio's form) that
+ * grpc-js-xds, gRPC in other languages and the Weft SDK read from `GRPC_XDS_BOOTSTRAP` /
+ * `GRPC_XDS_BOOTSTRAP_CONFIG`. With `--service` and `--ports`, the node announces itself and the
+ * control plane registers it as an endpoint while its stream lives.
+ */
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import { MeshError } from '@weft/xds-client';
+import { parsePorts } from '../../xds/self-registration.ts';
+import type { Command } from '../command.ts';
+import { parseCommandArgs } from '../parse-args.ts';
+
+/** Inputs of {@link makeBootstrap}. */
+export interface BootstrapOptions {
+  xdsAddress: string;
+  namespace: string;
+  service?: string;
+  ports?: string;
+  labels?: string;
+  ip: string;
+  serviceAccount?: string;
+  workloadName?: string;
+  domainSuffix?: string;
+}
+
+/** The A27 bootstrap object (pure; exported for tests). Throws `WEFT_ERR_USAGE` on bad input. */
+export function makeBootstrap(o: BootstrapOptions): Record<string, unknown> {
+  if (!/^[^\s:]+:\d+$/.test(o.xdsAddress) && !/^\[[0-9a-f:]+\]:\d+$/i.test(o.xdsAddress)) {
+    throw new MeshError('WEFT_ERR_USAGE', `weft bootstrap: --xds-address must be host:port, got "${o.xdsAddress}"`);
+  }
+  if (!isIP(o.ip)) throw new MeshError('WEFT_ERR_USAGE', `weft bootstrap: --ip must be an IP address, got "${o.ip}"`);
+  if (o.ports && parsePorts(o.ports).length === 0) throw new MeshError('WEFT_ERR_USAGE', `weft bootstrap: --ports must look like grpc:50051,http:8080, got "${o.ports}"`);
+  const suffix = o.domainSuffix ?? 'svc.cluster.local';
+  const workload = o.workloadName ?? `${o.service ?? 'client'}-${randomBytes(3).toString('hex')}`;
+  const labels = Object.fromEntries((o.labels ?? '').split(',').map((kv) => kv.split('=')).filter((kv) => kv.length === 2 && kv[0]).map(([k, v]) => [String(k).trim(), String(v).trim()]));
+  const metadata: Record<string, unknown> = {
+    NAMESPACE: o.namespace,
+    WORKLOAD_NAME: workload,
+    INSTANCE_IPS: o.ip,
+    LABELS: labels,
+    GENERATOR: 'grpc',
+  };
+  if (o.serviceAccount ?? o.service) metadata.SERVICE_ACCOUNT = o.serviceAccount ?? o.service;
+  if (o.service) metadata.WEFT_SERVICE = o.service;
+  if (o.service && o.ports) metadata.WEFT_PORTS = o.ports;
+  return {
+    xds_servers: [{ server_uri: o.xdsAddress, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+    node: {
+      id: `sidecar~${o.ip}~${workload}.${o.namespace}~${o.namespace}.${suffix}`,
+      cluster: o.service ? `${o.service}.${o.namespace}` : `${workload}.${o.namespace}`,
+      metadata,
+      locality: {},
+    },
+  };
+}
+
+/** See the module comment. */
+export const bootstrapCommand: Command = {
+  name: 'bootstrap',
+  summary: 'print a gRFC A27 xDS bootstrap for a workload (for grpc-js-xds, gRPC or the Weft SDK)',
+  synopsis: '[--service S] [--namespace N] [--xds-address 127.0.0.1:15010] [--ports grpc:50051] [--labels version=v1] [--ip 127.0.0.1]',
+  async run(args) {
+    const { values } = parseCommandArgs('bootstrap', {
+      args,
+      options: {
+        service: { type: 'string' },
+        namespace: { type: 'string', default: 'default' },
+        'xds-address': { type: 'string', default: '127.0.0.1:15010' },
+        ports: { type: 'string' },
+        labels: { type: 'string' },
+        ip: { type: 'string', default: '127.0.0.1' },
+        'service-account': { type: 'string' },
+        'workload-name': { type: 'string' },
+        'domain-suffix': { type: 'string' },
+      },
+    });
+    const bootstrap = makeBootstrap({
+      xdsAddress: values['xds-address'] as string,
+      namespace: values.namespace as string,
+      ip: values.ip as string,
+      ...(values.service ? { service: values.service } : {}),
+      ...(values.ports ? { ports: values.ports } : {}),
+      ...(values.labels ? { labels: values.labels } : {}),
+      ...(values['service-account'] ? { serviceAccount: values['service-account'] } : {}),
+      ...(values['workload-name'] ? { workloadName: values['workload-name'] } : {}),
+      ...(values['domain-suffix'] ? { domainSuffix: values['domain-suffix'] } : {}),
+    });
+    process.stdout.write(`${JSON.stringify(bootstrap, null, 2)}\n`);
+    return 0;
+  },
+};

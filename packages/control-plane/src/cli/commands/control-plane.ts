@@ -1,0 +1,96 @@
+/**
+ * `weft control-plane --config PATH… [--xds-port 15010] [--xds-address 127.0.0.1]
+ * [--admin-port 15014] [--admin-address 127.0.0.1] [--debounce-ms 100]`: loads and watches the
+ * Istio config, serves ADS and the admin API, and prints one ready line naming the bound ports
+ * (`weft control-plane: xDS on 127.0.0.1:15010, admin on http://127.0.0.1:15014`). SIGTERM or
+ * SIGINT end every xDS stream with UNAVAILABLE and exit 0.
+ */
+import { MeshError } from '@weft/xds-client';
+import { createConfigStore } from '../../config/config-store.ts';
+import { createAdminServer } from '../../admin/admin-server.ts';
+import { mountXdsRoutes } from '../../admin/xds-routes.ts';
+import { createXdsServer } from '../../xds/xds-server.ts';
+import type { Command } from '../command.ts';
+import { parseCommandArgs } from '../parse-args.ts';
+
+function port(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new MeshError('WEFT_ERR_USAGE', `weft control-plane: --${flag} must be a port number 0..65535, got "${value}"`);
+  return n;
+}
+
+/** See the module comment. */
+export const controlPlaneCommand: Command = {
+  name: 'control-plane',
+  summary: 'serve Istio config as xDS (SotW and delta ADS) with the admin API',
+  synopsis: '--config PATH… [--xds-port 15010] [--xds-address 127.0.0.1] [--admin-port 15014] [--admin-address 127.0.0.1] [--debounce-ms 100]',
+  async run(args) {
+    const { values } = parseCommandArgs('control-plane', {
+      args,
+      options: {
+        config: { type: 'string', multiple: true },
+        'xds-port': { type: 'string' },
+        'xds-address': { type: 'string', default: '127.0.0.1' },
+        'admin-port': { type: 'string' },
+        'admin-address': { type: 'string', default: '127.0.0.1' },
+        'debounce-ms': { type: 'string' },
+        'registration-grace-ms': { type: 'string' },
+        'trust-domain': { type: 'string' },
+        'domain-suffix': { type: 'string' },
+        'default-namespace': { type: 'string' },
+      },
+    });
+    const paths = values.config ?? [];
+    if (paths.length === 0) throw new MeshError('WEFT_ERR_USAGE', 'weft control-plane: --config PATH is required (a file or directory of Istio YAML; repeatable)');
+    const debounceMs = values['debounce-ms'] === undefined ? 100 : Number(values['debounce-ms']);
+    if (!Number.isFinite(debounceMs) || debounceMs < 0) throw new MeshError('WEFT_ERR_USAGE', `weft control-plane: --debounce-ms must be a non-negative number, got "${values['debounce-ms']}"`);
+    const graceMs = values['registration-grace-ms'] === undefined ? 5000 : Number(values['registration-grace-ms']);
+    const xdsPort = port('xds-port', values['xds-port'], 15010);
+    const adminPort = port('admin-port', values['admin-port'], 15014);
+
+    const store = await createConfigStore({
+      paths,
+      debounceMs,
+      ...(values['trust-domain'] ? { trustDomain: values['trust-domain'] } : {}),
+      ...(values['domain-suffix'] ? { domainSuffix: values['domain-suffix'] } : {}),
+      ...(values['default-namespace'] ? { defaultNamespace: values['default-namespace'] } : {}),
+    });
+    const xds = createXdsServer({ source: store, debounceMs, registrationGraceMs: graceMs });
+    const admin = createAdminServer();
+    mountXdsRoutes(admin, { xds });
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        await xds.close(2000);
+        await admin.close();
+        await store.close();
+      })();
+      return stopping;
+    };
+    try {
+      const boundXds = await xds.listen(values['xds-address'] as string, xdsPort);
+      await admin.listen(values['admin-address'] as string, adminPort);
+      const host = values['xds-address'] as string;
+      process.stdout.write(`weft control-plane: xDS on ${host.includes(':') ? `[${host}]` : host}:${boundXds}, admin on ${admin.url}\n`);
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+    const model = store.current;
+    process.stderr.write(`weft control-plane: generation ${model.generation}: ${model.services.size} services, ${model.virtualServices.length} VirtualServices, ${model.destinationRules.length} DestinationRules\n`);
+    const sub = store.onChange((m) => process.stderr.write(`weft control-plane: generation ${m.generation} published\n`));
+    await new Promise<void>((resolve) => {
+      const onSignal = () => {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        resolve();
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+    sub[Symbol.dispose]();
+    await stop();
+    return 0;
+  },
+};
