@@ -22,6 +22,8 @@ export const ErrorCode = {
   faultAbort: 'WEFT_ERR_FAULT_ABORT',
   xdsUnavailable: 'WEFT_ERR_XDS_UNAVAILABLE',
   xdsInvalid: 'WEFT_ERR_XDS_INVALID',
+  /** An xDS resource the config needs does not exist on the server (removed, or never sent within 15 s). */
+  xdsNotFound: 'WEFT_ERR_XDS_NOT_FOUND',
   bootstrapInvalid: 'WEFT_ERR_BOOTSTRAP_INVALID',
   certInvalid: 'WEFT_ERR_CERT_INVALID',
   certUnavailable: 'WEFT_ERR_CERT_UNAVAILABLE',

@@ -15,3 +15,13 @@ export type {
 export type * from './resource-types/types.ts';
 export { istioCertificateServiceDefinition, createGrpcCertificateSigner, CaMetadataKey, CREATE_CERTIFICATE_PATH } from './ca-client.ts';
 export type { IstioCertificateRequest, IstioCertificateResponse, CaSigningRequest, GrpcCertificateSignerOptions, GrpcCertificateSigner } from './ca-client.ts';
+export { createXdsClient } from './xds-client.ts';
+export type { XdsClient, XdsClientOptions, XdsClientDump, ResourceDump } from './xds-client.ts';
+export { loadBootstrap, parseBootstrap, bootstrapFromWeftEnv, NodeMetadataKey } from './bootstrap.ts';
+export type { XdsBootstrap, XdsServerConfig, XdsChannelCredentials, CertificateProviderConfig, LoadBootstrapOptions } from './bootstrap.ts';
+export type { AdsProtocol, BackoffOptions } from './ads-stream.ts';
+export type { ResourceWatcher, WatchHandle } from './watchers.ts';
+export type { ResourceStatus, ResourceErrorState } from './resource-cache.ts';
+export { decodeResource, isSupportedTypeUrl } from './resource-types/index.ts';
+export type { XdsResourceTypeUrl, XdsResourceValue, XdsResourceValues, DecodedResource } from './resource-types/index.ts';
+export { referencedClusters } from './dependency-manager.ts';
