@@ -28,7 +28,31 @@ export function compileRegex(pattern: string, where: string): CompiledRegex {
       details: { field: where, regex: pattern },
     });
   }
-  return { source: pattern, test: (input: string) => re.matches(input) };
+  const prefix = literalPrefix(pattern);
+  if (prefix === '') return { source: pattern, test: (input: string) => re.matches(input) };
+  return { source: pattern, test: (input: string) => input.startsWith(prefix) && re.matches(input) };
+}
+
+const META = new Set(['\\', '.', '[', ']', '(', ')', '{', '}', '*', '+', '?', '|', '^', '$']);
+
+/**
+ * The literal text every whole-string match of `pattern` must start with, used to skip the RE2
+ * engine for inputs that cannot match (most routes of a table). Conservative: '' whenever the
+ * pattern has an alternation anywhere, starts with a group or flag, or is otherwise unclear.
+ */
+export function literalPrefix(pattern: string): string {
+  if (pattern.includes('|')) return '';
+  let i = pattern.startsWith('^') ? 1 : 0;
+  let out = '';
+  for (; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (META.has(ch)) break;
+    out += ch;
+  }
+  const next = pattern[i];
+  // A quantifier makes the last literal optional or repeatable: drop it.
+  if (next === '*' || next === '?' || next === '{' || next === '+') out = out.slice(0, -1);
+  return out;
 }
 
 /** A compiled `RegexMatchAndSubstitute`: replaces every match (Envoy `\1` references). */

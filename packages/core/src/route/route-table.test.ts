@@ -181,3 +181,25 @@ test('invalid regexes are rejected at compile time with the config location', ()
     isXdsInvalid(/query_parameters\[0\]/),
   );
 });
+
+test('the first-segment index never changes which route wins', () => {
+  const m = [
+    routeMatch({ type: 'prefix', prefix: '/a/' }),
+    routeMatch({ type: 'prefix', prefix: '/b' }), // ends mid-segment: unindexed
+    routeMatch({ type: 'path', path: '/c' }),
+    routeMatch({ type: 'prefix', prefix: '/A/' }, { caseSensitive: false }), // unindexed
+    routeMatch({ type: 'safeRegex', regex: '/d/[0-9]+' }),
+    routeMatch({ type: 'safeRegex', regex: '/e|/f' }), // alternation: unindexed
+    routeMatch({ type: 'pathSeparatedPrefix', prefix: '/g' }),
+    routeMatch({ type: 'prefix', prefix: '/a/x' }),
+    routeMatch({ type: 'prefix', prefix: '' }),
+  ];
+  const cases: [string, number][] = [
+    ['/a/x', 0], ['/bee', 1], ['/b/a', 1], ['/c', 2], ['/c/', 8], ['/a', 8], ['/A/y', 3], ['/d/12', 4], ['/d/x', 8],
+    ['/e', 5], ['/f', 5], ['/g', 6], ['/g/h', 6], ['/gh', 8], ['*', 8], ['', 8],
+  ];
+  for (const [path, want] of cases) assert.equal(firstMatch(m, req(path)), want, path);
+  // The same answers from a linear scan of every route.
+  const linear = (path: string) => m.findIndex((x) => firstMatch([x], req(path)) === 0);
+  for (const [path, want] of cases) assert.equal(linear(path), want, `linear ${path}`);
+});

@@ -7,7 +7,7 @@
 import { MeshError, ErrorCode } from '@weft/xds-client';
 import type { Route, RouteConfiguration, RouteMatch, VirtualHost, WeightedCluster, FractionalPercent } from '@weft/xds-client';
 import { DomainMatcher } from './domain-matcher.ts';
-import { compileRegex } from './regex.ts';
+import { compileRegex, literalPrefix } from './regex.ts';
 import { compileHeaderMatcher, compileQueryParameterMatcher } from './string-matcher.ts';
 import type { RequestPredicate } from './string-matcher.ts';
 import { headerValue, pathOnly } from './request-facts.ts';
@@ -36,6 +36,11 @@ export interface CompiledRoute {
 export interface CompiledVirtualHost {
   readonly spec: VirtualHost;
   readonly routes: readonly CompiledRoute[];
+  /**
+   * The routes that can possibly match `path` (query already stripped), in config order: a
+   * precomputed index by first path segment, so a request scans a few routes, not all.
+   */
+  candidates(path: string): readonly CompiledRoute[];
 }
 
 /** Options of {@link compileRouteTable}. */
@@ -77,7 +82,7 @@ export class RouteTable {
   /** Route matching within one virtual host (when the caller already resolved it). */
   matchInVirtualHost(vh: CompiledVirtualHost, req: RequestFacts): CompiledRoute | undefined {
     const path = pathOnly(req.path);
-    for (const r of vh.routes) {
+    for (const r of vh.candidates(path)) {
       if (!r.matches(req, path)) continue;
       const fraction = r.spec.match.runtimeFraction;
       if (fraction !== undefined && !drawFraction(fraction, this.#random)) continue;
@@ -120,6 +125,58 @@ function compilePathMatch(match: RouteMatch, where: string): (path: string) => b
 }
 
 const GRPC_CONTENT_TYPE = 'application/grpc';
+
+/**
+ * The first path segment every path this match accepts must have (`/a/b` → `a`), or
+ * `undefined` when the match could accept paths with different first segments.
+ */
+function requiredFirstSegment(match: RouteMatch): string | undefined {
+  const p = match.path;
+  if (p.type === 'safeRegex') return segmentOfPrefix(literalPrefix(p.regex), false);
+  if (!match.caseSensitive) return undefined;
+  switch (p.type) {
+    case 'prefix':
+      return segmentOfPrefix(p.prefix, false);
+    case 'path':
+      return segmentOfPrefix(p.path, true);
+    case 'pathSeparatedPrefix':
+      return segmentOfPrefix(p.prefix, true);
+  }
+}
+
+function segmentOfPrefix(prefix: string, isComplete: boolean): string | undefined {
+  if (prefix.charCodeAt(0) !== 47 /* / */) return undefined;
+  const slash = prefix.indexOf('/', 1);
+  if (slash > 0) return prefix.slice(1, slash);
+  return isComplete ? prefix.slice(1) : undefined;
+}
+
+/** The first segment of a request path (`/a/b` → `a`, `/a` → `a`), '' when not absolute. */
+function firstSegment(path: string): string | undefined {
+  if (path.charCodeAt(0) !== 47) return undefined;
+  const slash = path.indexOf('/', 1);
+  return slash < 0 ? path.slice(1) : path.slice(1, slash);
+}
+
+function buildCandidateIndex(routes: readonly CompiledRoute[]): (path: string) => readonly CompiledRoute[] {
+  const segments = routes.map((r) => requiredFirstSegment(r.spec.match));
+  const open = routes.filter((_, i) => segments[i] === undefined);
+  if (open.length === routes.length) return () => routes;
+  const buckets = new Map<string, CompiledRoute[]>();
+  routes.forEach((r, i) => {
+    const seg = segments[i];
+    if (seg === undefined) return;
+    let list = buckets.get(seg);
+    if (list === undefined) buckets.set(seg, (list = []));
+    list.push(r);
+  });
+  // Each bucket holds its own routes plus every unindexed one, in config order.
+  for (const [seg, list] of buckets) buckets.set(seg, [...list, ...open].sort((a, b) => a.index - b.index));
+  return (path) => {
+    const seg = firstSegment(path);
+    return (seg === undefined ? undefined : buckets.get(seg)) ?? open;
+  };
+}
 
 function compileRoute(route: Route, index: number, vh: CompiledVirtualHost, where: string, random: RandomSource): CompiledRoute {
   const m = route.match;
@@ -192,11 +249,13 @@ export function compileRouteTable(config: RouteConfiguration, options: RouteTabl
   const random = options.random ?? Math.random;
   const hosts = config.virtualHosts.map((vhSpec, vi) => {
     const routes: CompiledRoute[] = [];
-    const vh: CompiledVirtualHost = { spec: vhSpec, routes };
+    let candidates: (path: string) => readonly CompiledRoute[] = () => routes;
+    const vh: CompiledVirtualHost = { spec: vhSpec, routes, candidates: (path) => candidates(path) };
     vhSpec.routes.forEach((r, ri) => {
       const where = `route_config ${config.name}, virtual_hosts[${vi}] (${vhSpec.name}), routes[${ri}]${r.name ? ` (${r.name})` : ''}`;
       routes.push(compileRoute(r, ri, vh, where, random));
     });
+    candidates = buildCandidateIndex(routes);
     return vh;
   });
   return new RouteTable(config, hosts, random);
