@@ -158,3 +158,18 @@ test('a subset removed drains without failed calls', async () => {
   const counts = await share(200);
   assert.deepEqual(counts, { v1: 200 });
 });
+
+test('weft status, /debug/syncz, /debug/config_dump and /metrics show the grpc-js-xds client', async () => {
+  const table = execFileSync(process.execPath, [WEFT, 'status', '--admin', cp.adminUrl], { encoding: 'utf8' });
+  const row = table.split('\n').find((l) => l.includes('interop-client'));
+  assert.ok(row, table);
+  assert.match(row, /grpc-js-xds\s+sotw\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED/);
+  const node = 'sidecar~127.0.0.1~interop-client.test~test.svc.cluster.local';
+  const dump = (await (await fetch(`${cp.adminUrl}/debug/config_dump?node=${encodeURIComponent(node)}`)).json()) as { config: Record<string, { resources: { name?: string }[] }> };
+  assert.deepEqual(dump.config.lds?.resources.map((r) => r.name), ['echo.test.svc.cluster.local:50051']);
+  assert.equal((await fetch(`${cp.adminUrl}/debug/config_dump?node=nobody`)).status, 404);
+  const metrics = await (await fetch(`${cp.adminUrl}/metrics`)).text();
+  assert.match(metrics, /pilot_xds\{kind="grpc-js-xds",protocol="sotw"\} 1/);
+  assert.match(metrics, /pilot_xds_pushes\{type="rds"\} [1-9]/);
+  assert.equal((await fetch(`${cp.adminUrl}/readyz`)).status, 200);
+});
