@@ -1,1 +1,13 @@
-export {};
+/**
+ * @weft/grpc-adapter: grpc-js clients and servers on the Weft mesh. Public exports only.
+ */
+export { registerWeftGrpc, isGrpcJsXdsRegistered } from './internal/registration.ts';
+export type { RegisterWeftGrpcOptions, WeftGrpcRegistration } from './internal/registration.ts';
+export { createStaticXdsConfigSource } from './internal/config-source.ts';
+export type { XdsConfigSource, StaticXdsConfigSource } from './internal/config-source.ts';
+export { weftChannelOptions } from './internal/channel-options.ts';
+export type { WeftChannelOptions } from './internal/channel-options.ts';
+export { CONFIG_SOURCE_OPTION, INITIAL_RESOLUTION_TIMEOUT_OPTION } from './internal/weft-resolver.ts';
+export type { ResolverEvents } from './internal/weft-resolver.ts';
+export { WEFT_ERROR_CODE_KEY } from './internal/grpc-status.ts';
+export { WEFT_LB_POLICY_NAME } from './internal/weft-load-balancer.ts';

@@ -1,0 +1,98 @@
+/**
+ * What a routed call gets from grpc-js's ConfigSelector, computed once per (route, cluster) of
+ * a snapshot and memoised: the method config (timeout from `max_stream_duration` / route
+ * timeout, which grpc-js combines with the caller's deadline; gRFC A44 retry policy) and the
+ * dynamic filters (metadata mutations, then the HTTP filters of the listener in order).
+ */
+import type { experimental } from '@grpc/grpc-js';
+import type { FilterOverride, HeaderValueOption, HttpFilterConfig, RetryPolicy } from '@weft/xds-client';
+import { minTimeoutMs } from './core-imports.ts';
+import type { CompiledRoute } from './core-imports.ts';
+import { faultFilterFactory, headerMutationFilterFactory, rateLimitFilterFactory } from './call-filters.ts';
+import type { ClientSnapshot } from './client-snapshot.ts';
+
+/** grpc-js's per-call config, as returned by a ConfigSelector. */
+export type CallConfig = ReturnType<experimental.ConfigSelector['invoke']>;
+type MethodConfig = CallConfig['methodConfig'];
+type FilterFactory = experimental.FilterFactory<experimental.Filter>;
+
+/** The memoised part of a routed call's config. */
+export interface CallPlan {
+  readonly methodConfig: MethodConfig;
+  readonly filterFactories: FilterFactory[];
+  /** True when retries should avoid hosts already tried (`previous_hosts` predicate). */
+  readonly isPreviousHostsAvoided: boolean;
+}
+
+/** gRPC codes for A44 `retry_on` names. */
+const GRPC_RETRY_CODES: Readonly<Record<string, number>> = { cancelled: 1, 'deadline-exceeded': 4, 'resource-exhausted': 8, internal: 13, unavailable: 14 };
+/** grpc-js caps attempts at 5 (A6); more retries than that are clamped. */
+const MAX_ATTEMPTS = 5;
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(9).replace(/\.?0+$/, '')}s`;
+}
+
+/** The A44 retry policy for grpc-js, or undefined when the policy retries no gRPC code. */
+export function grpcRetryPolicy(p: RetryPolicy | undefined): MethodConfig['retryPolicy'] {
+  if (p === undefined || p.numRetries <= 0) return undefined;
+  const codes = [...new Set(p.retryOn.map((c) => GRPC_RETRY_CODES[c]).filter((c): c is number => c !== undefined))];
+  if (codes.length === 0) return undefined;
+  return {
+    maxAttempts: Math.min(MAX_ATTEMPTS, p.numRetries + 1),
+    initialBackoff: seconds(p.retryBackOff.baseIntervalMs),
+    maxBackoff: seconds(Math.max(p.retryBackOff.baseIntervalMs, p.retryBackOff.maxIntervalMs)),
+    backoffMultiplier: 2,
+    retryableStatusCodes: codes,
+  };
+}
+
+function override(name: string, route: CompiledRoute, clusterName: string): FilterOverride | undefined {
+  return (
+    route.weightedCluster(clusterName)?.typedPerFilterConfig.get(name) ??
+    route.spec.typedPerFilterConfig.get(name) ??
+    route.virtualHost.spec.typedPerFilterConfig.get(name)
+  );
+}
+
+/** Builds the plan of calls to `path` routed by `route` to `clusterName`. */
+export function buildCallPlan(snapshot: ClientSnapshot, route: CompiledRoute, clusterName: string, path: string): CallPlan {
+  const action = route.spec.action.type === 'route' ? route.spec.action.route : undefined;
+  const vh = route.virtualHost.spec;
+  const rc = snapshot.config.routeConfig;
+  const msd = action?.maxStreamDuration;
+  const streamCapMs = msd?.grpcTimeoutHeaderMaxMs || msd?.maxStreamDurationMs || snapshot.maxStreamDurationMs;
+  const timeoutMs = minTimeoutMs(streamCapMs, action?.timeoutMs);
+  const retry = action?.retryPolicy ?? vh.retryPolicy;
+  const retryPolicy = grpcRetryPolicy(retry);
+  const methodConfig: MethodConfig = { name: [] };
+  if (timeoutMs !== undefined) methodConfig.timeout = { seconds: Math.floor(timeoutMs / 1000), nanos: Math.round((timeoutMs % 1000) * 1e6) };
+  if (retryPolicy !== undefined) methodConfig.retryPolicy = retryPolicy;
+
+  const filterFactories: FilterFactory[] = [];
+  const wc = route.weightedCluster(clusterName);
+  // Envoy order: the most specific level's headers are added last (weighted cluster, route, vhost, route config).
+  const toRemove = [...(wc?.requestHeadersToRemove ?? []), ...route.spec.requestHeadersToRemove, ...vh.requestHeadersToRemove, ...rc.requestHeadersToRemove];
+  const toAdd: HeaderValueOption[] = [...rc.requestHeadersToAdd, ...vh.requestHeadersToAdd, ...route.spec.requestHeadersToAdd, ...(wc?.requestHeadersToAdd ?? [])];
+  const mutation = headerMutationFilterFactory(toRemove, toAdd);
+  if (mutation !== undefined) filterFactories.push(mutation);
+
+  snapshot.httpFilters.forEach((f, i) => {
+    const o = override(f.name, route, clusterName);
+    if (o?.type === 'disabled') return;
+    const cfg: HttpFilterConfig = o ?? f.config;
+    const where = `listener ${snapshot.config.listenerName}, http_filters[${i}] (${f.name})`;
+    if (cfg.type === 'fault') {
+      const ff = faultFilterFactory(cfg.fault, where, path, snapshot.authority, clusterName);
+      if (ff !== undefined) filterFactories.push(ff);
+    } else if (cfg.type === 'localRateLimit') {
+      const rl = rateLimitFilterFactory(cfg.localRateLimit, path, snapshot.authority);
+      if (rl !== undefined) filterFactories.push(rl);
+    }
+  });
+  return {
+    methodConfig,
+    filterFactories,
+    isPreviousHostsAvoided: retry?.retryHostPredicates.includes('envoy.retry_host_predicates.previous_hosts') ?? false,
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * grpc-js's per-call routing hook: for each call, match the route (service/method path and
+ * metadata, via core's route table), draw the cluster (weighted clusters), and hand grpc-js the
+ * call's method config, dynamic filters and pick information (`cluster`, read by the Weft LB
+ * policy's picker). Failures become a reject filter with a detailed UNAVAILABLE status.
+ */
+import { Metadata, status as Status } from '@grpc/grpc-js';
+import type { experimental } from '@grpc/grpc-js';
+import { ErrorCode, MeshError } from '@weft/xds-client';
+import { RequestHasher } from './core-imports.ts';
+import type { CompiledRoute, Hasher, RequestFacts } from './core-imports.ts';
+import { rejectFilterFactory } from './call-filters.ts';
+import { buildCallPlan } from './call-plan.ts';
+import type { CallConfig, CallPlan } from './call-plan.ts';
+import type { ClientSnapshot } from './client-snapshot.ts';
+import { statusFromMeshError } from './grpc-status.ts';
+
+/** Keys of the pick information a Weft call carries to the picker. */
+export const PickInfoKey = {
+  cluster: 'weft.cluster',
+  /** Comma-separated `ip:port` keys of hosts already tried (only when retries avoid them). */
+  triedHosts: 'weft.tried',
+  /** Request hash for ring hash / Maglev (decimal), when the route has hash policies. */
+  hash: 'weft.hash',
+} as const;
+
+function reject(error: MeshError): CallConfig {
+  return { methodConfig: { name: [] }, pickInformation: {}, status: Status.OK, dynamicFilterFactories: [rejectFilterFactory(statusFromMeshError(error))] };
+}
+
+/** Request facts of a gRPC call: POST to the method path with the call metadata as headers. */
+function callFacts(path: string, authority: string, metadata: Metadata): RequestFacts {
+  const headers: Record<string, string> = { 'content-type': 'application/grpc', te: 'trailers' };
+  const map = metadata.getMap();
+  for (const k in map) {
+    const v = map[k];
+    if (typeof v === 'string') headers[k] = v;
+  }
+  return { method: 'POST', path, headers, authority };
+}
+
+interface RoutePlans {
+  readonly hasher: RequestHasher | undefined;
+  readonly byClusterAndPath: Map<string, CallPlan>;
+}
+
+/** Creates the ConfigSelector of one snapshot; `hasher` is present when ring hash / Maglev may be used. */
+export function createConfigSelector(snapshot: ClientSnapshot, hasher: Hasher | undefined): experimental.ConfigSelector {
+  const plans = new Map<CompiledRoute, RoutePlans>();
+  const authority = snapshot.authority;
+  return {
+    invoke(methodName: string, metadata: Metadata): CallConfig {
+      const facts = callFacts(methodName, authority, metadata);
+      const route = snapshot.routeTable.match(authority, facts);
+      if (route === undefined) {
+        return reject(new MeshError(ErrorCode.noRoute, `no route for ${methodName} on ${authority} (route_config ${snapshot.config.routeConfig.name})`, { responseFlag: 'NR', details: { path: methodName, host: authority } }));
+      }
+      if (route.spec.action.type !== 'route') {
+        return reject(new MeshError(ErrorCode.noRoute, `route ${route.spec.name || route.index} for ${methodName} on ${authority} does not forward (${route.spec.action.type})`, { responseFlag: 'NR', details: { path: methodName, host: authority } }));
+      }
+      const cluster = route.chooseCluster(facts);
+      if (cluster === undefined) {
+        return reject(new MeshError(ErrorCode.noRoute, `route ${route.spec.name || route.index} for ${methodName} on ${authority} names no cluster`, { responseFlag: 'NR', details: { path: methodName, host: authority } }));
+      }
+      const runtime = snapshot.clusters.get(cluster);
+      if (runtime === undefined || runtime.error !== undefined) {
+        return reject(runtime?.error ?? new MeshError(ErrorCode.noHealthyUpstream, `cluster ${cluster} for ${authority} is unknown`, { responseFlag: 'UH', details: { cluster, host: authority } }));
+      }
+      let rp = plans.get(route);
+      if (rp === undefined) {
+        const policies = route.spec.action.route.hashPolicies;
+        rp = { hasher: hasher !== undefined && policies.length > 0 ? new RequestHasher(policies, hasher, `route ${route.spec.name}`) : undefined, byClusterAndPath: new Map() };
+        plans.set(route, rp);
+      }
+      const key = `${cluster} ${methodName}`;
+      let plan = rp.byClusterAndPath.get(key);
+      if (plan === undefined) {
+        plan = buildCallPlan(snapshot, route, cluster, methodName);
+        rp.byClusterAndPath.set(key, plan);
+      }
+      const pickInformation: Record<string, string> = { [PickInfoKey.cluster]: cluster };
+      if (plan.isPreviousHostsAvoided) pickInformation[PickInfoKey.triedHosts] = '';
+      const hash = rp.hasher?.compute(facts);
+      if (hash !== undefined) pickInformation[PickInfoKey.hash] = hash.toString();
+      return { methodConfig: plan.methodConfig, pickInformation, status: Status.OK, dynamicFilterFactories: plan.filterFactories };
+    },
+    unref() {},
+  };
+}
