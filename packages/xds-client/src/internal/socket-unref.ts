@@ -18,26 +18,25 @@ interface Target {
   readonly port: number;
 }
 
+/**
+ * One `net.client.socket` subscription serves every tracker of the process, so each new socket
+ * gets one `connect` listener however many xDS clients exist. It is removed with the last tracker.
+ */
+const trackers = new Set<XdsSocketTracker>();
+
+function onSocket(message: unknown): void {
+  const socket = (message as { socket?: Socket }).socket;
+  if (!socket || typeof socket.once !== 'function') return;
+  socket.once('connect', () => {
+    for (const t of trackers) if (t.claim(socket)) return;
+  });
+}
+
 /** Tracks the sockets that belong to a set of xDS server targets. */
 export class XdsSocketTracker {
   readonly #targets: Target[] = [];
   readonly #sockets = new Set<Socket>();
-  #subscribed = false;
-  readonly #onSocket = (message: unknown): void => {
-    const socket = (message as { socket?: Socket }).socket;
-    if (!socket || typeof socket.once !== 'function') return;
-    socket.once('connect', () => {
-      if (!this.#matches(socket)) return;
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-      socket.unref();
-      // grpc-js refs its HTTP/2 session (and so this socket) while the ADS call is active; for
-      // this socket only, ref() becomes a no-op so the stream never holds the process open.
-      socket.ref = function ref(this: Socket): Socket {
-        return this;
-      };
-    });
-  };
+  #isActive = false;
 
   /** Adds a `host:port` target (grpc-js target strings with a scheme are parsed loosely). */
   addTarget(serverUri: string): void {
@@ -45,10 +44,25 @@ export class XdsSocketTracker {
     const match = /^\[?([^\]]*?)\]?:(\d+)$/.exec(withoutScheme);
     if (!match) return;
     this.#targets.push({ host: match[1] ?? '', port: Number(match[2]) });
-    if (!this.#subscribed) {
-      diagnosticsChannel.subscribe('net.client.socket', this.#onSocket);
-      this.#subscribed = true;
+    if (!this.#isActive) {
+      if (trackers.size === 0) diagnosticsChannel.subscribe('net.client.socket', onSocket);
+      trackers.add(this);
+      this.#isActive = true;
     }
+  }
+
+  /** Takes a just-connected socket if it goes to one of the targets; returns whether it did. */
+  claim(socket: Socket): boolean {
+    if (!this.#matches(socket)) return false;
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    socket.unref();
+    // grpc-js refs its HTTP/2 session (and so this socket) while the ADS call is active; for
+    // this socket only, ref() becomes a no-op so the stream never holds the process open.
+    socket.ref = function ref(this: Socket): Socket {
+      return this;
+    };
+    return true;
   }
 
   #matches(socket: Socket): boolean {
@@ -57,18 +71,12 @@ export class XdsSocketTracker {
     );
   }
 
-  /**
-   * Unrefs the tracked sockets again. grpc-js re-refs its session when a new call starts on it,
-   * so the client calls this after every stream start.
-   */
-  unrefAll(): void {
-    for (const socket of this.#sockets) socket.unref();
-  }
-
   /** Stops tracking; idempotent. */
   close(): void {
-    if (this.#subscribed) diagnosticsChannel.unsubscribe('net.client.socket', this.#onSocket);
-    this.#subscribed = false;
+    if (!this.#isActive) return;
+    this.#isActive = false;
+    trackers.delete(this);
+    if (trackers.size === 0) diagnosticsChannel.unsubscribe('net.client.socket', onSocket);
     this.#sockets.clear();
   }
 }
