@@ -81,7 +81,7 @@ function readText(dir: string, name: string): string | undefined {
 /** Generates a self-signed RSA-2048 root for `trustDomain`. */
 function makeRoot(keys: { publicKey: KeyObject; privateKey: KeyObject }, trustDomain: string, nowMs: number, ttlMs: number): string {
   return signCertificate({
-    publicKey: forge.pki.publicKeyFromPem(keys.publicKey.export({ type: 'spki', format: 'pem' }) as string),
+    publicKey: keys.publicKey,
     subject: [{ name: 'organizationName', value: trustDomain }, { name: 'commonName', value: `Weft root CA ${new Date(nowMs).toISOString()}` }],
     issuer: undefined,
     notBefore: new Date(nowMs - 60_000),

@@ -82,6 +82,28 @@ describe('certificate authority', () => {
     assert.match(r.message, /payments.*only entitled to .*cart/);
   });
 
+  test('certifies ECDSA P-256 keys too, and refuses other curves', () => {
+    const ca = createCertificateAuthority({ caDir: tempDir() });
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const chain = ca.issue(createWorkloadCsr(ec.privateKey, ec.publicKey, ID).pem, { spiffeId: ID }).certChainPem;
+    const leaf = new X509Certificate(chain[0] as string);
+    assert.equal(leaf.publicKey.asymmetricKeyType, 'ec');
+    assert.ok(leaf.checkPrivateKey(ec.privateKey));
+    assert.equal(ca.verifyWorkloadChain(chain).spiffeId, ID);
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    const r = reasonOf(() => ca.issue(createWorkloadCsr(p384.privateKey, p384.publicKey, ID).pem, { spiffeId: ID }));
+    assert.equal(r.reason, 'unsupported-key');
+  });
+
+  test('refuses a CSR whose signature does not match its key', () => {
+    const ca = createCertificateAuthority({ caDir: tempDir() });
+    const pem = csrFor(ID);
+    const der = Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+    der[der.length - 5] = (der[der.length - 5] as number) ^ 0xff; // flip bits inside the signature
+    const tampered = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+    assert.equal(reasonOf(() => ca.issue(tampered, { spiffeId: ID })).reason, 'bad-signature');
+  });
+
   test('refuses a malformed CSR and a CSR without SAN', () => {
     const ca = createCertificateAuthority({ caDir: tempDir() });
     assert.equal(reasonOf(() => ca.issue('-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n', { spiffeId: ID })).code, 'WEFT_ERR_CERT_INVALID');
@@ -168,7 +190,7 @@ describe('certificate authority', () => {
     const rootKey = readFileSync(join(rootDir, 'ca-key.pem'), 'utf8');
     const inter = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const interPem = signCertificate({
-      publicKey: forge.pki.publicKeyFromPem(inter.publicKey.export({ type: 'spki', format: 'pem' }) as string),
+      publicKey: inter.publicKey,
       subject: [{ name: 'organizationName', value: 'cluster.local' }, { name: 'commonName', value: 'intermediate' }],
       issuer: forge.pki.certificateFromPem(rootPem),
       notBefore: new Date(Date.now() - 60_000),

@@ -1,5 +1,6 @@
 /**
- * The mesh certificate authority: issues RSA-2048 workload certificates with a SPIFFE URI SAN,
+ * The mesh certificate authority: issues workload certificates (ECDSA P-256 or RSA keys, signed
+ * by an RSA root or plug-in CA) with a SPIFFE URI SAN,
  * mints and checks join tokens, authenticates renewals by the caller's current certificate,
  * and rotates its root with an overlapping trust bundle. Transport-free: the gRPC service
  * (`ca-service.ts`) and the admin endpoint (`token-admin-handler.ts`) sit on top.
@@ -170,7 +171,8 @@ export function createCertificateAuthority(options: CertificateAuthorityOptions)
         notAfter: new Date(notAfterMs),
         extensions: [
           { name: 'basicConstraints', cA: false, critical: true },
-          { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+          // keyEncipherment only makes sense for RSA keys (RFC 5480 §3 for EC).
+          { name: 'keyUsage', digitalSignature: true, keyEncipherment: csr.publicKey.asymmetricKeyType === 'rsa', critical: true },
           { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
           { name: 'subjectAltName', critical: true, altNames: [{ type: 6, value: request.spiffeId }] },
         ],

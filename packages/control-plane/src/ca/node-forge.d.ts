@@ -16,8 +16,13 @@ declare module 'node-forge' {
         constructed: boolean;
         value: Asn1[] | string;
       }
+      const Class: { UNIVERSAL: number; CONTEXT_SPECIFIC: number };
+      const Type: { SEQUENCE: number; SET: number; OID: number; BITSTRING: number; OCTETSTRING: number; NULL: number; INTEGER: number; BOOLEAN: number };
+      function create(tagClass: number, type: number, constructed: boolean, value: Asn1[] | string): Asn1;
+      function oidToDer(oid: string): ByteBuffer;
+      function derToOid(bytes: string): string;
       function toDer(obj: Asn1): ByteBuffer;
-      function fromDer(bytes: string | ByteBuffer, strict?: boolean): Asn1;
+      function fromDer(bytes: string | ByteBuffer, options?: boolean | { strict?: boolean; parseAllBytes?: boolean; decodeBitStrings?: boolean }): Asn1;
     }
     namespace md {
       interface MessageDigest {

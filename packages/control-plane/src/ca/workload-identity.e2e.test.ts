@@ -107,13 +107,14 @@ describe('workload identity against a CA process', () => {
   });
 
   test('mutual TLS with issued certificates: each side sees the other\'s SPIFFE ID; a wrong identity is refused', async () => {
-    const mk = (sa: string) => createWorkloadIdentity({
-      signer: createGrpcCertificateSigner({ address: `127.0.0.1:${ca.port}` }), namespace: 'shop', serviceAccount: sa,
+    const mk = (sa: string, keyAlgorithm: 'ecdsa-p256' | 'rsa-2048') => createWorkloadIdentity({
+      signer: createGrpcCertificateSigner({ address: `127.0.0.1:${ca.port}` }), namespace: 'shop', serviceAccount: sa, keyAlgorithm,
       token: tokens.createJoinToken({ namespace: 'shop', serviceAccount: sa }).token,
     });
-    const server = mk('payments');
-    const client = mk('cart');
-    const intruder = mk('web');
+    // Mixed key types: an ECDSA server, an RSA client.
+    const server = mk('payments', 'ecdsa-p256');
+    const client = mk('cart', 'rsa-2048');
+    const intruder = mk('web', 'ecdsa-p256');
     try {
       const [s, c, x] = await Promise.all([server.ready(), client.ready(), intruder.ready()]);
       const seen: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * A workload's own identity: an RSA key generated in memory (never written anywhere), a
+ * A workload's own identity: a key (ECDSA P-256 by default) generated in memory (never written anywhere), a
  * certificate for `spiffe://<td>/ns/<ns>/sa/<sa>` obtained from the mesh CA through a
  * {@link CertificateSigner}, renewed at half its lifetime, and the trust bundle to verify peers.
  *
@@ -28,6 +28,11 @@ export interface WorkloadIdentityOptions {
   trustDomain?: string;
   /** Join token, or a function read at each token-authenticated request; default {@link readJoinToken}. */
   token?: string | (() => string | undefined);
+  /**
+   * Workload key type: `ecdsa-p256` (default: generated in well under a millisecond and the
+   * cheaper TLS handshake, see bench/results/security.md) or `rsa-2048`.
+   */
+  keyAlgorithm?: 'ecdsa-p256' | 'rsa-2048';
   /** Requested certificate lifetime; 24 h by default (the CA may shorten it). */
   certTtlMs?: number;
   /** Fraction of the remaining lifetime after which the certificate is renewed; 0.5. */
@@ -143,7 +148,9 @@ export function createWorkloadIdentity(options: WorkloadIdentityOptions): Worklo
   };
 
   const obtain = async (): Promise<{ material: IdentityMaterial; key: KeyObject }> => {
-    const { privateKey, publicKey } = await generateKeyPairAsync('rsa', { modulusLength: 2048 });
+    const { privateKey, publicKey } = options.keyAlgorithm === 'rsa-2048'
+      ? await generateKeyPairAsync('rsa', { modulusLength: 2048 })
+      : await generateKeyPairAsync('ec', { namedCurve: 'P-256' });
     const csr = createWorkloadCsr(privateKey, publicKey, spiffeId);
     let result: { certChainPem: string[]; trustBundlePem: string[] } | undefined;
     if (current !== undefined && currentKey !== undefined && Date.now() < current.notAfterMs) {
