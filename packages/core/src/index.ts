@@ -32,3 +32,39 @@ export { RequestHasher } from './lb/request-hash.ts';
 export { computePriorityLoad } from './lb/priority-load.ts';
 export type { PriorityLoad, PriorityCounts } from './lb/priority-load.ts';
 export type { Endpoint, EndpointState, HealthStatus, LbPolicyName, PickContext, EndpointPicker } from './lb/types.ts';
+// Resilience policies (issue 6): retries, timeouts, circuit breaking, outlier detection, local rate limit, faults.
+export { FractionalPercentDenominator, ALWAYS, NEVER, fractionOf, fromPercentage, parseDenominator, isSampled } from './resilience/fractional-percent.ts';
+export type { FractionalPercent, FractionalPercentDenominatorValue, RandomSource } from './resilience/fractional-percent.ts';
+export { readHeader, compileHeaderCondition, compileAllHeaders, compileAnyHeader } from './resilience/header-match.ts';
+export type { HeaderRecord, HeaderValueMatcher, HeaderCondition, HeaderPredicate } from './resilience/header-match.ts';
+export { RetryPolicy, RetryState, compileRetryPolicy, ISTIO_DEFAULT_RETRY_POLICY, RETRY_CONDITIONS, PREVIOUS_HOSTS_PREDICATE } from './resilience/retry-policy.ts';
+export type { RetryPolicyOptions, RetryCondition, AttemptOutcome, RetryDecision, NoRetryReason, RetryGate, RetryStateOptions } from './resilience/retry-policy.ts';
+export { createRetryBackoff, retryBackoffCeilingMs, DEFAULT_RETRY_BASE_INTERVAL_MS } from './resilience/retry-backoff.ts';
+export type { RetryBackoffOptions } from './resilience/retry-backoff.ts';
+export { RequestDeadline, AttemptDeadline, createRequestDeadline, createTimeoutError, minTimeoutMs, parseGrpcTimeout, formatGrpcTimeout } from './resilience/timeouts.ts';
+export type { RequestDeadlineOptions, TimeoutScope } from './resilience/timeouts.ts';
+export { ClusterCircuitBreaker, createClusterCircuitBreaker, DEFAULT_CIRCUIT_BREAKER_LIMIT, DEFAULT_MAX_RETRIES } from './resilience/circuit-breaker.ts';
+export type { CircuitBreakerResource, RoutingPriority, CircuitBreakerThresholds, CircuitBreakerOptions } from './resilience/circuit-breaker.ts';
+export { OutlierDetector, createOutlierDetector, grpcStatusToHttpStatus } from './resilience/outlier-detector.ts';
+export type { OutlierResult, EjectionReason, EjectionEvent, UnejectionEvent, OutlierDetectorOptions } from './resilience/outlier-detector.ts';
+export { OUTLIER_DETECTION_DEFAULTS, resolveOutlierDetectionOptions } from './resilience/outlier-detection-options.ts';
+export type { OutlierDetectionOptions, ResolvedOutlierDetectionOptions } from './resilience/outlier-detection-options.ts';
+export { syncEjections } from './resilience/outlier-ejection-sync.ts';
+export type { EjectionTarget } from './resilience/outlier-ejection-sync.ts';
+export { TokenBucket, MIN_FILL_INTERVAL_MS } from './resilience/token-bucket.ts';
+export type { TokenBucketOptions } from './resilience/token-bucket.ts';
+export { LocalRateLimiter, createLocalRateLimiter } from './resilience/local-rate-limit.ts';
+export type { LocalRateLimitOptions, RateLimitDecision, RateLimitDescriptor, RateLimitDescriptorEntry, RateLimitHeader, LocalRateLimitStats } from './resilience/local-rate-limit.ts';
+export {
+  FaultInjector,
+  createFaultInjector,
+  createFaultAbortError,
+  httpStatusToGrpcStatus,
+  FAULT_DELAY_HEADER,
+  FAULT_DELAY_PERCENTAGE_HEADER,
+  FAULT_ABORT_HEADER,
+  FAULT_ABORT_GRPC_HEADER,
+  FAULT_ABORT_PERCENTAGE_HEADER,
+  DOWNSTREAM_NODE_HEADER,
+} from './resilience/fault-injection.ts';
+export type { FaultInjectionOptions, FaultRequest, FaultAbort, FaultDecision } from './resilience/fault-injection.ts';

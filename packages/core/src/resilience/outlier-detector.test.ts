@@ -266,3 +266,26 @@ describe('options', () => {
     assert.equal(grpcStatusToHttpStatus(8), 429);
   });
 });
+
+describe('syncing ejections into endpoint state', async () => {
+  const { syncEjections } = await import('./outlier-ejection-sync.ts');
+  const { EndpointStateStore } = await import('../lb/endpoint-state-store.ts');
+  it('marks ejected endpoints in the LB state store and clears them on re-admission', () => {
+    const clock = { t: 0 };
+    const { d } = detector({ consecutive5xx: 1, baseEjectionTimeMs: 1000 }, clock);
+    const store = new EndpointStateStore();
+    d.record(A, resp(500));
+    const sync = syncEjections(d, store);
+    assert.equal(store.get(A).isEjected, true, 'existing ejections are mirrored at once');
+    clock.t = 1000;
+    d.sweep();
+    assert.equal(store.get(A).isEjected, false);
+    d.record(B, resp(500));
+    assert.equal(store.get(B).isEjected, true);
+    sync.dispose();
+    sync[Symbol.dispose]();
+    clock.t = 5000;
+    d.sweep();
+    assert.equal(store.get(B).isEjected, true, 'no longer mirrored after dispose');
+  });
+});
