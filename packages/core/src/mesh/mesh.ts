@@ -9,8 +9,8 @@
  * Lifetime: the Mesh owns the xds-client it created (not one passed in) and closes it in
  * `close()`, which is idempotent; it holds no timer that keeps the process alive.
  */
-import { MeshError, ErrorCode } from '@weft/xds-client';
-import type { XdsConfig, XdsConfigWatcher } from '@weft/xds-client';
+import { MeshError, ErrorCode, createXdsClient } from '@weft/xds-client';
+import type { XdsClientOptions, XdsConfig, XdsConfigWatcher } from '@weft/xds-client';
 import { compileCluster } from '../cluster/compiled-cluster.ts';
 import type { CompiledCluster } from '../cluster/compiled-cluster.ts';
 import { EndpointStateStore } from '../lb/endpoint-state-store.ts';
@@ -27,18 +27,32 @@ export type XdsWatchHandle = { cancel(): void } | { [Symbol.dispose](): void };
 
 /**
  * What the Mesh needs from an xds-client: complete per-listener updates
- * (`XdsClient.watchXdsConfig` of `@weft/xds-client`) and an optional `close()`.
+ * (`XdsClient.watchXdsConfig` of `@weft/xds-client`), an optional `close()`, and optionally the
+ * bootstrap (for the listener name template and the node's namespace).
  */
 export interface XdsConfigSource {
   watchXdsConfig(listenerName: string, watcher: XdsConfigWatcher): XdsWatchHandle;
   close?(): void | Promise<void>;
+  readonly bootstrap?: {
+    readonly clientDefaultListenerResourceNameTemplate?: string;
+    readonly node?: { readonly metadata?: Readonly<Record<string, unknown>> };
+  };
 }
 
-/** Options of {@link Mesh.create}. */
+/**
+ * Options of {@link Mesh.create}. Give `xdsClient` to share an existing client (the Mesh never
+ * closes it), or leave it out and the Mesh creates its own from `xdsClientOptions` (bootstrap
+ * from the environment by default) and closes it in `close()`.
+ */
 export interface MeshOptions {
-  /** The xds-client to read config from. The Mesh does not close a client it was given. */
-  xdsClient: XdsConfigSource;
-  /** Namespace that short names (`reviews:9080`) resolve in; default `default`. */
+  /** An xds-client to read config from; not owned by the Mesh. */
+  xdsClient?: XdsConfigSource;
+  /** Options for the xds-client the Mesh creates when `xdsClient` is absent. */
+  xdsClientOptions?: XdsClientOptions;
+  /**
+   * Namespace that short names (`reviews:9080`) resolve in. Default: the bootstrap node's
+   * `NAMESPACE` metadata, else `WEFT_NAMESPACE` of the client's environment, else `default`.
+   */
   namespace?: string;
   /** Kubernetes cluster domain; default `cluster.local`. */
   clusterDomain?: string;
@@ -95,39 +109,51 @@ export class Mesh {
   readonly #listeners = new Set<HostUpdateListener>();
   #isClosed = false;
 
-  private constructor(options: MeshOptions, hasher: Hasher, ownsSource: boolean) {
+  readonly #namespace: string;
+  readonly #nameTemplate: string;
+
+  private constructor(options: MeshOptions, source: XdsConfigSource, hasher: Hasher, ownsSource: boolean) {
     this.#options = options;
-    this.#source = options.xdsClient;
+    this.#source = source;
     this.#hasher = hasher;
     this.#ownsSource = ownsSource;
+    const metaNamespace = source.bootstrap?.node?.metadata?.['NAMESPACE'];
+    const envNamespace = (options.xdsClientOptions?.env ?? process.env)['WEFT_NAMESPACE'];
+    this.#namespace = options.namespace ?? (typeof metaNamespace === 'string' && metaNamespace !== '' ? metaNamespace : envNamespace || 'default');
+    this.#nameTemplate = source.bootstrap?.clientDefaultListenerResourceNameTemplate || '%s';
   }
 
   /**
-   * Creates a Mesh over an xds-client. Asynchronous only because the hash module loads once;
-   * no watch starts until a host is resolved.
+   * Creates a Mesh (see {@link MeshOptions} for who owns the xds-client). Asynchronous because
+   * the hash module loads once; no watch starts until a host is resolved. Throws `MeshError`
+   * `WEFT_ERR_BOOTSTRAP_INVALID` when the bootstrap is unusable.
    */
-  static async create(options: MeshOptions): Promise<Mesh> {
-    return new Mesh(options, await loadHasher(), false);
-  }
-
-  /**
-   * Creates a Mesh and the xds-client it owns from `createClient` (which builds a client from
-   * the process bootstrap — `GRPC_XDS_BOOTSTRAP`, `GRPC_XDS_BOOTSTRAP_CONFIG` or `WEFT_*`).
-   * The namespace comes from `WEFT_NAMESPACE` (default `default`). `close()` closes the client.
-   */
-  static async fromEnv(
-    createClient: () => XdsConfigSource | Promise<XdsConfigSource>,
-    env: Readonly<Record<string, string | undefined>> = process.env,
-    options: Omit<MeshOptions, 'xdsClient'> = {},
-  ): Promise<Mesh> {
+  static async create(options: MeshOptions = {}): Promise<Mesh> {
     const hasher = await loadHasher();
-    const client = await createClient();
-    return new Mesh({ namespace: env.WEFT_NAMESPACE || 'default', ...options, xdsClient: client }, hasher, true);
+    if (options.xdsClient !== undefined) return new Mesh(options, options.xdsClient, hasher, false);
+    return new Mesh(options, createXdsClient(options.xdsClientOptions), hasher, true);
   }
 
-  /** The xDS listener name an authority maps to (`reviews:9080` → `reviews.<ns>.svc.cluster.local:9080`). */
+  /**
+   * `Mesh.create()` with its own xds-client bootstrapped from `env` (default `process.env`):
+   * `GRPC_XDS_BOOTSTRAP`, `GRPC_XDS_BOOTSTRAP_CONFIG`, else the `WEFT_*` variables.
+   */
+  static fromEnv(env: Readonly<Record<string, string | undefined>> = process.env, options: Omit<MeshOptions, 'xdsClient' | 'xdsClientOptions'> = {}): Promise<Mesh> {
+    return Mesh.create({ ...options, xdsClientOptions: { env } });
+  }
+
+  /** The namespace short names resolve in. */
+  get namespace(): string {
+    return this.#namespace;
+  }
+
+  /**
+   * The xDS listener name an authority maps to (`reviews:9080` →
+   * `reviews.<ns>.svc.cluster.local:9080`, then the bootstrap's listener name template).
+   */
   listenerNameFor(authority: string, defaultPort = 80): string {
-    return listenerNameFor(authority, { namespace: this.#options.namespace, clusterDomain: this.#options.clusterDomain, defaultPort });
+    const name = listenerNameFor(authority, { namespace: this.#namespace, clusterDomain: this.#options.clusterDomain, defaultPort });
+    return this.#nameTemplate === '%s' ? name : this.#nameTemplate.replace('%s', name);
   }
 
   /**
