@@ -33,7 +33,7 @@ export interface RecordedRequest {
 
 interface Stream {
   readonly protocol: 'sotw' | 'delta';
-  readonly call: grpc.ServerDuplexStream<DiscoveryRequest & DeltaDiscoveryRequest, DiscoveryResponse & DeltaDiscoveryResponse>;
+  readonly call: grpc.ServerDuplexStream<DiscoveryRequest & DeltaDiscoveryRequest, DiscoveryResponse | DeltaDiscoveryResponse>;
   /** Subscribed names per type. */
   readonly names: Map<string, Set<string>>;
   /** Delta: version sent per type+name. */
