@@ -150,3 +150,15 @@ test('invalid endpoints are rejected with the cluster and field named', () => {
   // An empty cluster is valid and picks nothing.
   assert.equal(build([]).pick(), undefined);
 });
+
+test('ejections written straight into endpoint state (as syncEjections does) apply on the next pick', () => {
+  const states = new EndpointStateStore();
+  const lb = compileClusterLoadBalancer('c', [locality('a', 0, [H, H, H])], { policy: 'ROUND_ROBIN' }, { hasher, states, random: seededRandom(3) });
+  const victim = lb.endpoints[1]!.key;
+  states.get(victim).isEjected = true;
+  for (let i = 0; i < 30; i++) assert.notEqual(lb.pick()!.key, victim);
+  states.get(victim).isEjected = false;
+  const seen = new Set<string>();
+  for (let i = 0; i < 30; i++) seen.add(lb.pick()!.key);
+  assert.ok(seen.has(victim));
+});

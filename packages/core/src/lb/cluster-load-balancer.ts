@@ -91,6 +91,7 @@ export class ClusterLoadBalancer {
   readonly #deps: ClusterLbDependencies;
   readonly #random: RandomSource;
   #tables: BalancerTables;
+  #tablesVersion: number;
 
   /** Use {@link compileClusterLoadBalancer}. */
   constructor(clusterName: string, priorities: PrioritySet[], config: ClusterLbConfig, deps: ClusterLbDependencies) {
@@ -99,6 +100,7 @@ export class ClusterLoadBalancer {
     this.#priorities = priorities;
     this.#deps = deps;
     this.#random = deps.random ?? Math.random;
+    this.#tablesVersion = deps.states.ejectionVersion;
     this.#tables = this.#buildTables();
   }
 
@@ -109,17 +111,28 @@ export class ClusterLoadBalancer {
 
   /** The current priority load and panic flags (for the config dump and tests). */
   get priorityLoad(): Readonly<PriorityLoad> {
-    return this.#tables.load;
+    return this.#current().load;
+  }
+
+  /** The tables, rebuilt first if an ejection changed since they were built. */
+  #current(): BalancerTables {
+    const version = this.#deps.states.ejectionVersion;
+    if (version !== this.#tablesVersion) {
+      this.#tablesVersion = version;
+      this.#tables = this.#buildTables();
+    }
+    return this.#tables;
   }
 
   /**
-   * Picks an endpoint. With a hash-based policy, `context.hash` chooses both the priority and the
+   * Picks an endpoint. Ejections (endpoint `state.isEjected`, set by outlier detection) take
+   * effect on the next pick: the tables are rebuilt once after a change. With a hash-based policy, `context.hash` chooses both the priority and the
    * endpoint (stable for a key); otherwise a random draw chooses the priority. Returns
    * `undefined` only when the cluster has no endpoints at all (the caller turns that into
    * `WEFT_ERR_NO_HEALTHY_UPSTREAM`, flag `UH`).
    */
   pick(context?: PickContext): Endpoint | undefined {
-    const t = this.#tables;
+    const t = this.#deps.states.ejectionVersion === this.#tablesVersion ? this.#tables : this.#current();
     const hash = context?.hash;
     const point = hash === undefined ? Math.floor(this.#random() * 100) : Number(hash % 100n);
     const source = t.sources[t.slots[point]!];
@@ -136,12 +149,7 @@ export class ClusterLoadBalancer {
     const state = this.#deps.states.peek(key);
     if (state === undefined || state.isEjected === isEjected) return;
     state.isEjected = isEjected;
-    this.#tables = this.#buildTables();
-  }
-
-  /** Rebuilds the tables after endpoint states were changed directly (e.g. several ejections). */
-  refresh(): void {
-    this.#tables = this.#buildTables();
+    this.#current();
   }
 
   #buildTables(): BalancerTables {
