@@ -158,3 +158,16 @@ test('ring hash routes keep a user on one endpoint through the Mesh', async () =
   }
   await mesh.close();
 });
+
+test('ejections marked in mesh.endpointStates() steer picks and survive EDS updates', async () => {
+  const xds = new FakeXds();
+  const mesh = await Mesh.create({ xdsClient: xds, namespace: 'shop', random: seededRandom(8) });
+  mesh.resolve('reviews:9080');
+  xds.push(reviewsConfig(0, ['10.0.0.1:9080', '10.0.0.2:9080', '10.0.0.3:9080']));
+  mesh.endpointStates('v1').get('10.0.0.2:9080').isEjected = true;
+  const req = { path: '/', headers: {} };
+  for (let i = 0; i < 30; i++) assert.notEqual(mesh.route('reviews:9080', req).endpoint.key, '10.0.0.2:9080');
+  xds.push(reviewsConfig(0, ['10.0.0.1:9080', '10.0.0.2:9080', '10.0.0.3:9080', '10.0.0.4:9080']));
+  for (let i = 0; i < 40; i++) assert.notEqual(mesh.route('reviews:9080', req).endpoint.key, '10.0.0.2:9080');
+  await mesh.close();
+});

@@ -234,6 +234,17 @@ export class Mesh {
     return { cancel, [Symbol.dispose]: cancel };
   }
 
+  /**
+   * The long-lived endpoint states of `clusterName` (created empty if the cluster is not known
+   * yet): where outlier detection marks ejections (e.g. `syncEjections(detector, store)`) and
+   * adapters count active requests. The same store serves every snapshot of that cluster.
+   */
+  endpointStates(clusterName: string): EndpointStateStore {
+    let states = this.#states.get(clusterName);
+    if (states === undefined) this.#states.set(clusterName, (states = new EndpointStateStore()));
+    return states;
+  }
+
   /** Every listener currently watched with its snapshot (for `/config_dump`). */
   hosts(): ReadonlyMap<string, HostSnapshot | undefined> {
     return new Map([...this.#byListener].map(([k, e]) => [k, e.snapshot]));
@@ -287,6 +298,7 @@ export class Mesh {
     }
     entry.generation = snapshot.generation;
     entry.snapshot = snapshot;
+    this.#evictUnusedClusters();
     entry.missing = undefined;
     entry.lastError = undefined;
     for (const w of [...entry.waiters]) w.resolve(snapshot);
@@ -310,16 +322,22 @@ export class Mesh {
     let compiled: CompiledCluster | MeshError;
     if (!result.ok) compiled = result.error;
     else {
-      let states = this.#states.get(name);
-      if (states === undefined) this.#states.set(name, (states = new EndpointStateStore()));
       try {
-        compiled = compileCluster(result.value, { hasher: this.#hasher, states, random: this.#options.random });
+        compiled = compileCluster(result.value, { hasher: this.#hasher, states: this.endpointStates(name), random: this.#options.random });
       } catch (err) {
         compiled = err instanceof MeshError ? err : new MeshError(ErrorCode.xdsInvalid, `cluster ${name}: ${String(err)}`, { cause: err });
       }
     }
     this.#compiledClusters.set(name, { config: result, compiled });
     return compiled;
+  }
+
+  /** Drops compiled clusters no current snapshot references (their endpoint states stay). */
+  #evictUnusedClusters(): void {
+    if (this.#compiledClusters.size <= 16) return;
+    const used = new Set<string>();
+    for (const e of this.#byListener.values()) for (const name of e.snapshot?.clusters.keys() ?? []) used.add(name);
+    for (const name of this.#compiledClusters.keys()) if (!used.has(name)) this.#compiledClusters.delete(name);
   }
 
   #emit(listenerName: string, snapshot: HostSnapshot | undefined): void {
