@@ -79,12 +79,16 @@ describe('workload identity against a CA process', () => {
       signer: createGrpcCertificateSigner({ address: `127.0.0.1:${ca.port}` }), namespace: 'shop', serviceAccount: 'payments', token: cartToken,
       retryMinMs: 50,
     });
+    const refusal = new Promise<{ code: string; message: string }>((resolve) => thief.onError(resolve));
     try {
       const m = await cart.ready({ timeoutMs: 10_000 });
       assert.equal(m.spiffeId, CART);
       assert.equal(m.generation, 1);
-      await assert.rejects(thief.ready({ timeoutMs: 1500 }), (e: { code: string; cause?: { code: string; message: string } }) =>
-        e.code === 'WEFT_ERR_CERT_UNAVAILABLE' && e.cause?.code === 'WEFT_ERR_UNAUTHORIZED' && /PERMISSION_DENIED/.test(e.cause.message));
+      const err = await refusal;
+      assert.equal(err.code, 'WEFT_ERR_UNAUTHORIZED');
+      assert.match(err.message, /PERMISSION_DENIED.*payments.*only entitled to spiffe:\/\/cluster\.local\/ns\/shop\/sa\/cart/);
+      await assert.rejects(thief.ready({ timeoutMs: 100 }), (e: { code: string; cause?: { code: string } }) =>
+        e.code === 'WEFT_ERR_CERT_UNAVAILABLE' && e.cause?.code === 'WEFT_ERR_UNAUTHORIZED');
       assert.equal(thief.current(), undefined);
     } finally {
       cart.close();
