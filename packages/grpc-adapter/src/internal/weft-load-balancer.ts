@@ -66,8 +66,10 @@ class WeftPicker implements experimental.Picker {
     const runtime = name === undefined ? undefined : this.#snapshot.clusters.get(name);
     if (runtime === undefined || runtime.balancer === undefined) return drop(noHealthy(name ?? '(none)', 'the call was not routed by Weft'));
     const breaker = runtime.state.breaker;
-    if (!breaker.tryAcquire('requests')) return drop(statusFromMeshError(breaker.createOverflowError('requests'), Status.UNAVAILABLE));
-    breaker.release('requests');
+    if (breaker.remaining('requests') <= 0) {
+      breaker.tryAcquire('requests'); // counts the overflow
+      return drop(statusFromMeshError(breaker.createOverflowError('requests'), Status.UNAVAILABLE));
+    }
     const tried = info[PickInfoKey.triedHosts];
     const hashText = info[PickInfoKey.hash];
     const context = hashText === undefined ? undefined : { hash: BigInt(hashText) };
@@ -91,36 +93,54 @@ class WeftPicker implements experimental.Picker {
         isWaiting = true;
       }
     }
-    chosen ??= fallback;
     if (chosen === undefined) {
-      // The balancer's choices are not connected: take any ready endpoint of the cluster.
+      // The balancer's choices were not connected (or all tried already): take any ready,
+      // untried endpoint of the cluster, else the tried one the balancer chose.
+      const triedKeys = tried === undefined || tried === '' ? undefined : tried.split(',');
       for (const ep of balancer.endpoints) {
         const entry = this.#subchannels.get(ep.key);
-        if (entry?.state === ConnectivityState.READY && !ep.state.isEjected) {
+        if (entry?.state === ConnectivityState.READY && !ep.state.isEjected && triedKeys?.includes(ep.key) !== true) {
           chosen = { key: ep.key, entry, ep };
           break;
         }
         if (entry?.state === ConnectivityState.CONNECTING || entry?.state === ConnectivityState.IDLE) isWaiting = true;
       }
     }
+    chosen ??= fallback;
     if (chosen === undefined) return isWaiting ? QUEUE : drop(noHealthy(runtime.name, balancer.endpoints.length === 0 ? 'the cluster has no endpoints' : 'no endpoint is reachable'));
     if (tried !== undefined) info[PickInfoKey.triedHosts] = tried === '' ? chosen.key : `${tried},${chosen.key}`;
     return this.#complete(runtime, chosen.key, chosen.entry, chosen.ep.state);
   }
 
+  /**
+   * A complete pick. The circuit-breaker slot is taken at pick time (so concurrent picks see
+   * each other) and held until the call ends; grpc-js may abandon a pick before starting the
+   * call (re-pick after async call credentials), so a slot whose call has not started by the
+   * next turn of the event loop is returned, and taken again if the call does start later.
+   */
   #complete(runtime: ClusterRuntime, key: string, entry: SubchannelEntry, epState: { activeRequests: number }): PickResult {
     const breaker = runtime.state.breaker;
-    let isCounted = false;
+    let isCounted = breaker.tryAcquire('requests');
+    let isStarted = false;
+    if (isCounted) {
+      setImmediate(() => {
+        if (isStarted || !isCounted) return;
+        isCounted = false;
+        breaker.release('requests');
+      });
+    }
     return {
       pickResultType: experimental.PickResultType.COMPLETE,
       subchannel: entry.subchannel,
       status: null,
       onCallStarted: () => {
-        isCounted = breaker.tryAcquire('requests');
+        isStarted = true;
+        if (!isCounted) isCounted = breaker.tryAcquire('requests');
         epState.activeRequests++;
       },
       onCallEnded: (code: Status) => {
         if (isCounted) breaker.release('requests');
+        isCounted = false;
         if (epState.activeRequests > 0) epState.activeRequests--;
         runtime.state.outlier?.record(key, code);
       },
@@ -171,6 +191,8 @@ export class WeftLoadBalancer implements experimental.LoadBalancer {
       subchannel.addConnectivityStateListener(entry.listener);
       subchannel.ref();
       this.#subchannels.set(key, entry);
+      // Connect eagerly, as grpc-js's round_robin does: the channel asked to leave IDLE already.
+      if (entry.state === ConnectivityState.IDLE) subchannel.startConnecting();
     }
     for (const [key, entry] of this.#subchannels) {
       if (snapshot.addresses.has(key)) continue;
