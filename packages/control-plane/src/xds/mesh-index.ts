@@ -66,25 +66,35 @@ export function indexModel(model: MeshModel): MeshIndex {
   const vsByHost = new Map<string, VirtualServiceEntry>();
   const drByHost = new Map<string, DestinationRuleEntry>();
 
-  const byOwnNamespaceFirst = <T extends { namespace: string }>(list: readonly ConfigObject<unknown>[], svc: ServiceModel) =>
-    [...list].sort((a, b) => Number(b.namespace === svc.namespace) - Number(a.namespace === svc.namespace)) as unknown as T[];
-
+  // host → candidates in config order; wildcard hosts are few and scanned per service.
+  const vsExact = new Map<string, ConfigObject<VirtualServiceView>[]>();
+  const vsWildcard: [string, ConfigObject<VirtualServiceView>][] = [];
+  for (const vs of model.virtualServices as readonly ConfigObject<VirtualServiceView>[]) {
+    if (!isMeshVirtualService(vs.spec)) continue;
+    for (const h of vs.spec.hosts ?? []) {
+      const host = resolveHost(h, vs.namespace, suffix);
+      if (host.startsWith('*')) vsWildcard.push([host, vs]);
+      else vsExact.set(host, [...(vsExact.get(host) ?? []), vs]);
+    }
+  }
+  const drExact = new Map<string, ConfigObject<DestinationRuleView>[]>();
+  const drWildcard: [string, ConfigObject<DestinationRuleView>][] = [];
+  for (const dr of model.destinationRules as readonly ConfigObject<DestinationRuleView>[]) {
+    if (!dr.spec.host) continue;
+    const host = resolveHost(dr.spec.host, dr.namespace, suffix);
+    if (host.startsWith('*')) drWildcard.push([host, dr]);
+    else drExact.set(host, [...(drExact.get(host) ?? []), dr]);
+  }
+  /** Exact host matches first, own namespace first, then wildcards (same order). */
+  const pick = <T extends { namespace: string }>(exact: T[] | undefined, wildcard: [string, T][], svc: ServiceModel): T | undefined => {
+    const candidates = [...(exact ?? []), ...wildcard.filter(([h]) => hostMatches(h, svc.hostname)).map(([, o]) => o)];
+    return candidates.find((c) => c.namespace === svc.namespace) ?? candidates[0];
+  };
   for (const svc of services) {
-    for (const vs of byOwnNamespaceFirst<ConfigObject<VirtualServiceView>>(model.virtualServices, svc)) {
-      const spec = vs.spec;
-      if (!isMeshVirtualService(spec)) continue;
-      if ((spec.hosts ?? []).some((h) => hostMatches(resolveHost(h, vs.namespace, suffix), svc.hostname))) {
-        vsByHost.set(svc.hostname, { id: `${vs.namespace}/${vs.name}`, namespace: vs.namespace, spec });
-        break;
-      }
-    }
-    for (const dr of byOwnNamespaceFirst<ConfigObject<DestinationRuleView>>(model.destinationRules, svc)) {
-      const spec = dr.spec;
-      if (spec.host && hostMatches(resolveHost(spec.host, dr.namespace, suffix), svc.hostname)) {
-        drByHost.set(svc.hostname, { id: `${dr.namespace}/${dr.name}`, namespace: dr.namespace, spec });
-        break;
-      }
-    }
+    const vs = pick(vsExact.get(svc.hostname), vsWildcard, svc);
+    if (vs) vsByHost.set(svc.hostname, { id: `${vs.namespace}/${vs.name}`, namespace: vs.namespace, spec: vs.spec });
+    const dr = pick(drExact.get(svc.hostname), drWildcard, svc);
+    if (dr) drByHost.set(svc.hostname, { id: `${dr.namespace}/${dr.name}`, namespace: dr.namespace, spec: dr.spec });
   }
 
   const subsetFor = (hostname: string, subset: string) => drByHost.get(hostname)?.spec.subsets?.find((s) => s.name === subset);

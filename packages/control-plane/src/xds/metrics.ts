@@ -2,7 +2,7 @@
  * The control plane's Prometheus metrics, under Istio's `pilot_*` names where Istio has one, in
  * a registry owned by one server (no global registry: several servers may share a process).
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Short type label as istiod uses it: `cds`, `eds`, `lds`, `rds`, or `other`. */
 export function typeLabel(typeUrl: string): string {
@@ -36,9 +36,13 @@ export interface XdsMetrics {
   snapshotFailures: Counter;
 }
 
-/** Creates the metrics in a fresh registry (or the given one). */
-export function createXdsMetrics(registry = new Registry()): XdsMetrics {
+/**
+ * Creates the metrics in a fresh registry (or the given one). With `hasProcessMetrics`, the
+ * registry also carries prom-client's process and Node.js metrics (heap, RSS, event loop lag).
+ */
+export function createXdsMetrics(registry = new Registry(), hasProcessMetrics = false): XdsMetrics {
   const registers = [registry];
+  if (hasProcessMetrics) collectDefaultMetrics({ register: registry });
   const buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
   return {
     registry,

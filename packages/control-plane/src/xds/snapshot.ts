@@ -5,7 +5,8 @@
  * exists, every EDS cluster has its assignment) before any client may see it.
  */
 import { createHash } from 'node:crypto';
-import { MeshError, packAny, TypeUrl, type AnyMessage } from '@weft/xds-client';
+import { MeshError, TypeUrl, type AnyMessage } from '@weft/xds-client';
+import { packResource } from './generators/pack.ts';
 import type { ClientCapabilities, Omission } from './client-capabilities.ts';
 import { buildCluster, generateClusters } from './generators/cluster.ts';
 import { generateEndpoints } from './generators/endpoint.ts';
@@ -54,7 +55,7 @@ export interface Snapshot {
 }
 
 function encode(typeUrl: string, r: GeneratedResource): EncodedResource {
-  const any = packAny(typeUrl, r.message);
+  const any = packResource(typeUrl, r.message);
   const version = createHash('sha256').update(any.value).digest('hex').slice(0, 16);
   return { name: r.name, version, any, message: r.message };
 }

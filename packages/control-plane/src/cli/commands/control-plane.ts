@@ -10,6 +10,7 @@ import { createConfigStore } from '../../config/config-store.ts';
 import { createAdminServer } from '../../admin/admin-server.ts';
 import { mountXdsRoutes } from '../../admin/xds-routes.ts';
 import { createXdsServer } from '../../xds/xds-server.ts';
+import { createXdsMetrics } from '../../xds/metrics.ts';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../parse-args.ts';
 
@@ -56,7 +57,9 @@ export const controlPlaneCommand: Command = {
       ...(values['domain-suffix'] ? { domainSuffix: values['domain-suffix'] } : {}),
       ...(values['default-namespace'] ? { defaultNamespace: values['default-namespace'] } : {}),
     });
-    const xds = createXdsServer({ source: store, debounceMs, registrationGraceMs: graceMs });
+    // The store already debounces file and registry changes; the server pushes what it publishes
+    // at once (0 still coalesces changes published in the same tick).
+    const xds = createXdsServer({ source: store, debounceMs: 0, registrationGraceMs: graceMs, metrics: createXdsMetrics(undefined, true) });
     const admin = createAdminServer();
     mountXdsRoutes(admin, { xds });
     let stopping: Promise<void> | undefined;

@@ -3,7 +3,8 @@
  * proxyless gRPC, holding an HttpConnectionManager that fetches its RouteConfiguration (same
  * name) over ADS, with the fault filter when any route injects faults and the router last.
  */
-import { packAny, TypeUrl } from '@weft/xds-client';
+import { TypeUrl } from '@weft/xds-client';
+import { packResource } from './pack.ts';
 import { listenerName } from '../names.ts';
 import type { GeneratedResource, GeneratorContext } from './types.ts';
 
@@ -13,8 +14,8 @@ export const LISTENER_TYPE_URL = TypeUrl.listener;
 /** Builds the API listener for a service port, under `name` (an alias may differ from `host:port`). */
 export function buildListener(name: string, routeConfigName: string, hasFault: boolean): GeneratedResource {
   const httpFilters: Record<string, unknown>[] = [];
-  if (hasFault) httpFilters.push({ name: 'envoy.filters.http.fault', typed_config: packAny(TypeUrl.fault, {}) });
-  httpFilters.push({ name: 'envoy.filters.http.router', typed_config: packAny(TypeUrl.router, {}) });
+  if (hasFault) httpFilters.push({ name: 'envoy.filters.http.fault', typed_config: packResource(TypeUrl.fault, {}) });
+  httpFilters.push({ name: 'envoy.filters.http.router', typed_config: packResource(TypeUrl.router, {}) });
   const hcm = {
     stat_prefix: name,
     rds: { config_source: { ads: {}, resource_api_version: 'V3' }, route_config_name: routeConfigName },
@@ -22,7 +23,7 @@ export function buildListener(name: string, routeConfigName: string, hasFault: b
   };
   return {
     name,
-    message: { name, api_listener: { api_listener: packAny(TypeUrl.httpConnectionManager, hcm) } },
+    message: { name, api_listener: { api_listener: packResource(TypeUrl.httpConnectionManager, hcm) } },
   };
 }
 

@@ -4,7 +4,8 @@
  * come from the VirtualService `http[]` in order (one Envoy route per `match` entry); a service
  * without a VirtualService gets a default route to its whole-service cluster.
  */
-import { packAny, TypeUrl } from '@weft/xds-client';
+import { TypeUrl } from '@weft/xds-client';
+import { packResource } from './pack.ts';
 import type { ServiceModel } from '../../model/mesh-model.ts';
 import { fractionalPercent, protoDuration } from '../durations.ts';
 import { clusterName, hostAliases, listenerName } from '../names.ts';
@@ -138,7 +139,7 @@ export function buildRouteConfiguration(ctx: GeneratorContext, svc: ServiceModel
         const body = rule.directResponse.body?.string;
         route.direct_response = { status: rule.directResponse.status, ...(body !== undefined ? { body: { inline_string: body } } : {}) };
       } else route.route = routeAction(ctx, vs?.namespace ?? svc.namespace, svc, port, rule, name);
-      if (fault) route.typed_per_filter_config = { 'envoy.filters.http.fault': packAny(TypeUrl.fault, fault) };
+      if (fault) route.typed_per_filter_config = { 'envoy.filters.http.fault': packResource(TypeUrl.fault, fault) };
       routes.push(route);
     }
   }
