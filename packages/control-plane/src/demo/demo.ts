@@ -9,6 +9,7 @@ import { Reporter, type StepResult } from './reporter.ts';
 import { startControlPlane, type ControlPlaneProcess } from './control-plane-process.ts';
 import { validateConfig, formatFinding } from '../index.ts';
 import type { MeshModel } from '../model/mesh-model.ts';
+import { describeWorkloadView } from './workload-view.ts';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -70,6 +71,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         const url = `${controlPlane?.adminUrl}/readyz`;
         const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
         return { ok: res.status === 200, detail: `GET ${url} → ${res.status}` };
+      }),
+    );
+
+    results.push(
+      await reporter.step('a workload receives the routes over xDS', async () => {
+        if (!model || !controlPlane) return { ok: false, detail: 'control plane not running' };
+        return describeWorkloadView(model, controlPlane.xdsAddress, 'shop');
       }),
     );
 

@@ -6,9 +6,12 @@ import { runDemo } from '../../demo/demo.ts';
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'run the example mesh end to end (what `npm run demo` runs)',
-  synopsis: '[--check]',
+  synopsis: '[--check] [--config PATH…]',
   async run(args) {
-    const { values } = parseCommandArgs('demo', { args, options: { check: { type: 'boolean', default: false } } });
-    return runDemo({ isCheck: values.check ?? false });
+    const { values } = parseCommandArgs('demo', {
+      args,
+      options: { check: { type: 'boolean', default: false }, config: { type: 'string', multiple: true } },
+    });
+    return runDemo({ isCheck: values.check ?? false, ...(values.config ? { configPaths: values.config } : {}) });
   },
 };
