@@ -44,8 +44,8 @@ export class MaglevPicker implements EndpointPicker {
       weight[i] = endpoints[i]!.weight / total;
       maxWeight = Math.max(maxWeight, weight[i]!);
     }
-    const position = new Float64Array(n);
-    const skip = new Float64Array(n);
+    const position = new Int32Array(n);
+    const skip = new Int32Array(n);
     const targetWeight = new Float64Array(n);
     const mBig = BigInt(m);
     for (let i = 0; i < n; i++) {
@@ -58,10 +58,15 @@ export class MaglevPicker implements EndpointPicker {
       for (let i = 0; i < n && filled < m; i++) {
         if (round * weight[i]! < targetWeight[i]!) continue;
         targetWeight[i] = targetWeight[i]! + maxWeight;
+        const step = skip[i]!;
         let c = position[i]!;
-        while (table[c] !== -1) c = (c + skip[i]!) % m;
+        while (table[c] !== -1) {
+          c += step;
+          if (c >= m) c -= m;
+        }
         table[c] = i;
-        position[i] = (c + skip[i]!) % m;
+        c += step;
+        position[i] = c >= m ? c - m : c;
         filled++;
       }
     }

@@ -46,30 +46,37 @@ export class RingHashPicker implements EndpointPicker {
     for (const e of endpoints) minWeight = Math.min(minWeight, e.weight / total);
     const scale = endpoints.length === 0 ? 0 : Math.min(Math.ceil(minWeight * minRing) / minWeight, maxRing);
 
-    const hashes: bigint[] = [];
-    const owners: number[] = [];
+    // Count first, then hash into a typed array that sorts natively (numeric order).
+    const perEndpoint = new Int32Array(endpoints.length);
+    let size = 0;
     let current = 0;
     let target = 0;
     for (let h = 0; h < endpoints.length; h++) {
-      const ep = endpoints[h]!;
-      target += scale * (ep.weight / total);
-      const prefix = `${ep.key}_`;
-      for (let i = 0; current < target; i++, current++) {
-        hashes.push(hasher.hash64(prefix + i));
-        owners.push(h);
+      target += scale * (endpoints[h]!.weight / total);
+      let count = 0;
+      while (current < target) {
+        count++;
+        current++;
+      }
+      perEndpoint[h] = count;
+      size += count;
+    }
+    const hashes = new BigUint64Array(size);
+    const ownerOf = new Map<bigint, number>();
+    let k = 0;
+    for (let h = 0; h < endpoints.length; h++) {
+      const prefix = `${endpoints[h]!.key}_`;
+      for (let i = 0; i < perEndpoint[h]!; i++) {
+        const hash = hasher.hash64(prefix + i);
+        hashes[k++] = hash;
+        // On a (vanishingly rare) 64-bit collision the first endpoint keeps the point.
+        if (!ownerOf.has(hash)) ownerOf.set(hash, h);
       }
     }
-    const order = Array.from(hashes.keys()).sort((a, b) => {
-      const x = hashes[a]!;
-      const y = hashes[b]!;
-      return x < y ? -1 : x > y ? 1 : 0;
-    });
-    this.#hashes = new BigUint64Array(order.length);
-    this.#owners = new Int32Array(order.length);
-    for (let i = 0; i < order.length; i++) {
-      this.#hashes[i] = hashes[order[i]!]!;
-      this.#owners[i] = owners[order[i]!]!;
-    }
+    hashes.sort();
+    this.#hashes = hashes;
+    this.#owners = new Int32Array(size);
+    for (let i = 0; i < size; i++) this.#owners[i] = ownerOf.get(hashes[i]!)!;
   }
 
   /** Number of entries on the ring (for tests, metrics and the config dump). */
