@@ -122,10 +122,12 @@ export class LocalRateLimiter {
   readonly #isXRatelimit: boolean;
   readonly #statusCode: number;
   readonly #matched: TokenBucket[] = [];
+  readonly #now: () => number;
 
   /** Use {@link createLocalRateLimiter}. */
   constructor(options: LocalRateLimitOptions) {
     const now = options.now ?? Date.now;
+    this.#now = now;
     this.statPrefix = options.statPrefix ?? 'local_rate_limit';
     const where = `local rate limit "${this.statPrefix}"`;
     this.#bucket = options.tokenBucket === undefined ? undefined : new TokenBucket(options.tokenBucket, now, `${where}.tokenBucket`);
@@ -173,12 +175,19 @@ export class LocalRateLimiter {
     matched.length = 0;
     if (descriptors !== undefined && descriptors.length > 0) {
       for (const d of this.#descriptors) {
-        if (descriptors.some((actual) => descriptorMatches(d.entries, actual))) matched.push(d.bucket);
+        for (let i = 0; i < descriptors.length; i++) {
+          if (descriptorMatches(d.entries, descriptors[i] as RateLimitDescriptor)) {
+            matched.push(d.bucket);
+            break;
+          }
+        }
       }
     }
     if (this.#bucket !== undefined) matched.push(this.#bucket);
+    if (matched.length === 0) return true;
+    const now = this.#now();
     for (let i = 0; i < matched.length; i++) {
-      if (!(matched[i] as TokenBucket).tryConsume()) {
+      if (!(matched[i] as TokenBucket).tryConsume(now)) {
         for (let j = 0; j < i; j++) (matched[j] as TokenBucket).refund();
         return false;
       }

@@ -14,6 +14,7 @@ import type { RandomSource } from './fractional-percent.ts';
 import { compileAllHeaders, compileAnyHeader, readHeader } from './header-match.ts';
 import type { HeaderCondition, HeaderPredicate, HeaderRecord } from './header-match.ts';
 import { createRetryBackoff } from './retry-backoff.ts';
+import type { RetryBackoffOptions } from './retry-backoff.ts';
 
 /** The retry conditions Weft applies (Envoy `retry_on` / gRPC `retry_on` names). */
 export const RETRY_CONDITIONS = [
@@ -183,8 +184,7 @@ export class RetryPolicy {
   readonly #statusCodes: ReadonlySet<number>;
   readonly #retriableHeaders: HeaderPredicate;
   readonly #requestEligible: HeaderPredicate;
-  readonly #backoff: RetryPolicyOptions['retryBackOff'];
-  readonly #random: RandomSource | undefined;
+  readonly #backoffOptions: RetryBackoffOptions;
 
   /** Use {@link compileRetryPolicy}; the constructor trusts already-normalised fields. */
   constructor(options: RetryPolicyOptions, where: string) {
@@ -222,8 +222,10 @@ export class RetryPolicy {
     this.#statusCodes = new Set(options.retriableStatusCodes ?? []);
     this.#retriableHeaders = compileAnyHeader(options.retriableHeaders, `${where}.retriableHeaders`);
     this.#requestEligible = compileAllHeaders(options.retriableRequestHeaders, `${where}.retriableRequestHeaders`);
-    this.#backoff = options.retryBackOff;
-    this.#random = options.random;
+    this.#backoffOptions = Object.freeze({
+      ...options.retryBackOff,
+      ...(options.random === undefined ? {} : { random: options.random }),
+    });
   }
 
   /**
@@ -256,9 +258,12 @@ export class RetryPolicy {
   createState(options: RetryStateOptions = {}): RetryState {
     const isEligible =
       this.numRetries > 0 && options.isReplayable !== false && this.#requestEligible(options.requestHeaders);
-    return new RetryState(this, isEligible, options.gate, () =>
-      createRetryBackoff({ ...this.#backoff, ...(this.#random ? { random: this.#random } : {}) }),
-    );
+    return new RetryState(this, isEligible, options.gate);
+  }
+
+  /** The first step of this policy's back-off (each request iterates its own sequence). */
+  createBackoff(): IBackoff<unknown> {
+    return createRetryBackoff(this.#backoffOptions);
   }
 }
 
@@ -270,18 +275,16 @@ export class RetryState {
   readonly #policy: RetryPolicy;
   readonly #isEligible: boolean;
   readonly #gate: RetryGate | undefined;
-  readonly #makeBackoff: () => IBackoff<unknown>;
   #backoff: IBackoff<unknown> | undefined;
   #retriesMade = 0;
   #releaseToken: (() => void) | undefined;
   #previousHosts: Set<string> | undefined;
 
   /** Created by {@link RetryPolicy.createState}. */
-  constructor(policy: RetryPolicy, isEligible: boolean, gate: RetryGate | undefined, makeBackoff: () => IBackoff<unknown>) {
+  constructor(policy: RetryPolicy, isEligible: boolean, gate: RetryGate | undefined) {
     this.#policy = policy;
     this.#isEligible = isEligible;
     this.#gate = gate;
-    this.#makeBackoff = makeBackoff;
   }
 
   /** 1 for the first attempt, 2 for the first retry…: the value of `x-envoy-attempt-count`. */
@@ -334,7 +337,7 @@ export class RetryState {
       if (release === undefined) return OVERFLOW;
       this.#releaseToken = release;
     }
-    this.#backoff = this.#backoff === undefined ? this.#makeBackoff() : this.#backoff.next(undefined);
+    this.#backoff = this.#backoff === undefined ? this.#policy.createBackoff() : this.#backoff.next(undefined);
     this.#retriesMade++;
     return { retry: true, delayMs: this.#backoff.duration };
   }

@@ -58,8 +58,7 @@ export class TokenBucket {
     this.#lastFillAt = now();
   }
 
-  #refill(): void {
-    const now = this.#now();
+  #refill(now: number): void {
     const elapsed = now - this.#lastFillAt;
     if (elapsed < this.fillIntervalMs) return;
     const fills = Math.floor(elapsed / this.fillIntervalMs);
@@ -67,15 +66,18 @@ export class TokenBucket {
     this.#lastFillAt += fills * this.fillIntervalMs;
   }
 
-  /** Tokens available now. */
-  available(): number {
-    this.#refill();
+  /** Tokens available now (or at `now`, a reading of the bucket's clock). */
+  available(now: number = this.#now()): number {
+    this.#refill(now);
     return this.#tokens;
   }
 
-  /** Takes one token and returns true, or returns false when the bucket is empty. */
-  tryConsume(): boolean {
-    this.#refill();
+  /**
+   * Takes one token and returns true, or returns false when the bucket is empty. `now` lets a
+   * caller that checks several buckets read the clock once.
+   */
+  tryConsume(now: number = this.#now()): boolean {
+    this.#refill(now);
     if (this.#tokens < 1) return false;
     this.#tokens--;
     return true;
@@ -87,8 +89,8 @@ export class TokenBucket {
   }
 
   /** Milliseconds until the next fill (for `x-ratelimit-reset`). */
-  msUntilNextFill(): number {
-    this.#refill();
-    return Math.max(0, this.#lastFillAt + this.fillIntervalMs - this.#now());
+  msUntilNextFill(now: number = this.#now()): number {
+    this.#refill(now);
+    return Math.max(0, this.#lastFillAt + this.fillIntervalMs - now);
   }
 }
