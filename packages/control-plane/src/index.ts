@@ -13,3 +13,16 @@ export { caServiceDefinition, createCaServiceHandlers } from './ca/ca-service.ts
 export type { CaServiceEvent, CaServiceOptions } from './ca/ca-service.ts';
 export { createTokenAdminHandler } from './ca/token-admin-handler.ts';
 export type { TokenAdminHandlerOptions } from './ca/token-admin-handler.ts';
+
+// xDS server, generators and admin (issue 4).
+export { createXdsServer } from './xds/xds-server.ts';
+export type { XdsServer, XdsServerOptions, ModelSource } from './xds/xds-server.ts';
+export { createXdsMetrics, type XdsMetrics } from './xds/metrics.ts';
+export { buildSnapshot, checkConsistency, SNAPSHOT_TYPES, type Snapshot, type EncodedResource, type SnapshotTypeUrl } from './xds/snapshot.ts';
+export { indexModel, type MeshIndex } from './xds/mesh-index.ts';
+export { detectClientKind, capabilitiesFor, type ClientKind, type ClientCapabilities, type Omission } from './xds/client-capabilities.ts';
+export { clusterName, parseClusterName, listenerName, type ClusterKey } from './xds/names.ts';
+export { workloadFromNode, parsePorts, type SelfRegisteredWorkload, type RegistryLike } from './xds/self-registration.ts';
+export type { SyncReport, ClientSync, TypeSync, SyncState } from './xds/sync-report.ts';
+export { createAdminServer, sendJson, sendText, type AdminServer, type AdminHandler, type AdminRouteOptions } from './admin/admin-server.ts';
+export { mountXdsRoutes, type XdsRoutesOptions } from './admin/xds-routes.ts';
