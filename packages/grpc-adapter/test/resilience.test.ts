@@ -232,7 +232,7 @@ describe('gRPC adapter resilience', () => {
     let isFailing = true;
     a.behaviour = () => (isFailing ? { code: grpc.status.UNAVAILABLE } : {});
     const od = {
-      consecutive5xx: 3, intervalMs: 10_000, baseEjectionTimeMs: 300, maxEjectionTimeMs: 300_000, maxEjectionTimeJitterMs: 0, maxEjectionPercent: 50,
+      consecutive5xx: 3, intervalMs: 50, baseEjectionTimeMs: 300, maxEjectionTimeMs: 300_000, maxEjectionTimeJitterMs: 0, maxEjectionPercent: 50,
       enforcingConsecutive5xx: 100, enforcingSuccessRate: 100, successRateMinimumHosts: 5, successRateRequestVolume: 100, successRateStdevFactor: 1900,
       consecutiveGatewayFailure: 5, enforcingConsecutiveGatewayFailure: 0, splitExternalLocalOriginErrors: false, consecutiveLocalOriginFailure: 5,
       enforcingConsecutiveLocalOriginFailure: 100, enforcingLocalOriginSuccessRate: 100, failurePercentageThreshold: 85, enforcingFailurePercentage: 0,

@@ -8,13 +8,13 @@ import { ErrorCode, MeshError } from '@weft/xds-client';
 import type { Cluster, HttpFilter, LbPolicy, XdsConfig } from '@weft/xds-client';
 import { compileClusterLoadBalancer, compileRouteTable, createClusterCircuitBreaker, EndpointStateStore } from './core-imports.ts';
 import type { ClusterCircuitBreaker, ClusterLbConfig, ClusterLoadBalancer, Hasher, LbPolicyName, LocalityEndpointsSpec, RouteTable } from './core-imports.ts';
-import { OutlierDetector } from './outlier-detector.ts';
+import { ClusterOutlierDetection } from './outlier-detector.ts';
 
 /** The long-lived state of one cluster within one channel. */
 export interface ClusterState {
   readonly states: EndpointStateStore;
   readonly breaker: ClusterCircuitBreaker;
-  outlier: OutlierDetector | undefined;
+  outlier: ClusterOutlierDetection | undefined;
 }
 
 /** One cluster as a call sees it: a balancer, or the error that stands in its place. */
@@ -141,7 +141,7 @@ export function compileClientSnapshot(config: XdsConfig, authority: string, regi
     );
     for (const e of balancer.endpoints) addresses.set(e.key, { host: e.address, port: e.port });
     if (cluster.outlierDetection !== undefined) {
-      state.outlier ??= new OutlierDetector(cluster.outlierDetection);
+      state.outlier ??= new ClusterOutlierDetection(name, cluster.outlierDetection, state.states);
       state.outlier.update(cluster.outlierDetection, balancer);
     } else if (state.outlier !== undefined) {
       state.outlier.close();
