@@ -1,0 +1,319 @@
+/**
+ * Route timeout, per-try timeout and retries as one undici interceptor (they share the attempt
+ * loop). Per meshed request: a core `RequestDeadline` (route timeout, caller abort) and a core
+ * `RetryState` (Envoy `retry_on`, jittered back-off, the cluster's `max_retries` gate,
+ * retry-to-a-different-host). Each attempt carries `x-envoy-attempt-count`. A response that
+ * will be retried is drained, never shown to the caller; once response headers reach the caller
+ * nothing is retried. Bodies are replayed only when buffered (string/bytes, bounded): a
+ * streaming body is sent once and never retried.
+ *
+ * Failures: route timeout → 504 `UT` (or the MeshError in `error` mode); per-try timeout
+ * when no retry is left → 504 `UT`; connect failure/reset when no retry is left → MeshError
+ * `WEFT_ERR_UPSTREAM_RESET` (`UF`/`UR`, `URX` after retries); caller abort → the caller's reason.
+ */
+import type { Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RetryPolicy as RetryPolicySpec } from '@weft/xds-client';
+import { isMeshError } from '@weft/xds-client';
+import { compileRetryPolicy, ISTIO_DEFAULT_RETRY_POLICY } from '../../../core/src/resilience/retry-policy.ts';
+import type { RetryPolicy, RetryPolicyOptions, RetryState } from '../../../core/src/resilience/retry-policy.ts';
+import { createRequestDeadline } from '../../../core/src/resilience/timeouts.ts';
+import type { AttemptDeadline, RequestDeadline } from '../../../core/src/resilience/timeouts.ts';
+import type { ClusterView } from '../mesh-view.ts';
+import type { ClusterRuntimes } from '../internal/cluster-runtime.ts';
+import { replyWithError, failLocally } from '../internal/local-reply.ts';
+import type { LocalReplyMode } from '../internal/local-reply.ts';
+import { MESH_CONTEXT, contextOf } from '../internal/request-context.ts';
+import type { MeshRequestContext } from '../internal/request-context.ts';
+import { classifyError, upstreamFailure } from '../internal/upstream-errors.ts';
+
+type Controller = Dispatcher.DispatchController;
+type Handler = Dispatcher.DispatchHandler;
+
+/** Envoy's route timeout when the route sets none. */
+export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
+
+/** Options of {@link createRetryInterceptor}. */
+export interface RetryInterceptorOptions {
+  readonly localReplies: LocalReplyMode;
+  /** Cluster runtimes (for the `max_retries` gate). */
+  readonly runtimes: ClusterRuntimes;
+  /** Used when neither route nor virtual host has a policy; default Istio's; `null` = no retries. */
+  readonly defaultRetryPolicy?: RetryPolicyOptions | null;
+  /** Largest request body kept for replay; bigger bodies are not retried. Default 1 MiB. */
+  readonly maxReplayBodyBytes?: number;
+  /** Uniform [0, 1) source for back-off jitter. */
+  readonly random?: () => number;
+}
+
+/** Creates the timeout + retry interceptor; see the module comment. */
+export function createRetryInterceptor(options: RetryInterceptorOptions): Dispatcher.DispatcherComposeInterceptor {
+  const compiled = new WeakMap<RetryPolicySpec, RetryPolicy>();
+  const defaultSpec = options.defaultRetryPolicy === undefined ? ISTIO_DEFAULT_RETRY_POLICY : options.defaultRetryPolicy;
+  const defaultPolicy = defaultSpec === null ? undefined : compileRetryPolicy({ ...defaultSpec, random: options.random } as RetryPolicyOptions, 'defaultRetryPolicy');
+  const maxBody = options.maxReplayBodyBytes ?? 1024 * 1024;
+  const policyOf = (spec: RetryPolicySpec | undefined): RetryPolicy | undefined => {
+    if (spec === undefined) return defaultPolicy;
+    let p = compiled.get(spec);
+    if (p === undefined) compiled.set(spec, (p = compileRetryPolicy({ ...spec, random: options.random } as RetryPolicyOptions, 'route.retryPolicy')));
+    return p;
+  };
+  return (dispatch) => (opts, handler) => {
+    const ctx = contextOf(opts);
+    if (ctx === undefined || ctx.isShadow || ctx.route.spec.action.type !== 'route') return dispatch(opts, handler);
+    const ra = ctx.route.spec.action.route;
+    const policy = policyOf(ra.retryPolicy ?? ctx.route.virtualHost.spec.retryPolicy);
+    const routeTimeoutMs = ra.timeoutMs ?? DEFAULT_ROUTE_TIMEOUT_MS;
+    const body = opts.body;
+    const isReplayable =
+      body === undefined || body === null || (typeof body === 'string' && body.length <= maxBody) || (body instanceof Uint8Array && body.byteLength <= maxBody);
+    const view = ctx.host.clusters.get(ctx.clusterName);
+    const gate = view === undefined || isMeshError(view) ? undefined : options.runtimes.of(view as ClusterView).breaker.retryGate();
+    const state = policy?.createState({ requestHeaders: ctx.facts.headers, isReplayable, gate });
+    new RetryingRequest(dispatch, opts, handler, ctx, state, routeTimeoutMs, options.localReplies).start();
+    return true;
+  };
+}
+
+/** The caller's stable controller: forwards to whichever attempt is current. */
+class CallerController implements Controller {
+  readonly #req: RetryingRequest;
+  #paused = false;
+  constructor(req: RetryingRequest) {
+    this.#req = req;
+  }
+  get aborted(): boolean {
+    return this.#req.callerAbort.signal.aborted;
+  }
+  get paused(): boolean {
+    return this.#paused;
+  }
+  get reason(): Error | null {
+    return (this.#req.callerAbort.signal.reason as Error | undefined) ?? null;
+  }
+  abort(reason: Error): void {
+    if (!this.#req.callerAbort.signal.aborted) this.#req.callerAbort.abort(reason);
+  }
+  pause(): void {
+    this.#paused = true;
+    this.#req.current?.controller?.pause();
+  }
+  resume(): void {
+    this.#paused = false;
+    this.#req.current?.controller?.resume();
+  }
+}
+
+class RetryingRequest {
+  readonly callerAbort = new AbortController();
+  readonly controller = new CallerController(this);
+  current: AttemptHandler | undefined;
+  readonly #dispatch: Dispatcher.Dispatch;
+  readonly #opts: Dispatcher.DispatchOptions;
+  readonly #outer: Handler;
+  readonly #ctx: MeshRequestContext;
+  readonly #state: RetryState | undefined;
+  readonly #deadline: RequestDeadline;
+  readonly #mode: LocalReplyMode;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #isDone = false;
+
+  constructor(dispatch: Dispatcher.Dispatch, opts: Dispatcher.DispatchOptions, outer: Handler, ctx: MeshRequestContext, state: RetryState | undefined, routeTimeoutMs: number, mode: LocalReplyMode) {
+    this.#dispatch = dispatch;
+    this.#opts = opts;
+    this.#outer = outer;
+    this.#ctx = ctx;
+    this.#state = state;
+    this.#mode = mode;
+    this.#deadline = createRequestDeadline({ routeTimeoutMs, signal: this.callerAbort.signal, host: ctx.authority });
+    this.#deadline.signal.addEventListener('abort', () => this.#onDeadline(), { once: true });
+  }
+
+  start(): void {
+    try {
+      this.#outer.onRequestStart?.(this.controller, {});
+    } catch (err) {
+      this.callerAbort.abort(err);
+    }
+    if (this.#deadline.signal.aborted) return; // the listener has answered
+    this.#attempt();
+  }
+
+  #attempt(): void {
+    const state = this.#state;
+    const attempt = new AttemptHandler(this, this.#deadline.startAttempt(state?.perTryTimeoutMs));
+    this.current = attempt;
+    const headers = { ...(this.#opts.headers as Record<string, string | string[]>), 'x-envoy-attempt-count': String(state?.attemptCount ?? 1) };
+    const ctx: MeshRequestContext =
+      state === undefined
+        ? this.#ctx
+        : {
+            ...this.#ctx,
+            avoidHost: (k) => state.shouldAvoidHost(k),
+            hostSelectionAttempts: 5,
+            onHostPicked: (k) => state.recordHost(k),
+          };
+    try {
+      this.#dispatch({ ...this.#opts, headers, [MESH_CONTEXT]: ctx } as Dispatcher.DispatchOptions, attempt);
+    } catch (err) {
+      attempt.onResponseError(undefined, err as Error);
+    }
+  }
+
+  /** Route timeout or caller abort. */
+  #onDeadline(): void {
+    if (this.#isDone) return;
+    const attempt = this.current;
+    if (attempt !== undefined && !attempt.isFinished) {
+      attempt.abort(this.#deadline.signal.reason as Error);
+      return; // its onResponseError finishes the request
+    }
+    this.#fail(this.#deadline.signal.reason as Error);
+  }
+
+  /** An attempt got response headers: retry (drain it) or show it to the caller. */
+  onAttemptResponse(statusCode: number, headers: IncomingHttpHeaders): 'retry' | 'forward' {
+    const state = this.#state;
+    if (state === undefined) return 'forward';
+    const decision = state.decide({ kind: 'response', status: statusCode, headers: headers as Record<string, string> });
+    if (decision.retry && !this.#deadline.signal.aborted) {
+      this.#delayMs = decision.delayMs;
+      return 'retry';
+    }
+    if (!decision.retry && decision.reason === 'exhausted' && state.retriesMade > 0) this.#ctx.responseFlags.push('URX');
+    return 'forward';
+  }
+
+  #delayMs = 0;
+
+  forwardStart(statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    this.#outer.onResponseStart?.(this.controller, statusCode, headers, statusMessage);
+  }
+
+  forwardData(chunk: Buffer): void {
+    this.#outer.onResponseData?.(this.controller, chunk);
+  }
+
+  forwardEnd(trailers: IncomingHttpHeaders): void {
+    if (this.#isDone) return;
+    this.#finish();
+    this.#outer.onResponseEnd?.(this.controller, trailers);
+  }
+
+  /** An attempt failed after its response reached the caller. */
+  forwardError(err: Error): void {
+    if (this.#isDone) return;
+    this.#finish();
+    this.#outer.onResponseError?.(this.controller, err);
+  }
+
+  /** The drained attempt is over: wait the back-off, then try again. */
+  retryAfterDrain(): void {
+    if (this.#isDone) return;
+    if (this.#deadline.signal.aborted) return this.#fail(this.#deadline.signal.reason as Error);
+    this.current = undefined;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (!this.#isDone) this.#attempt();
+    }, this.#delayMs);
+    this.#timer.unref();
+  }
+
+  /** An attempt failed before any response reached the caller. */
+  onAttemptError(err: Error, isPerTryTimeout: boolean): void {
+    if (this.#isDone) return;
+    if (this.#deadline.signal.aborted) return this.#fail(this.#deadline.signal.reason as Error);
+    const kind = isPerTryTimeout ? 'timeout' : classifyError(err);
+    if (kind !== 'abort' && this.#state !== undefined) {
+      const decision = this.#state.decide({ kind });
+      if (decision.retry) {
+        this.#delayMs = decision.delayMs;
+        return this.retryAfterDrain();
+      }
+    }
+    const retries = this.#state?.retriesMade ?? 0;
+    this.#fail(isPerTryTimeout ? err : upstreamFailure(err, this.#ctx.authority, retries));
+  }
+
+  #fail(err: Error): void {
+    if (this.#isDone) return;
+    this.#finish();
+    if (isMeshError(err) && err.responseFlag === 'UT' && !this.callerAbort.signal.aborted) {
+      replyWithError(this.#outer, this.#mode, 504, err, undefined, true);
+      return;
+    }
+    failLocally(this.#outer, err, true);
+  }
+
+  #finish(): void {
+    this.#isDone = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#deadline.close();
+    this.#state?.done();
+  }
+}
+
+/** One attempt's handler. */
+class AttemptHandler implements Handler {
+  controller: Controller | undefined;
+  isFinished = false;
+  readonly #req: RetryingRequest;
+  readonly #deadline: AttemptDeadline;
+  #isDraining = false;
+  #isForwarding = false;
+  #pendingAbort: Error | undefined;
+
+  constructor(req: RetryingRequest, deadline: AttemptDeadline) {
+    this.#req = req;
+    this.#deadline = deadline;
+    if (deadline.signal.aborted) this.#pendingAbort = deadline.signal.reason as Error;
+    else deadline.signal.addEventListener('abort', () => this.abort(deadline.signal.reason as Error), { once: true });
+  }
+
+  abort(reason: Error): void {
+    if (this.isFinished) return;
+    if (this.controller === undefined) this.#pendingAbort = reason;
+    else this.controller.abort(reason);
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    if (this.#pendingAbort !== undefined) controller.abort(this.#pendingAbort);
+    else if (this.#req.controller.paused) controller.pause();
+  }
+
+  onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    if (statusCode < 200) return;
+    if (this.#req.onAttemptResponse(statusCode, headers) === 'retry') {
+      this.#isDraining = true;
+      return;
+    }
+    this.#isForwarding = true;
+    this.#req.forwardStart(statusCode, headers, statusMessage);
+    void controller;
+  }
+
+  onResponseData(_controller: Controller, chunk: Buffer): void {
+    if (this.#isForwarding) this.#req.forwardData(chunk);
+  }
+
+  onResponseEnd(_controller: Controller, trailers: IncomingHttpHeaders): void {
+    this.#end();
+    if (this.#isDraining) this.#req.retryAfterDrain();
+    else this.#req.forwardEnd(trailers);
+  }
+
+  onResponseError(_controller: Controller | undefined, error: Error): void {
+    const isPerTry = this.#deadline.isPerTryTimeout;
+    this.#end();
+    if (this.#isDraining) this.#req.retryAfterDrain();
+    else if (this.#isForwarding) this.#req.forwardError(error);
+    else this.#req.onAttemptError(isPerTry ? (this.#deadline.signal.reason as Error) : error, isPerTry);
+  }
+
+  #end(): void {
+    this.isFinished = true;
+    this.#deadline.close();
+  }
+}

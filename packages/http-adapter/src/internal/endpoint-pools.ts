@@ -1,0 +1,61 @@
+/**
+ * One keep-alive undici `Pool` per upstream endpoint (and protocol), created on first use and
+ * closed with the dispatcher. HTTP/2 is used when the cluster's upstream protocol says so
+ * (`allowH2` over TLS, prior-knowledge h2c over plaintext).
+ */
+import { Pool } from 'undici';
+import type { Cluster } from '@weft/xds-client';
+import type { EndpointView } from '../mesh-view.ts';
+
+/** Envoy's default circuit-breaker limit; below it `maxConnections` also caps each pool. */
+const DEFAULT_LIMIT = 1024;
+
+/** The pools of one dispatcher. */
+export class EndpointPools {
+  readonly #pools = new Map<string, Pool>();
+  readonly #extra: Pool.Options;
+
+  constructor(extra: Pool.Options = {}) {
+    this.#extra = extra;
+  }
+
+  /** The pool for `endpoint` of `cluster` reached over `scheme`. */
+  get(scheme: 'http:' | 'https:', endpoint: EndpointView, cluster: Cluster, servername: string): Pool {
+    const isH2 = cluster.upstreamProtocol === 'http2';
+    const key = `${scheme}${endpoint.key}${isH2 ? '|h2' : ''}`;
+    let pool = this.#pools.get(key);
+    if (pool === undefined) {
+      const maxConnections = cluster.circuitBreakers[0]?.maxConnections ?? DEFAULT_LIMIT;
+      const options: Pool.Options & { useH2c?: boolean } = {
+        ...this.#extra,
+        connect: { timeout: cluster.connectTimeoutMs, ...(scheme === 'https:' ? { servername } : {}) },
+        ...(maxConnections < DEFAULT_LIMIT ? { connections: maxConnections } : {}),
+        ...(cluster.idleTimeoutMs !== undefined ? { keepAliveTimeout: cluster.idleTimeoutMs } : {}),
+        ...(cluster.maxRequestsPerConnection !== undefined ? { maxRequestsPerClient: cluster.maxRequestsPerConnection } : {}),
+        ...(isH2 ? { allowH2: true, ...(scheme === 'http:' ? { useH2c: true } : {}) } : {}),
+      };
+      pool = new Pool(`${scheme}//${endpoint.key}`, options);
+      this.#pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** Number of pools open (for tests and `/clusters`). */
+  get size(): number {
+    return this.#pools.size;
+  }
+
+  /** Closes every pool gracefully (in-flight requests finish). Idempotent. */
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
+  }
+
+  /** Destroys every pool, failing in-flight requests. Idempotent. */
+  async destroy(err?: Error): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((p) => p.destroy(err ?? null).catch(() => undefined)));
+  }
+}

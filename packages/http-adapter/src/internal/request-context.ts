@@ -1,0 +1,40 @@
+/**
+ * The per-request mesh context the routing interceptor attaches to undici's dispatch options
+ * (under a symbol key, so undici itself never sees it) and every later interceptor reads.
+ * A request without a context is not meshed (pass-through).
+ */
+import type { Dispatcher } from 'undici';
+import type { HostView, MeshRequestFacts, RouteView } from '../mesh-view.ts';
+
+/** Symbol key of the context on dispatch options. */
+export const MESH_CONTEXT = Symbol.for('weft.http.meshContext');
+
+/** What routing decided for one request. */
+export interface MeshRequestContext {
+  /** The authority the application called (`reviews:9080`). */
+  readonly authority: string;
+  readonly scheme: 'http:' | 'https:';
+  readonly host: HostView;
+  readonly route: RouteView;
+  readonly clusterName: string;
+  /** Facts after rewrites (what the upstream sees); used for hashing and retry predicates. */
+  readonly facts: MeshRequestFacts;
+  /** Envoy response flags gathered on the way (e.g. `DI`), stamped on the response. */
+  readonly responseFlags: string[];
+  /** Hosts to avoid on this attempt (retry to a different host); set by the retry interceptor. */
+  avoidHost?: (key: string) => boolean;
+  /** Re-picks allowed to find a host not in `avoidHost`. */
+  hostSelectionAttempts?: number;
+  /** Called with the endpoint key each attempt goes to. */
+  onHostPicked?: (key: string) => void;
+  /** True for mirrored copies (never retried, never counted for outlier detection). */
+  readonly isShadow?: boolean;
+}
+
+/** Dispatch options that may carry a mesh context. */
+export type MeshDispatchOptions = Dispatcher.DispatchOptions & { [MESH_CONTEXT]?: MeshRequestContext };
+
+/** The context of `opts`, or undefined for a pass-through request. */
+export function contextOf(opts: Dispatcher.DispatchOptions): MeshRequestContext | undefined {
+  return (opts as MeshDispatchOptions)[MESH_CONTEXT];
+}
