@@ -83,7 +83,6 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
   let readFindings: readonly Finding[] = first.findings;
   let closed = false;
   let filesDirty = false;
-  let registryDirty = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   const listeners = new Set<(model: MeshModel) => void>();
@@ -116,7 +115,6 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
   const rebuild = async (): Promise<void> => {
     const readFiles = filesDirty;
     filesDirty = false;
-    registryDirty = false;
     let nextObjects = objects;
     let nextReadFindings = readFindings;
     if (readFiles) {
@@ -142,6 +140,7 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
     if (next.model.version === current.version) return;
     current = publishModel(next, current.generation + 1);
     const published = current;
+    // Ref'd on purpose: an unref'd immediate would wait for the next I/O or timer wake-up.
     setImmediate(() => {
       for (const l of listeners) {
         try {
@@ -150,11 +149,10 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
           process.stderr.write(`weft: config store listener failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
         }
       }
-    }).unref();
+    });
   };
 
   registry.onMutate(() => {
-    registryDirty = true;
     schedule();
   });
 
@@ -201,7 +199,6 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
       watchers.length = 0;
       listeners.clear();
       if (running) await running;
-      void registryDirty;
     },
   };
 }
