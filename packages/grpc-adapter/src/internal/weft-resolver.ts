@@ -87,6 +87,23 @@ export function createWeftResolverClass(getSource: () => XdsConfigSource | undef
         this.#fail(new MeshError(ErrorCode.xdsUnavailable, `no Weft mesh is configured for ${this.#target.scheme}: targets (load @weft/grpc-adapter/register or pass the ${CONFIG_SOURCE_OPTION} channel option)`, { details: { host: this.#listenerName } }));
         return;
       }
+      let watch: { [Symbol.dispose](): void };
+      try {
+        watch = source.watchXdsConfig(this.#listenerName, {
+          onUpdate: (config) => void this.#onUpdate(config),
+          onError: (error) => {
+            this.#lastError = error;
+          },
+          onResourceDoesNotExist: (resource) => {
+            this.#snapshot = undefined;
+            this.#fail(new MeshError(ErrorCode.unknownHost, `${this.#listenerName} is not known to the mesh (${resource.typeUrl.split('.').pop() ?? 'resource'} ${resource.name} does not exist)`, { details: { host: this.#listenerName } }));
+          },
+        });
+      } catch (err) {
+        this.#fail(err instanceof MeshError ? err : new MeshError(ErrorCode.xdsUnavailable, `cannot watch ${this.#listenerName}: ${String(err)}`, { cause: err }));
+        return;
+      }
+      this.#watch = watch;
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         if (this.#snapshot !== undefined) return;
@@ -94,16 +111,6 @@ export function createWeftResolverClass(getSource: () => XdsConfigSource | undef
         this.#fail(new MeshError(ErrorCode.xdsUnavailable, `no xDS config for ${this.#listenerName} within ${this.#initialTimeoutMs} ms${cause}`, { details: { host: this.#listenerName }, ...(this.#lastError ? { cause: this.#lastError } : {}) }));
       }, this.#initialTimeoutMs);
       this.#timer.unref?.();
-      this.#watch = source.watchXdsConfig(this.#listenerName, {
-        onUpdate: (config) => void this.#onUpdate(config),
-        onError: (error) => {
-          this.#lastError = error;
-        },
-        onResourceDoesNotExist: (resource) => {
-          this.#snapshot = undefined;
-          this.#fail(new MeshError(ErrorCode.unknownHost, `${this.#listenerName} is not known to the mesh (${resource.typeUrl.split('.').pop() ?? 'resource'} ${resource.name} does not exist)`, { details: { host: this.#listenerName } }));
-        },
-      });
     }
 
     async #onUpdate(config: XdsConfig): Promise<void> {
