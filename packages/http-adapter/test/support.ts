@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Cluster, ClusterLoadAssignment, HttpFilter, RouteConfiguration, XdsConfig, XdsConfigWatcher } from '@weft/xds-client';
-import { Mesh } from '../../core/src/mesh/mesh.ts';
+import { Mesh } from '@weft/core';
 import { edsCluster, loadAssignment } from '../../core/src/internal/xds-fixtures.ts';
 
 export { edsCluster, loadAssignment };

@@ -9,9 +9,9 @@
 import type { Dispatcher } from 'undici';
 import { ErrorCode, MeshError } from '@weft/xds-client';
 import type { FaultFilterConfig } from '@weft/xds-client';
-import { isSampled } from '../../../core/src/resilience/fractional-percent.ts';
-import { compileAllHeaders } from '../../../core/src/resilience/header-match.ts';
-import type { HeaderPredicate } from '../../../core/src/resilience/header-match.ts';
+import { isSampled } from '@weft/core';
+import { compileAllHeaders } from '@weft/core';
+import type { HeaderPredicate } from '@weft/core';
 import { effectiveFilters } from '../internal/filter-config.ts';
 import { failLocally, replyWithError } from '../internal/local-reply.ts';
 import type { LocalReplyMode } from '../internal/local-reply.ts';

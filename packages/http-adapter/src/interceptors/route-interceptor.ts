@@ -11,7 +11,7 @@ import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ErrorCode, MeshError, isMeshError } from '@weft/xds-client';
 import type { HeaderMutations, RedirectAction, RouteAction } from '@weft/xds-client';
-import { isSampled } from '../../../core/src/resilience/fractional-percent.ts';
+import { isSampled } from '@weft/core';
 import type { HostView, MeshView, RouteView } from '../mesh-view.ts';
 import { ForwardingHandler } from '../internal/forwarding-handler.ts';
 import { applyMutations, applyRegexRewrite, hasMutations, normalizeHeaders, splitPath } from '../internal/headers.ts';

@@ -5,10 +5,10 @@
  * TODO(core): this registry belongs in `@weft/core` (one per Mesh, shared with the gRPC
  * adapter); it lives here until core exports one.
  */
-import { createClusterCircuitBreaker } from '../../../core/src/resilience/circuit-breaker.ts';
-import type { ClusterCircuitBreaker } from '../../../core/src/resilience/circuit-breaker.ts';
-import { createOutlierDetector } from '../../../core/src/resilience/outlier-detector.ts';
-import type { OutlierDetector } from '../../../core/src/resilience/outlier-detector.ts';
+import { createClusterCircuitBreaker } from '@weft/core';
+import type { ClusterCircuitBreaker } from '@weft/core';
+import { createOutlierDetector } from '@weft/core';
+import type { OutlierDetector } from '@weft/core';
 import type { Cluster, OutlierDetection } from '@weft/xds-client';
 import type { BalancerView, ClusterView } from '../mesh-view.ts';
 

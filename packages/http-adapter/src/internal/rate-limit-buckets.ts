@@ -4,8 +4,7 @@
  * a config update that leaves the limit alone does not refill it.
  */
 import type { LocalRateLimitFilterConfig } from '@weft/xds-client';
-import { isSampled } from '../../../core/src/resilience/fractional-percent.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { TokenBucket, isSampled } from '@weft/core';
 
 /** What a rate-limit check decided. */
 export type RateLimitVerdict = 'allow' | 'reject' | 'over-limit-not-enforced';
@@ -24,12 +23,11 @@ export class RateLimitBuckets {
     const tb = cfg.tokenBucket;
     if (tb === undefined || !isSampled(cfg.filterEnabled, random)) return 'allow';
     let bucket = this.#buckets.get(key);
-    const o = bucket?.options;
-    if (bucket === undefined || o!.maxTokens !== tb.maxTokens || o!.tokensPerFill !== tb.tokensPerFill || o!.fillIntervalMs !== tb.fillIntervalMs) {
-      bucket = new TokenBucket({ ...tb, now: this.#now });
+    if (bucket === undefined || bucket.maxTokens !== tb.maxTokens || bucket.tokensPerFill !== tb.tokensPerFill || bucket.fillIntervalMs !== tb.fillIntervalMs) {
+      bucket = new TokenBucket(tb, this.#now ?? Date.now, `local rate limit ${key}`);
       this.#buckets.set(key, bucket);
     }
-    if (bucket.tryTake()) return 'allow';
+    if (bucket.tryConsume()) return 'allow';
     return isSampled(cfg.filterEnforced, random) ? 'reject' : 'over-limit-not-enforced';
   }
 }
