@@ -26,11 +26,11 @@ import type { AnyMessage } from './protos.ts';
 /** Which ADS variant to speak. `auto`: Delta, falling back to SotW on UNIMPLEMENTED. */
 export type AdsProtocol = 'auto' | 'delta' | 'sotw';
 
-/** Reconnect backoff (gRPC connection-backoff defaults). */
+/** Reconnect backoff (gRPC connection-backoff shape, with a 4 s cap). */
 export interface BackoffOptions {
   /** Default 1,000. */
   readonly initialMs?: number;
-  /** Default 120,000. */
+  /** Default 4,000: short, so a restarted control plane is picked up within ~5 s (DESIGN: converge in 5 s). */
   readonly maxMs?: number;
   /** Default 1.6. */
   readonly multiplier?: number;
@@ -309,7 +309,7 @@ export class AdsStream {
     const b = this.#options.backoff ?? {};
     const jitter = b.jitter ?? 0.2;
     const delay = this.#backoffMs * (1 + jitter * (Math.random() * 2 - 1));
-    this.#backoffMs = Math.min(this.#backoffMs * (b.multiplier ?? 1.6), b.maxMs ?? 120_000);
+    this.#backoffMs = Math.min(this.#backoffMs * (b.multiplier ?? 1.6), b.maxMs ?? 4_000);
     this.#retryTimer = setTimeout(() => this.#connect(0), delay);
     this.#retryTimer.unref();
   }

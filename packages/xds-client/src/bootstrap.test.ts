@@ -58,6 +58,7 @@ test('without an A27 bootstrap, WEFT_* builds an Istio-style node with registrat
   assert.equal(m['INSTANCE_IPS'], '10.1.2.3');
   assert.equal(m['SERVICE_ACCOUNT'], 'reviews');
   assert.equal(m['WEFT_SERVICE'], 'reviews');
+  assert.equal(m['WEFT_PORTS'], 'http:9080');
   assert.deepEqual(JSON.parse(String(m['POD_PORTS'])), [{ name: 'http', containerPort: 9080, protocol: 'TCP' }]);
   const client = loadBootstrap({ env: {} });
   assert.equal(client.node.metadata?.['WEFT_SERVICE'], undefined, 'a pure client registers nothing');

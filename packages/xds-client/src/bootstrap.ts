@@ -70,6 +70,8 @@ export const NodeMetadataKey = {
   generator: 'GENERATOR',
   /** Weft: the service this workload serves as (`WEFT_SERVICE`); absent for pure clients. */
   weftService: 'WEFT_SERVICE',
+  /** Weft: the served ports as `name:port,…` (what the control plane registers); set with `WEFT_SERVICE`. */
+  weftPorts: 'WEFT_PORTS',
 } as const;
 
 function fail(source: string, field: string, message: string): never {
@@ -199,6 +201,7 @@ export function bootstrapFromWeftEnv(env: Readonly<Record<string, string | undef
   };
   if (ports.length > 0) metadata[NodeMetadataKey.podPorts] = JSON.stringify(ports);
   if (service) metadata[NodeMetadataKey.weftService] = service;
+  if (service && ports.length > 0) metadata[NodeMetadataKey.weftPorts] = ports.map((p) => `${p.name}:${p.containerPort}`).join(',');
   return parseBootstrap(
     {
       xds_servers: [{ server_uri: env['WEFT_XDS_ADDRESS'] || 'localhost:15010', channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],

@@ -1,0 +1,157 @@
+/**
+ * The xds-client against a real `weft control-plane` process (loopback, ephemeral ports):
+ * subscribe, update and removal over both protocols; the control plane killed → the last good
+ * config keeps serving with no does-not-exist; restarted with new config → reconnect and
+ * converge within 5 s.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createXdsClient, type MeshError, type XdsConfig } from '@weft/xds-client';
+import { waitFor } from './fake-ads-server.ts';
+
+const WEFT = fileURLToPath(new URL('../../control-plane/src/cli/weft.ts', import.meta.url));
+const LISTENER = 'reviews.default.svc.cluster.local:9080';
+const dir = mkdtempSync(join(tmpdir(), 'weft-xds-client-cp-'));
+const children = new Set<ChildProcess>();
+after(() => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function writeMesh(weights: readonly [number, number]): void {
+  const routes = [
+    weights[0] > 0 ? `        - { destination: { host: reviews, subset: v1 }, weight: ${weights[0]} }` : '',
+    weights[1] > 0 ? `        - { destination: { host: reviews, subset: v2 }, weight: ${weights[1]} }` : '',
+  ].filter(Boolean);
+  writeFileSync(
+    join(dir, 'mesh.yaml'),
+    `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: reviews, namespace: default }
+spec:
+  hosts: [reviews.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: 9080, name: http, protocol: HTTP }]
+  endpoints:
+    - { address: 127.0.0.1, ports: { http: 19081 }, labels: { version: v1 } }
+    - { address: 127.0.0.1, ports: { http: 19082 }, labels: { version: v2 } }
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews, namespace: default }
+spec:
+  host: reviews
+  subsets:
+    - { name: v1, labels: { version: v1 } }
+    - { name: v2, labels: { version: v2 } }
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews, namespace: default }
+spec:
+  hosts: [reviews]
+  http:
+    - route:
+${routes.join('\n')}
+`,
+  );
+}
+
+/** Starts `weft control-plane` on `xdsPort` (0 = any); resolves with the bound xDS port. */
+async function startControlPlane(xdsPort: number): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [WEFT, 'control-plane', '--config', dir, '--xds-port', String(xdsPort), '--admin-port', '0', '--debounce-ms', '20'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  let out = '';
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`control plane did not start within 20 s: ${err}`)), 20_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /xDS on [^\s,]*:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`control plane exited with ${code}: ${err}`));
+    });
+  });
+  return { child, port };
+}
+
+/** Weights of the v1/v2 clusters in the catch-all route of the latest config. */
+function weights(config: XdsConfig | undefined): Record<string, number> {
+  const route = config?.routeConfig.virtualHosts.flatMap((vh) => vh.routes).find((r) => r.action.type === 'route');
+  if (route?.action.type !== 'route') return {};
+  const spec = route.action.route.clusterSpecifier;
+  const subset = (name: string): string => name.split('|')[2] ?? name;
+  if (spec.type === 'cluster') return { [subset(spec.cluster)]: 100 };
+  if (spec.type !== 'weightedClusters') return {};
+  return Object.fromEntries(spec.clusters.map((c) => [subset(c.name), c.weight]));
+}
+
+for (const protocol of ['delta', 'sotw'] as const) {
+  test(`${protocol}: subscribe, update, removal, control plane killed and restarted`, async () => {
+    writeMesh([80, 20]);
+    let cp = await startControlPlane(0);
+    const port = cp.port;
+    const client = createXdsClient({
+      bootstrap: { xds_servers: [{ server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }] }], node: { id: `sidecar~127.0.0.1~xds-client-test-${protocol}.default~default.svc.cluster.local`, metadata: { NAMESPACE: 'default' } } },
+      protocol,
+    });
+    try {
+      const updates: XdsConfig[] = [];
+      const errors: MeshError[] = [];
+      const missing: string[] = [];
+      client.watchXdsConfig(LISTENER, { onUpdate: (c) => updates.push(c), onError: (e) => errors.push(e), onResourceDoesNotExist: (r) => missing.push(r.name) });
+
+      await waitFor(() => weights(updates.at(-1))['v2'] === 20, 'initial 80/20 config', 10_000);
+      const first = updates.at(-1);
+      assert.deepEqual(weights(first), { v1: 80, v2: 20 });
+      for (const result of first?.clusters.values() ?? []) {
+        assert.ok(result.ok, result.ok ? '' : result.error.message);
+        assert.ok((result.value.endpoints?.localities.flatMap((l) => l.endpoints).length ?? 0) >= 1, 'each subset has its endpoint');
+      }
+      assert.equal(client.dump().server?.protocol, protocol);
+      assert.ok(client.dump().resources.every((r) => r.status === 'ACKED'), JSON.stringify(client.dump().resources.map((r) => [r.name, r.status, r.errorState?.detail])));
+
+      writeMesh([50, 50]);
+      await waitFor(() => weights(updates.at(-1))['v2'] === 50, 'update to 50/50', 10_000);
+
+      writeMesh([100, 0]);
+      await waitFor(() => weights(updates.at(-1))['v2'] === undefined && weights(updates.at(-1))['v1'] === 100, 'v2 removed from the route', 10_000);
+      await waitFor(() => !client.dump().resources.some((r) => r.name.includes('|v2|')), 'v2 cluster unsubscribed', 5000);
+
+      // Killed under load: the last good config stays, nothing is reported missing.
+      const before = updates.length;
+      cp.child.kill('SIGKILL');
+      await waitFor(() => errors.some((e) => e.code === 'WEFT_ERR_XDS_UNAVAILABLE'), 'unavailability reported', 10_000);
+      assert.deepEqual(missing, []);
+      assert.ok(client.dump().resources.every((r) => r.value !== undefined), 'cached config kept');
+      assert.equal(updates.length, before, 'no new (emptier) config was delivered while the control plane was gone');
+
+      // Restarted with new config on the same port: reconnect and converge within 5 s.
+      writeMesh([30, 70]);
+      cp = await startControlPlane(port);
+      const restartedAt = performance.now();
+      await waitFor(() => weights(updates.at(-1))['v2'] === 70, 'converged after restart', 5000);
+      console.log(`# ${protocol}: converged ${Math.round(performance.now() - restartedAt)} ms after the control plane was ready again`);
+      assert.deepEqual(missing, []);
+    } finally {
+      client.close();
+      cp.child.kill('SIGTERM');
+    }
+  });
+}
