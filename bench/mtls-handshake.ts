@@ -18,7 +18,7 @@ import { Agent as HttpsAgent, createServer as createHttpsServer, request as http
 import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Server } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { createSpiffeServerIdentityCheck, createWorkloadCsr, verifyPeerSpiffeId } from '@weft/core';
 import { createCertificateAuthority } from '@weft/control-plane';
 
@@ -50,7 +50,8 @@ const listen = (server: Server): Promise<number> =>
   new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 
 /** Runs `op` in CONCURRENCY loops for `ms`; returns completed operations and elapsed ms. */
-async function slice(op: () => Promise<void>, ms: number): Promise<{ count: number; elapsedMs: number }> {
+async function slice(op: () => Promise<void>, ms: number): Promise<{ count: number; elapsedMs: number; cpuUs: number }> {
+  const cpuStart = process.cpuUsage();
   const until = performance.now() + ms;
   let count = 0;
   const loop = async (): Promise<void> => {
@@ -61,20 +62,27 @@ async function slice(op: () => Promise<void>, ms: number): Promise<{ count: numb
   };
   const start = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, loop));
-  return { count, elapsedMs: performance.now() - start };
+  const cpu = process.cpuUsage(cpuStart);
+  return { count, elapsedMs: performance.now() - start, cpuUs: cpu.user + cpu.system };
 }
 
-/** Measures every op in interleaved rounds (RUN_MS in total each); returns operations per second by name. */
-async function rates(ops: Record<string, () => Promise<void>>): Promise<Record<string, number>> {
-  const totals = Object.fromEntries(Object.keys(ops).map((k) => [k, { count: 0, elapsedMs: 0 }]));
+/**
+ * Measures every op in interleaved rounds (RUN_MS in total each); returns, by name, operations
+ * per wall-clock second and CPU microseconds per operation (client and server both run in this
+ * process, so this is the whole cost of one operation, and it is far less sensitive to other
+ * load on the machine than the wall-clock rate).
+ */
+async function rates(ops: Record<string, () => Promise<void>>): Promise<Record<string, { perSecond: number; cpuUsPerOp: number }>> {
+  const totals = Object.fromEntries(Object.keys(ops).map((k) => [k, { count: 0, elapsedMs: 0, cpuUs: 0 }]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, op] of Object.entries(ops)) {
       const r = await slice(op, RUN_MS / ROUNDS);
       totals[name]!.count += r.count;
       totals[name]!.elapsedMs += r.elapsedMs;
+      totals[name]!.cpuUs += r.cpuUs;
     }
   }
-  return Object.fromEntries(Object.entries(totals).map(([k, t]) => [k, (t.count * 1000) / t.elapsedMs]));
+  return Object.fromEntries(Object.entries(totals).map(([k, t]) => [k, { perSecond: (t.count * 1000) / t.elapsedMs, cpuUsPerOp: t.cpuUs / Math.max(1, t.count) }]));
 }
 
 async function main(): Promise<void> {
@@ -102,11 +110,16 @@ async function main(): Promise<void> {
   const rsaTls = tlsServer(rsaServer);
   const ecPort = await listen(ecTls);
   const rsaPort = await listen(rsaTls);
-  const handshake = (port: number, clientId: typeof client) => () => new Promise<void>((resolve, reject) => {
-    const s = tlsConnect({ host: '127.0.0.1', port, ...clientId, checkServerIdentity }, () => s.end());
-    s.on('close', () => resolve());
-    s.on('error', reject);
-  });
+  // The client's SecureContext is built once, as an adapter would: building it per connection
+  // (passing key/cert/ca to every tls.connect) costs more than the handshake itself.
+  const handshake = (port: number, clientId: typeof client) => {
+    const secureContext = createSecureContext(clientId);
+    return () => new Promise<void>((resolve, reject) => {
+      const s = tlsConnect({ host: '127.0.0.1', port, secureContext, checkServerIdentity }, () => s.end());
+      s.on('close', () => resolve());
+      s.on('error', reject);
+    });
+  };
   const connects = await rates({
     tcp: () => new Promise<void>((resolve, reject) => {
       const s = netConnect(tcpPort, '127.0.0.1', () => s.end());
@@ -115,6 +128,11 @@ async function main(): Promise<void> {
     }),
     ecdsa: handshake(ecPort, client),
     rsa: handshake(rsaPort, rsaClient),
+    ecdsaContextPerConnection: () => new Promise<void>((resolve, reject) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: ecPort, ...client, checkServerIdentity }, () => s.end());
+      s.on('close', () => resolve());
+      s.on('error', reject);
+    }),
   });
 
   // Steady traffic over keep-alive connections.
@@ -138,11 +156,12 @@ async function main(): Promise<void> {
     http: () => get(httpRequest, { host: '127.0.0.1', port: httpPort, path: '/', agent: httpAgent }),
     https: () => get(httpsRequest, { host: '127.0.0.1', port: httpsPort, path: '/', agent: httpsAgent }),
   });
-  const tcpRate = connects['tcp'] as number;
-  const tlsRate = connects['ecdsa'] as number;
-  const rsaTlsRate = connects['rsa'] as number;
-  const httpRate = requests['http'] as number;
-  const httpsRate = requests['https'] as number;
+  const tcpRate = connects['tcp']!.perSecond;
+  const tlsRate = connects['ecdsa']!.perSecond;
+  const rsaTlsRate = connects['rsa']!.perSecond;
+  const httpRate = requests['http']!.perSecond;
+  const httpsRate = requests['https']!.perSecond;
+  const cpu = (m: Record<string, { cpuUsPerOp: number }>, k: string): number => m[k]!.cpuUsPerOp;
 
   httpAgent.destroy();
   httpsAgent.destroy();
@@ -159,6 +178,14 @@ async function main(): Promise<void> {
   console.log(`RESULT http_keepalive_rps=${r(httpRate)}`);
   console.log(`RESULT https_mtls_keepalive_rps=${r(httpsRate)}`);
   console.log(`RATIO https_mtls_vs_http_keepalive=${(httpsRate / httpRate).toFixed(3)}`);
+  console.log(`RESULT tcp_connect_cpu_us=${cpu(connects, 'tcp').toFixed(0)}`);
+  console.log(`RESULT mtls_handshake_cpu_us=${cpu(connects, 'ecdsa').toFixed(0)}`);
+  console.log(`RESULT mtls_handshake_rsa2048_cpu_us=${cpu(connects, 'rsa').toFixed(0)}`);
+  console.log(`RESULT mtls_handshake_context_per_connection_cpu_us=${cpu(connects, 'ecdsaContextPerConnection').toFixed(0)}`);
+  console.log(`RATIO mtls_handshake_cpu_rsa_vs_ecdsa=${(cpu(connects, 'rsa') / cpu(connects, 'ecdsa')).toFixed(2)}`);
+  console.log(`RESULT http_request_cpu_us=${cpu(requests, 'http').toFixed(0)}`);
+  console.log(`RESULT https_mtls_request_cpu_us=${cpu(requests, 'https').toFixed(0)}`);
+  console.log(`RATIO https_mtls_vs_http_request_cpu=${(cpu(requests, 'https') / cpu(requests, 'http')).toFixed(2)}`);
   console.log(`RESULT rsa2048_keygen_ms=${keygenRsaMs.toFixed(1)}`);
   console.log(`RESULT ec_p256_keygen_ms=${keygenEcMs.toFixed(2)}`);
   console.log(`RESULT ca_issue_ms=${issueMs.toFixed(2)}`);
