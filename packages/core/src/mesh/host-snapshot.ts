@@ -62,12 +62,15 @@ export class HostSnapshot {
   }
 
   /**
-   * Routes a request sent to `authority`. Throws `MeshError` `WEFT_ERR_NO_ROUTE` (flag `NR`) when
+   * Routes a request sent to `authority` (the virtual host is looked up by `authority`, then by
+   * the listener name, so `reviews:9080` finds a virtual host that lists only the FQDN). Throws `MeshError` `WEFT_ERR_NO_ROUTE` (flag `NR`) when
    * no virtual host or route matches, or the route names no cluster for this request (redirects
    * and direct responses are returned as routes with their action; their `clusterName` is '').
    */
   route(authority: string, req: RequestFacts): RouteDecision {
-    const route = this.routeTable.match(authority, req);
+    const table = this.routeTable;
+    const vh = table.virtualHostFor(authority) ?? table.virtualHostFor(this.listenerName);
+    const route = vh === undefined ? undefined : table.matchInVirtualHost(vh, req);
     if (route === undefined) {
       throw new MeshError(ErrorCode.noRoute, `no route for ${authority}${req.path} in route_config ${this.routeTable.spec.name}`, {
         responseFlag: 'NR',

@@ -171,3 +171,24 @@ test('ejections marked in mesh.endpointStates() steer picks and survive EDS upda
   for (let i = 0; i < 40; i++) assert.notEqual(mesh.route('reviews:9080', req).endpoint.key, '10.0.0.2:9080');
   await mesh.close();
 });
+
+test('FQDN-only virtual hosts serve short names; aggregate clusters fail over to the next leaf', async () => {
+  const xds = new FakeXds();
+  const mesh = await Mesh.create({ xdsClient: xds, namespace: 'shop' });
+  assert.equal(mesh.resolve('pay', 8443), undefined);
+  assert.ok(xds.watchers.has('pay.shop.svc.cluster.local:8443'), 'defaultPort applies to a portless authority');
+  const rc = routeConfig('pay', [virtualHost('pay', ['pay.shop.svc.cluster.local:8443'], [route('r', routeMatch({ type: 'prefix', prefix: '/' }), routeAction('agg'))])]);
+  const agg = edsCluster('agg', { type: 'roundRobin' }, { discovery: { type: 'aggregate', clusters: ['primary', 'backup'] } });
+  const config = xdsConfig('pay.shop.svc.cluster.local:8443', rc, [
+    [agg, undefined],
+    [edsCluster('primary'), loadAssignment('primary', [{ endpoints: [{ addr: '10.9.0.1:8443', health: 'UNHEALTHY' }] }])],
+    [edsCluster('backup'), loadAssignment('backup', [{ endpoints: ['10.9.1.1:8443'] }])],
+  ]);
+  xds.push(config);
+  const host = mesh.resolve('pay', 8443)!;
+  assert.ok(host);
+  const r = host.route('pay', { path: '/charge', headers: {} });
+  assert.equal(r.clusterName, 'agg');
+  for (let i = 0; i < 10; i++) assert.equal(host.pickEndpoint('agg', { path: '/', headers: {} }, r.route).key, '10.9.1.1:8443');
+  await mesh.close();
+});

@@ -163,7 +163,7 @@ export class Mesh {
    * `WEFT_ERR_UNKNOWN_HOST` for a malformed authority and `WEFT_ERR_CLOSED` after `close()`.
    */
   resolve(authority: string, defaultPort = 80): HostSnapshot | undefined {
-    const entry = this.#byAuthority.get(authority) ?? this.#entryFor(authority, defaultPort);
+    const entry = this.#byAuthority.get(defaultPort === 80 ? authority : `${authority}#${defaultPort}`) ?? this.#entryFor(authority, defaultPort);
     return entry.snapshot;
   }
 
@@ -176,7 +176,8 @@ export class Mesh {
   waitForHost(authority: string, options: WaitForHostOptions = {}): Promise<HostSnapshot> {
     let entry: HostEntry;
     try {
-      entry = this.#byAuthority.get(authority) ?? this.#entryFor(authority, options.defaultPort ?? 80);
+      const port = options.defaultPort ?? 80;
+      entry = this.#byAuthority.get(port === 80 ? authority : `${authority}#${port}`) ?? this.#entryFor(authority, port);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -278,7 +279,7 @@ export class Mesh {
         onResourceDoesNotExist: (resource) => this.#onMissing(created, resource),
       });
     }
-    this.#byAuthority.set(authority, entry);
+    this.#byAuthority.set(defaultPort === 80 ? authority : `${authority}#${defaultPort}`, entry);
     return entry;
   }
 
