@@ -88,7 +88,8 @@ test('RING_HASH: Envoy ring sizes, stable keys, ~1/N of keys move when an endpoi
   });
   const fraction = moved / keys.length;
   // Keys of the removed endpoint (~1/N) must move; Envoy's construction also grows every
-  // survivor from 103 to 114 entries, which reassigns about 9% more. Bound: 1/N .. 2/N.
+  // survivor from 103 to 114 entries, which reassigns some more (measured: 17% at N = 10,
+  // 2.6% at N = 50, where Maglev moves 10.1% and 2.4%). Bound: 1/N .. 2/N.
   assert.ok(fraction > 0.05 && fraction < 2 / n, `moved ${fraction}`);
 });
 
