@@ -108,7 +108,11 @@ const dir = mkdtempSync(join(tmpdir(), 'weft-bench-cp-'));
 const file = join(dir, 'mesh.yaml');
 let weight = 10;
 writeFileSync(file, mesh(weight));
-const cp = await startControlPlane({ configPaths: [dir], args: ['--debounce-ms', String(DEBOUNCE_MS)], timeoutMs: 60_000 });
+const profileDir = process.env.WEFT_BENCH_CPU_PROF_DIR;
+const cp = await startControlPlane({
+  configPaths: [dir], args: ['--debounce-ms', String(DEBOUNCE_MS)], timeoutMs: 60_000,
+  ...(profileDir ? { env: { ...process.env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } } : {}),
+});
 const pid = cp.child.pid as number;
 let publishedAt = 0;
 cp.child.stderr?.on('data', (d: Buffer | string) => {

@@ -24,6 +24,8 @@ export interface EncodedResource {
   any: AnyMessage;
   /** The plain message, for `/debug/config_dump`. */
   message: Record<string, unknown>;
+  /** The SotW `resources` field bytes, built on first use and shared by every client. */
+  sotwField?: Buffer;
 }
 
 /** The resource types a snapshot holds, in the order istiod pushes them. */

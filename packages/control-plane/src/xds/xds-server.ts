@@ -6,13 +6,14 @@
  * client. Self-registering nodes are added to the registry while their stream lives.
  */
 import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
-import { adsServiceDefinition, MeshError, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse } from '@weft/xds-client';
+import { MeshError, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse } from '@weft/xds-client';
 import type { MeshModel } from '../model/mesh-model.ts';
 import type { ClientCapabilities } from './client-capabilities.ts';
 import { createXdsMetrics, type XdsMetrics } from './metrics.ts';
 import { createSelfRegistrar, workloadFromNode, type RegistryLike } from './self-registration.ts';
 import { ClientConnection, type ConnectionHost, type ConnectionLimits } from './server/client-connection.ts';
 import { DeltaConnection } from './server/delta-connection.ts';
+import { serverAdsDefinition } from './server/ads-definition.ts';
 import { SotwConnection } from './server/sotw-connection.ts';
 import { createSnapshotCache, type SnapshotCache } from './snapshot-cache.ts';
 import { clientSync, configDump, type SyncReport } from './sync-report.ts';
@@ -131,7 +132,7 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
     call.on('close', done);
   }
 
-  grpcServer.addService(adsServiceDefinition(), {
+  grpcServer.addService(serverAdsDefinition(), {
     StreamAggregatedResources(call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) {
       if (closing) return call.emit('error', { code: status.UNAVAILABLE, details: 'control plane shutting down' });
       attach(new SotwConnection(host, call), call as ServerDuplexStream<object, object>);

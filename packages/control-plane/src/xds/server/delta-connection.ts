@@ -8,6 +8,7 @@
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { TypeUrl, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DeltaResource } from '@weft/xds-client';
 import { isSnapshotType, type EncodedResource } from '../snapshot.ts';
+import { deltaResourceField, deltaResponse } from './wire.ts';
 import { ClientConnection, type ConnectionHost, type TypeState } from './client-connection.ts';
 
 const WILDCARD_TYPES = new Set<string>([TypeUrl.listener, TypeUrl.cluster]);
@@ -91,11 +92,14 @@ export class DeltaConnection extends ClientConnection {
     }
     const desired = this.desired(st);
     const resources: DeltaResource[] = [];
+    const fields: Buffer[] = [];
     let bytes = 0;
     for (const [name, r] of desired) {
       if (st.sent.get(name)?.version === r.version) continue;
-      resources.push({ name, version: r.version, resource: r.any });
-      bytes += r.any.value.length;
+      resources.push({ name, version: r.version });
+      const field = deltaResourceField(name, r.version, r.any);
+      fields.push(field);
+      bytes += field.length;
     }
     const removed: string[] = [];
     for (const name of st.sent.keys()) if (!desired.has(name)) removed.push(name);
@@ -112,7 +116,6 @@ export class DeltaConnection extends ClientConnection {
     st.sentNonce = nonce;
     st.sentAt = new Date().toISOString();
     st.hasResponded = true;
-    const message: DeltaDiscoveryResponse = { system_version_info: st.sentVersion, resources, type_url: st.typeUrl, removed_resources: removed, nonce };
-    this.write(st, message, bytes);
+    this.write(st, deltaResponse(st.sentVersion, fields, st.typeUrl, removed, nonce), bytes);
   }
 }

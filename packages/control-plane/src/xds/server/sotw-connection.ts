@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { TypeUrl, type DiscoveryRequest, type DiscoveryResponse } from '@weft/xds-client';
 import { isSnapshotType } from '../snapshot.ts';
+import { sotwResourceField, sotwResponse } from './wire.ts';
 import { ClientConnection, type ConnectionHost, type TypeState } from './client-connection.ts';
 
 /** Types whose empty first subscription means "everything" (wildcard), as in the xDS spec. */
@@ -75,15 +76,16 @@ export class SotwConnection extends ClientConnection {
     const version = hash.digest('hex').slice(0, 16);
     const nonce = this.nextNonce();
     let bytes = 0;
-    const resources = [...desired.values()].map((r) => {
-      bytes += r.any.value.length;
-      return r.any;
+    const fields = [...desired.values()].map((r) => {
+      r.sotwField ??= sotwResourceField(r.any);
+      bytes += r.sotwField.length;
+      return r.sotwField;
     });
     st.sent = desired;
     st.sentVersion = version;
     st.sentNonce = nonce;
     st.sentAt = new Date().toISOString();
     st.hasResponded = true;
-    this.write(st, { version_info: version, resources, type_url: st.typeUrl, nonce } satisfies DiscoveryResponse, bytes);
+    this.write(st, sotwResponse(version, fields, st.typeUrl, nonce), bytes);
   }
 }

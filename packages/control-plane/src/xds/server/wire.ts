@@ -1,0 +1,56 @@
+/**
+ * Hand-built protobuf encoding of ADS responses, so that each resource's bytes are produced
+ * once per generation and only concatenated per client (the per-client part is the version,
+ * type URL and nonce). Field numbers are those of `envoy.service.discovery.v3`:
+ * DiscoveryResponse {version_info 1, resources 2 (Any), type_url 4, nonce 5};
+ * DeltaDiscoveryResponse {system_version_info 1, resources 2 (Resource), type_url 4, nonce 5,
+ * removed_resources 6}; Resource {version 1, resource 2 (Any), name 3};
+ * Any {type_url 1, value 2}. The ads-definition's serializer passes these buffers through.
+ */
+import type { AnyMessage } from '@weft/xds-client';
+
+function varint(n: number): Buffer {
+  const bytes: number[] = [];
+  let v = n;
+  while (v > 0x7f) {
+    bytes.push((v & 0x7f) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  bytes.push(v);
+  return Buffer.from(bytes);
+}
+
+/** A length-delimited field (wire type 2). */
+export function lengthDelimited(field: number, payload: Uint8Array): Buffer {
+  return Buffer.concat([varint((field << 3) | 2), varint(payload.length), payload]);
+}
+
+/** A string field; empty strings are omitted as proto3 does. */
+export function stringField(field: number, value: string): Buffer {
+  return value ? lengthDelimited(field, Buffer.from(value, 'utf8')) : Buffer.alloc(0);
+}
+
+/** The encoded `google.protobuf.Any`. */
+export function anyBytes(any: AnyMessage): Buffer {
+  return Buffer.concat([stringField(1, any.type_url), lengthDelimited(2, any.value)]);
+}
+
+/** A complete SotW DiscoveryResponse from pre-encoded `resources` fields (see {@link anyBytes}). */
+export function sotwResponse(versionInfo: string, resourceFields: readonly Buffer[], typeUrl: string, nonce: string): Buffer {
+  return Buffer.concat([stringField(1, versionInfo), ...resourceFields, stringField(4, typeUrl), stringField(5, nonce)]);
+}
+
+/** The `resources` field (2) of a SotW response holding one Any. */
+export function sotwResourceField(any: AnyMessage): Buffer {
+  return lengthDelimited(2, anyBytes(any));
+}
+
+/** The `resources` field (2) of a delta response holding one `Resource`. */
+export function deltaResourceField(name: string, version: string, any: AnyMessage): Buffer {
+  return lengthDelimited(2, Buffer.concat([stringField(1, version), lengthDelimited(2, anyBytes(any)), stringField(3, name)]));
+}
+
+/** A complete DeltaDiscoveryResponse. */
+export function deltaResponse(systemVersion: string, resourceFields: readonly Buffer[], typeUrl: string, removed: readonly string[], nonce: string): Buffer {
+  return Buffer.concat([stringField(1, systemVersion), ...resourceFields, stringField(4, typeUrl), stringField(5, nonce), ...removed.map((r) => lengthDelimited(6, Buffer.from(r, 'utf8')))]);
+}
