@@ -127,6 +127,9 @@ class Client implements XdsClient, AdsStreamHandler {
       this.#watchers.deliverTo([w], typeUrl, name, (x) => x.onChanged(value as never));
     } else if (entry.status === 'DOES_NOT_EXIST') {
       this.#watchers.deliverTo([w], typeUrl, name, (x) => x.onDoesNotExist());
+    } else if (entry.errorState) {
+      const err = new MeshError(ErrorCode.xdsInvalid, `xDS resource rejected: ${entry.errorState.detail}`, { details: { typeUrl, name } });
+      this.#watchers.deliverTo([w], typeUrl, name, (x) => x.onError(err));
     }
     let isCancelled = false;
     const cancel = (): void => {

@@ -205,3 +205,83 @@ test('a resource of the wrong type inside a response is an error, not a throw', 
   const d = decodeResource(TypeUrl.cluster, packAny(TypeUrl.listener, { name: 'x' }));
   assert.equal(d.result.ok, false);
 });
+
+test('RBAC filters decode policies with principals and permissions; per-route overrides and FilterConfig wrappers work', () => {
+  const rbac = {
+    name: 'envoy.filters.http.rbac',
+    typed_config: packAny(TypeUrl.rbac, {
+      rules: {
+        action: 'DENY',
+        policies: {
+          'ns[default]-policy[deny-admin]-rule[0]': {
+            permissions: [{ and_rules: { rules: [{ url_path: { path: { prefix: '/admin' } } }, { header: { name: ':method', exact_match: 'POST' } }] } }],
+            principals: [{ not_id: { authenticated: { principal_name: { exact: 'spiffe://cluster.local/ns/default/sa/admin' } } } }, { source_ip: { address_prefix: '10.0.0.0', prefix_len: { value: 8 } } }],
+          },
+        },
+      },
+    }),
+  };
+  const l = ok<Listener>(TypeUrl.listener, listener({}, [rbac, router]));
+  const c = l.httpConnectionManager?.httpFilters[0]?.config;
+  assert.ok(c?.type === 'rbac' && c.rbac.rules);
+  assert.equal(c.rbac.rules.action, 'DENY');
+  const policy = [...c.rbac.rules.policies.values()][0];
+  assert.deepEqual(policy?.permissions[0], {
+    type: 'and',
+    rules: [
+      { type: 'urlPath', path: { type: 'prefix', value: '/admin', ignoreCase: false } },
+      { type: 'header', header: { name: ':method', match: { type: 'exact', value: 'POST', ignoreCase: false }, invertMatch: false, treatMissingHeaderAsEmpty: false } },
+    ],
+  });
+  assert.deepEqual(policy?.principals[1], { type: 'sourceIp', cidr: { addressPrefix: '10.0.0.0', prefixLen: 8 } });
+
+  const filterConfigUrl = 'type.googleapis.com/envoy.config.route.v3.FilterConfig';
+  const rc = ok<RouteConfiguration>(
+    TypeUrl.routeConfiguration,
+    routeConfig({
+      match: { path_separated_prefix: '/api' },
+      route: { cluster: 'a' },
+      typed_per_filter_config: {
+        'envoy.filters.http.rbac': packAny(TypeUrl.rbacPerRoute, {}),
+        'envoy.filters.http.fault': packAny(filterConfigUrl, { disabled: true }),
+        'istio.stats': packAny(filterConfigUrl, { is_optional: true, config: packAny(TypeUrl.typedStructUdpa, { type_url: 'type.googleapis.com/x.Y', value: {} }) }),
+      },
+    }),
+  );
+  const overrides = rc.virtualHosts[0]?.routes[0]?.typedPerFilterConfig;
+  assert.deepEqual(overrides?.get('envoy.filters.http.rbac'), { type: 'rbac', rbac: {} }, 'RBACPerRoute without rbac enforces nothing');
+  assert.deepEqual(overrides?.get('envoy.filters.http.fault'), { type: 'disabled' });
+  assert.equal(overrides?.has('istio.stats'), false, 'optional unsupported override dropped');
+  assert.deepEqual(rc.virtualHosts[0]?.routes[0]?.match.path, { type: 'pathSeparatedPrefix', prefix: '/api' });
+  const bad = error(TypeUrl.routeConfiguration, routeConfig({ match: { prefix: '/' }, route: { cluster: 'a' }, typed_per_filter_config: { x: packAny(TypeUrl.typedStructUdpa, { type_url: 'type.googleapis.com/x.Y', value: {} }) } }));
+  assert.match(bad, /typed_per_filter_config\["x"\]: unsupported filter override/);
+});
+
+test('redirects and direct responses decode; a direct response status outside [200, 600) is rejected', () => {
+  const redirect = ok<RouteConfiguration>(TypeUrl.routeConfiguration, routeConfig({ match: { prefix: '/' }, redirect: { https_redirect: true, response_code: 'PERMANENT_REDIRECT', strip_query: true } }));
+  assert.deepEqual(redirect.virtualHosts[0]?.routes[0]?.action, { type: 'redirect', redirect: { responseCode: 308, stripQuery: true, schemeRedirect: 'https' } });
+  const direct = ok<RouteConfiguration>(TypeUrl.routeConfiguration, routeConfig({ match: { prefix: '/' }, direct_response: { status: 418, body: { inline_string: 'teapot' } } }));
+  assert.deepEqual(direct.virtualHosts[0]?.routes[0]?.action, { type: 'directResponse', status: 418, body: 'teapot' });
+  assert.match(error(TypeUrl.routeConfiguration, routeConfig({ match: { prefix: '/' }, direct_response: { status: 99 } })), /direct_response\.status: 99/);
+});
+
+test('a server-side listener (A36) decodes its filter chains, match and inline routes', () => {
+  const hcm = packAny(TypeUrl.httpConnectionManager, {
+    route_config: { name: 'inbound|9080', virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, non_forwarding_action: {} }] }] },
+    http_filters: [router],
+  });
+  const l = ok<Listener>(
+    TypeUrl.listener,
+    packAny(TypeUrl.listener, {
+      name: 'xds.istio.io/grpc/lds/inbound/0.0.0.0:9080',
+      address: { socket_address: { address: '0.0.0.0', port_value: 9080 } },
+      filter_chains: [{ name: 'plain', filter_chain_match: { destination_port: { value: 9080 } }, filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
+    }),
+  );
+  assert.deepEqual(l.address, { address: '0.0.0.0', port: 9080 });
+  assert.equal(l.httpConnectionManager, undefined);
+  assert.equal(l.filterChains[0]?.match.destinationPort, 9080);
+  const source = l.filterChains[0]?.httpConnectionManager.routeSource;
+  assert.ok(source?.type === 'inline');
+  assert.deepEqual(source.routeConfig.virtualHosts[0]?.routes[0]?.action, { type: 'nonForwarding' });
+});
