@@ -11,3 +11,7 @@ export { CONFIG_SOURCE_OPTION, INITIAL_RESOLUTION_TIMEOUT_OPTION } from './inter
 export type { ResolverEvents } from './internal/weft-resolver.ts';
 export { WEFT_ERROR_CODE_KEY } from './internal/grpc-status.ts';
 export { WEFT_LB_POLICY_NAME } from './internal/weft-load-balancer.ts';
+export { createWeftServer } from './internal/server-wrapper.ts';
+export type { WeftServer, WeftServerOptions } from './internal/server-wrapper.ts';
+export { healthServiceDefinition } from './internal/health-service.ts';
+export type { ServingStatus } from './internal/health-service.ts';
