@@ -68,3 +68,5 @@ export {
   DOWNSTREAM_NODE_HEADER,
 } from './resilience/fault-injection.ts';
 export type { FaultInjectionOptions, FaultRequest, FaultAbort, FaultDecision } from './resilience/fault-injection.ts';
+export { runResilientCall } from './resilience/resilient-call.ts';
+export type { ResilientCallOptions, ResilientCallResult, AttemptContext, AttemptResult } from './resilience/resilient-call.ts';
