@@ -74,7 +74,24 @@ test('a signer that answers with something that is not a certificate is refused'
     signer: { sign: async () => ({ certChainPem: ['not a certificate'] }) },
     namespace: 'shop', serviceAccount: 'cart', token: 't', retryMinMs: 20, retryMaxMs: 40,
   });
-  await assert.rejects(identity.ready({ timeoutMs: 1000 }), (e: { cause: { code: string } }) => e.cause.code === 'WEFT_ERR_CERT_INVALID');
+  await assert.rejects(identity.ready({ timeoutMs: 300 }), (e: { cause: { code: string } }) => e.cause.code === 'WEFT_ERR_CERT_INVALID');
   assert.equal(identity.current(), undefined);
   identity.close();
+});
+
+test('a process that only awaits ready() stays alive until it settles, then exits by itself', async () => {
+  const { execFile } = await import('node:child_process');
+  const moduleUrl = new URL('./workload-identity.ts', import.meta.url).href;
+  const script = `
+    import { createWorkloadIdentity } from ${JSON.stringify(moduleUrl)};
+    const id = createWorkloadIdentity({ signer: { sign: async () => { throw new Error('down'); } },
+      namespace: 'a', serviceAccount: 'b', token: 't', retryMinMs: 50 });
+    try { await id.ready({ timeoutMs: 300 }); } catch (e) { console.log('settled ' + e.code); }`;
+  const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    const child = execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 }, (err, stdout) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout }));
+    child.stdin?.end();
+  });
+  assert.equal(out.stdout.trim(), 'settled WEFT_ERR_CERT_UNAVAILABLE');
+  assert.equal(out.code, 0);
 });

@@ -72,7 +72,7 @@ export interface WorkloadIdentity {
   current(): IdentityMaterial | undefined;
   /**
    * Resolves with the current material, waiting for the first certificate at most `timeoutMs`
-   * (default 15 s). Rejects with `WEFT_ERR_CERT_UNAVAILABLE` (its `cause` is the last failure,
+   * (default 15 s; this bounded wait, unlike rotation timers, keeps the process alive). Rejects with `WEFT_ERR_CERT_UNAVAILABLE` (its `cause` is the last failure,
    * e.g. `WEFT_ERR_UNAUTHORIZED` for a refused token) on timeout, `WEFT_ERR_CLOSED` after
    * `close()`, or the signal's reason when `signal` aborts.
    */
@@ -218,7 +218,9 @@ export function createWorkloadIdentity(options: WorkloadIdentityOptions): Worklo
     return inFlight;
   };
 
-  schedule(0);
+  // The first attempt starts on the next turn (never synchronously inside the constructor) and
+  // is not an unref'd timer, so a process that awaits ready() is kept alive until it settles.
+  const firstAttempt = setImmediate(() => void attempt().catch(() => {}));
 
   return {
     spiffeId,
@@ -241,7 +243,8 @@ export function createWorkloadIdentity(options: WorkloadIdentityOptions): Worklo
         const deadline = setTimeout(() => {
           waiter.reject(new MeshError('WEFT_ERR_CERT_UNAVAILABLE', `no certificate for ${spiffeId} within ${timeoutMs} ms${lastError ? `: ${lastError.message}` : ''}`, { cause: lastError }));
         }, timeoutMs);
-        deadline.unref();
+        // Deliberately not unref'd: a caller awaiting ready() keeps the process alive for at most
+        // timeoutMs, so the promise always settles instead of the process exiting mid-wait.
         signal?.addEventListener('abort', onAbort, { once: true });
         waiters.add(waiter);
       });
@@ -252,6 +255,7 @@ export function createWorkloadIdentity(options: WorkloadIdentityOptions): Worklo
     close() {
       if (isClosed) return;
       isClosed = true;
+      clearImmediate(firstAttempt);
       clearTimeout(timer);
       const err = new MeshError('WEFT_ERR_CLOSED', `workload identity ${spiffeId} is closed`);
       for (const w of waiters) w.reject(err);
