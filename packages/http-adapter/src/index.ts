@@ -15,4 +15,8 @@ export type {
   MeshRequestFacts,
   RequestHeaderMap,
 } from './mesh-view.ts';
+export { wrapHttpServer, createInboundListener } from './inbound/wrap-http-server.ts';
+export type { InboundOptions, InboundHandle, RequestListener } from './inbound/wrap-http-server.ts';
+export { wrapServersListeningOn } from './inbound/listen-hook.ts';
+export type { ListenHookHandle } from './inbound/listen-hook.ts';
 export { MeshError, ErrorCode, isMeshError } from '@weft/xds-client';
