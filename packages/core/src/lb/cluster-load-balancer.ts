@@ -30,6 +30,8 @@ export interface ClusterLbConfig {
   maglevTableSize?: number;
   /** `LeastRequestLbConfig.choice_count`. */
   choiceCount?: number;
+  /** `LeastRequestLbConfig.active_request_bias`; default 1. */
+  activeRequestBias?: number;
   /** Overprovisioning factor in percent; default 140 (1.4). */
   overprovisioningPercent?: number;
   /** Healthy panic threshold in percent; default 50; 0 disables panic. */
@@ -214,7 +216,7 @@ export class ClusterLoadBalancer {
       case 'ROUND_ROBIN':
         return new RoundRobinPicker(eps, random);
       case 'LEAST_REQUEST':
-        return new LeastRequestPicker(eps, { random, choiceCount: this.config.choiceCount });
+        return new LeastRequestPicker(eps, { random, choiceCount: this.config.choiceCount, activeRequestBias: this.config.activeRequestBias });
       case 'RANDOM':
         return new RandomPicker(eps, random);
       case 'RING_HASH':

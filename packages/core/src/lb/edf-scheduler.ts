@@ -39,6 +39,20 @@ export class EdfScheduler {
     return top;
   }
 
+  /**
+   * Like {@link next}, but the chosen entry's next deadline uses `currentWeight(index)` (> 0)
+   * instead of its fixed weight: Envoy's scheme for weights that change with load, where an
+   * entry is re-queued with its weight at the time it was picked.
+   */
+  nextWithWeight(currentWeight: (index: number) => number): number {
+    const heap = this.#heap;
+    if (heap.length === 0) return -1;
+    const top = heap[0]!;
+    this.#deadline[top] = this.#deadline[top]! + 1 / currentWeight(top);
+    this.#siftDown(0);
+    return top;
+  }
+
   #less(a: number, b: number): boolean {
     const da = this.#deadline[a]!;
     const db = this.#deadline[b]!;

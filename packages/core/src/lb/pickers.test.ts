@@ -67,6 +67,20 @@ test('LEAST_REQUEST (P2C) prefers the less loaded endpoint at the P2C rates', ()
   assert.ok(after[0]! < after[1]!);
 });
 
+test('LEAST_REQUEST with unequal weights: weighted when idle, load-aware when busy', () => {
+  const eps = [testEndpoint(0, 1), testEndpoint(1, 3)];
+  const idle = counts(new LeastRequestPicker(eps, { random: seededRandom(13) }), eps, 4000);
+  // EDF is exact per cycle: 1 : 3.
+  assert.ok(Math.abs(idle[1]! - 3000) <= 2, `idle ${idle}`);
+  // The heavy endpoint has 5 requests in flight: its weight is 3 / 6 = 0.5 against 1 / 1.
+  eps[1]!.state.activeRequests = 5;
+  const busy = counts(new LeastRequestPicker(eps, { random: seededRandom(14) }), eps, 3000);
+  assert.ok(Math.abs(busy[0]! - 2000) <= 2, `busy ${busy}`);
+  // Bias 0 ignores load.
+  const unbiased = counts(new LeastRequestPicker(eps, { random: seededRandom(15), activeRequestBias: 0 }), eps, 4000);
+  assert.ok(Math.abs(unbiased[1]! - 3000) <= 2, `unbiased ${unbiased}`);
+});
+
 test('RING_HASH: Envoy ring sizes, stable keys, ~1/N of keys move when an endpoint leaves', async () => {
   const hasher = await loadHasher();
   const n = 10;
