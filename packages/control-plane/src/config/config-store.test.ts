@@ -99,12 +99,19 @@ test('a good edit publishes a new generation; a broken edit is rejected and the 
   await until(() => store.lastRejected[0]?.code === 'WEFT0001');
   assert.equal(store.current.generation, 2);
 
+  // A registry change publishes (old files + new workload) but keeps reporting the broken file.
+  const withWorkload = nextGeneration(store);
+  store.registry.register({ id: 'w', service: 'catalog', namespace: 'shop', address: '127.0.0.1', ports: [{ number: 50051, name: 'grpc', protocol: 'GRPC' }], labels: { version: 'v1' }, serviceAccount: 'catalog' });
+  const m3 = await withWorkload;
+  assert.deepEqual(weights(m3), [50, 50]);
+  assert.equal(store.lastRejected[0]?.code, 'WEFT0001');
+
   // Fixing it applies, and clears lastRejected.
-  const gen3 = nextGeneration(store);
+  const gen4 = nextGeneration(store);
   await writeFile(join(dir, 'vs.yaml'), vs(10, 90));
-  const m3 = await gen3;
-  assert.equal(m3.generation, 3);
-  assert.deepEqual(weights(m3), [10, 90]);
+  const m4 = await gen4;
+  assert.equal(m4.generation, 4);
+  assert.deepEqual(weights(m4), [10, 90]);
   assert.deepEqual(store.lastRejected, []);
 });
 

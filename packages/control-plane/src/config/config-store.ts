@@ -136,7 +136,8 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
     }
     objects = nextObjects;
     readFindings = nextReadFindings;
-    lastRejected = [];
+    // A registry-only rebuild says nothing about the files: a still-broken edit stays reported.
+    if (readFiles) lastRejected = [];
     if (next.model.version === current.version) return;
     current = publishModel(next, current.generation + 1);
     const published = current;

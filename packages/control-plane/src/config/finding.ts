@@ -21,6 +21,8 @@ export const FindingCode = {
   destinationPortRequired: 'IST0112',
   /** Istio IST0122 InvalidRegexp (an error in Weft: Envoy's RE2 would reject the route). */
   invalidRegexp: 'IST0122',
+  /** Istio IST0127 NoMatchingWorkloadsFound: a policy selector that matches no known workload. */
+  noMatchingWorkloads: 'IST0127',
   /** Istio IST0173 DestinationRuleSubsetNotSelectPods. */
   subsetSelectsNoWorkload: 'IST0173',
   /** YAML that does not parse (syntax error, duplicate key, too many aliases). */

@@ -148,3 +148,12 @@ test('declared ports pass; DestinationRule port-level settings on undeclared por
   );
   assert.deepEqual(brief(fs.filter((f) => f.level === 'error')), [['WEFT0103', 'error', 'spec.trafficPolicy.portLevelSettings[0].port.number']]);
 });
+
+test('IST0127: policy selectors matching no known workload (warning), or none known yet (info)', async () => {
+  const ap = (ns: string) => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: a, namespace: ${ns} }\nspec:\n  selector: { matchLabels: { app: ratings } }\n  action: DENY\n  rules: [{}]\n`;
+  const fs = await analyze(se('catalog', 'catalog', '[{ number: 9080, name: http }]', '  endpoints: [{ address: 127.0.0.1, labels: { app: catalog } }]\n'), ap('shop'), ap('other'));
+  assert.deepEqual(fs.filter((f) => f.code === 'IST0127').map((f) => [f.level, f.resource, f.field]), [
+    ['warning', 'AuthorizationPolicy shop/a', 'spec.selector.matchLabels'],
+    ['info', 'AuthorizationPolicy other/a', 'spec.selector.matchLabels'],
+  ]);
+});

@@ -5,6 +5,7 @@ import { envoyFilterAnalyzer } from './envoy-filter.ts';
 import { gatewayReferenceAnalyzer } from './gateways.ts';
 import { destinationHostAnalyzer } from './hosts.ts';
 import { regexAnalyzer } from './regex.ts';
+import { selectorAnalyzer } from './selectors.ts';
 import { subsetSelectsNothingAnalyzer, undefinedSubsetAnalyzer } from './subsets.ts';
 import { unsupportedFeatureAnalyzer } from './unsupported.ts';
 import { valueAnalyzer } from './values.ts';
@@ -24,4 +25,5 @@ export const analyzers: readonly Analyzer[] = [
   valueAnalyzer,
   envoyFilterAnalyzer,
   unsupportedFeatureAnalyzer,
+  selectorAnalyzer,
 ];
