@@ -71,6 +71,8 @@ describe('join tokens through the admin endpoint and `weft token create`', () =>
     assert.equal(ca.verifyJoinToken(viaAdmin.stdout.trim()).spiffeId, 'spiffe://cluster.local/ns/shop/sa/web');
     const local = await run(process.execPath, [WEFT, 'token', 'create', '--namespace', 'shop', '--service-account', 'web', '--ca-dir', caDir]);
     assert.equal(ca.verifyJoinToken(local.stdout.trim()).spiffeId, 'spiffe://cluster.local/ns/shop/sa/web');
+    await assert.rejects(run(process.execPath, [WEFT, 'token', 'create', '--namespace', 'shop', '--service-account', 'web', '--ca-dir', join(caDir, 'nope')]),
+      (e: { code: number; stderr: string }) => e.code === 1 && /holds no Weft CA/.test(e.stderr));
     await assert.rejects(run(process.execPath, [WEFT, 'token', 'create', '--namespace', 'shop']),
       (e: { code: number; stderr: string }) => e.code === 2 && /--service-account are required/.test(e.stderr));
   });

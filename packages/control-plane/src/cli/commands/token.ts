@@ -5,6 +5,8 @@
  * (`POST /ca/token` on its loopback admin port); with `--ca-dir` it signs locally with the key
  * in that CA directory (the process must be able to read it).
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { MeshError } from '@weft/xds-client';
 import { createCertificateAuthority } from '../../ca/certificate-authority.ts';
 import { parseDurationMs } from '../../ca/duration.ts';
@@ -63,7 +65,14 @@ export const tokenCommand: Command = {
     const ttlMs = ttl === undefined ? undefined : parseDurationMs(ttl, 'weft token create --ttl');
     let token: string;
     if (values['ca-dir'] !== undefined) {
-      const ca = createCertificateAuthority({ caDir: values['ca-dir'] as string, trustDomain: values['trust-domain'] as string });
+      const caDir = values['ca-dir'] as string;
+      // Never initialise a CA here: a token signed by a fresh key would be useless to the running control plane.
+      if (!existsSync(join(caDir, 'token-key'))) {
+        throw new MeshError('WEFT_ERR_CONFIG_IO', `weft token create: ${caDir} holds no Weft CA (no token-key); start the control plane with --ca-dir ${caDir} first, or use --admin`, {
+          details: { caDir },
+        });
+      }
+      const ca = createCertificateAuthority({ caDir, trustDomain: values['trust-domain'] as string });
       token = ca.createJoinToken({ namespace, serviceAccount, ...(ttlMs ? { ttlMs } : {}) }).token;
     } else {
       token = await fromAdmin((values.admin as string | undefined) ?? 'http://127.0.0.1:15014', { namespace, serviceAccount, ...(ttl ? { ttl } : {}) });
