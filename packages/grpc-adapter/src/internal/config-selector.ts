@@ -28,8 +28,22 @@ function reject(error: MeshError): CallConfig {
   return { methodConfig: { name: [] }, pickInformation: {}, status: Status.OK, dynamicFilterFactories: [rejectFilterFactory(statusFromMeshError(error))] };
 }
 
+const NO_METADATA_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/grpc', te: 'trailers' });
+
+/** True when no route matches on, or hashes, a header: routing then never reads call metadata. */
+function isMetadataFree(snapshot: ClientSnapshot): boolean {
+  for (const vh of snapshot.config.routeConfig.virtualHosts) {
+    for (const r of vh.routes) {
+      if (r.match.headers.length > 0 || r.match.queryParameters.length > 0) return false;
+      if (r.action.type === 'route' && (r.action.route.hashPolicies.length > 0 || r.action.route.clusterSpecifier.type === 'clusterHeader')) return false;
+    }
+  }
+  return true;
+}
+
 /** Request facts of a gRPC call: POST to the method path with the call metadata as headers. */
-function callFacts(path: string, authority: string, metadata: Metadata): RequestFacts {
+function callFacts(path: string, authority: string, metadata: Metadata | undefined): RequestFacts {
+  if (metadata === undefined) return { method: 'POST', path, headers: NO_METADATA_HEADERS, authority };
   const headers: Record<string, string> = { 'content-type': 'application/grpc', te: 'trailers' };
   const map = metadata.getMap();
   for (const k in map) {
@@ -48,9 +62,10 @@ interface RoutePlans {
 export function createConfigSelector(snapshot: ClientSnapshot, hasher: Hasher | undefined): experimental.ConfigSelector {
   const plans = new Map<CompiledRoute, RoutePlans>();
   const authority = snapshot.authority;
+  const isMetadataIgnored = isMetadataFree(snapshot);
   return {
     invoke(methodName: string, metadata: Metadata): CallConfig {
-      const facts = callFacts(methodName, authority, metadata);
+      const facts = callFacts(methodName, authority, isMetadataIgnored ? undefined : metadata);
       const route = snapshot.routeTable.match(authority, facts);
       if (route === undefined) {
         return reject(new MeshError(ErrorCode.noRoute, `no route for ${methodName} on ${authority} (route_config ${snapshot.config.routeConfig.name})`, { responseFlag: 'NR', details: { path: methodName, host: authority } }));
