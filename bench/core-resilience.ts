@@ -14,6 +14,7 @@ import {
   createOutlierDetector,
   createRequestDeadline,
   ISTIO_DEFAULT_RETRY_POLICY,
+  runResilientCall,
 } from '@weft/core';
 
 const isQuick = process.argv.includes('--quick');
@@ -108,5 +109,30 @@ measure(
   },
   Math.floor(iterations / 10),
 );
+
+/** Like {@link measure} for an async operation, awaited one at a time. */
+async function measureAsync(name: string, fn: () => Promise<void>, n: number): Promise<void> {
+  for (let i = 0; i < Math.min(n, 20_000); i++) await fn();
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < rounds; r++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) await fn();
+    const ns = Number(process.hrtime.bigint() - start) / n;
+    if (ns < best) best = ns;
+  }
+  process.stdout.write(`RESULT ${name}_ns=${best.toFixed(1)}\n`);
+}
+
+const okResult = { outcome: { kind: 'response', status: 200 } } as const;
+const attempt = () => Promise.resolve(okResult);
+await measureAsync('resilience_call_baseline_await', async () => {
+  await attempt();
+}, Math.floor(iterations / 10));
+await measureAsync('resilience_call_breaker_retry_no_timeout', async () => {
+  await runResilientCall({ retryPolicy: retry, breaker, attempt });
+}, Math.floor(iterations / 10));
+await measureAsync('resilience_call_breaker_retry_route_timeout', async () => {
+  await runResilientCall({ retryPolicy: retry, breaker, routeTimeoutMs: 15_000, attempt });
+}, Math.floor(iterations / 10));
 
 if (sink === -1) process.stdout.write('unreachable\n');

@@ -104,6 +104,23 @@ describe('request and per-try timeouts', () => {
   });
 });
 
+describe('signal sharing without timers', () => {
+  it('without a route timeout the request uses the caller signal, and an attempt without per-try timeout shares it', () => {
+    const caller = new AbortController();
+    const deadline = createRequestDeadline({ signal: caller.signal });
+    assert.equal(deadline.signal, caller.signal);
+    const attempt = deadline.startAttempt();
+    assert.equal(attempt.signal, caller.signal);
+    const timed = deadline.startAttempt(50);
+    assert.notEqual(timed.signal, caller.signal);
+    caller.abort('bye');
+    assert.equal(timed.signal.reason, 'bye');
+    attempt.close();
+    timed.close();
+    deadline.close();
+  });
+});
+
 describe('timeout helpers', () => {
   it('minTimeoutMs ignores unset, zero and infinite values', () => {
     assert.equal(minTimeoutMs(undefined, 0, 300, 200, Infinity), 200);

@@ -63,27 +63,30 @@ function startTimer(ms: number, fn: () => void): ReturnType<typeof setTimeout> {
 export class AttemptDeadline implements Disposable {
   /** Aborts on caller abort, route timeout or per-try timeout. */
   readonly signal: AbortSignal;
-  readonly #controller: AbortController;
+  readonly #controller: AbortController | undefined;
   readonly #parent: AbortSignal;
-  readonly #onParentAbort: () => void;
+  readonly #onParentAbort: (() => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #isClosed = false;
 
-  /** Created by {@link RequestDeadline.startAttempt}. */
+  /**
+   * Created by {@link RequestDeadline.startAttempt}. Without a per-try timeout the attempt
+   * simply shares the request's signal (nothing to allocate or clean up).
+   */
   constructor(parent: AbortSignal, perTryTimeoutMs: number | undefined, host: string | undefined) {
-    this.#controller = new AbortController();
-    this.signal = this.#controller.signal;
     this.#parent = parent;
-    this.#onParentAbort = () => this.#abort(parent.reason);
-    if (parent.aborted) {
-      this.#controller.abort(parent.reason);
+    if (perTryTimeoutMs === undefined || perTryTimeoutMs <= 0 || parent.aborted) {
+      this.signal = parent;
       this.#isClosed = true;
       return;
     }
-    parent.addEventListener('abort', this.#onParentAbort, { once: true });
-    if (perTryTimeoutMs !== undefined && perTryTimeoutMs > 0) {
-      this.#timer = startTimer(perTryTimeoutMs, () => this.#abort(createTimeoutError('per-try', perTryTimeoutMs, host)));
-    }
+    const controller = new AbortController();
+    this.#controller = controller;
+    this.signal = controller.signal;
+    const onParentAbort = () => this.#abort(parent.reason);
+    this.#onParentAbort = onParentAbort;
+    parent.addEventListener('abort', onParentAbort, { once: true });
+    this.#timer = startTimer(perTryTimeoutMs, () => this.#abort(createTimeoutError('per-try', perTryTimeoutMs, host)));
   }
 
   /** True when this attempt ended because its per-try timeout fired. */
@@ -95,7 +98,7 @@ export class AttemptDeadline implements Disposable {
   #abort(reason: unknown): void {
     if (this.#isClosed) return;
     this.close();
-    this.#controller.abort(reason);
+    this.#controller?.abort(reason);
   }
 
   /** Stops the per-try timer and detaches from the request; the signal stays as it is. */
@@ -104,7 +107,7 @@ export class AttemptDeadline implements Disposable {
     this.#isClosed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#parent.removeEventListener('abort', this.#onParentAbort);
+    if (this.#onParentAbort !== undefined) this.#parent.removeEventListener('abort', this.#onParentAbort);
   }
 
   /** Same as {@link close}. */
@@ -123,7 +126,7 @@ export class RequestDeadline implements Disposable {
   readonly signal: AbortSignal;
   /** The route timeout in force, if any. */
   readonly routeTimeoutMs: number | undefined;
-  readonly #controller = new AbortController();
+  readonly #controller: AbortController | undefined;
   readonly #perTryTimeoutMs: number | undefined;
   readonly #caller: AbortSignal | undefined;
   readonly #onCallerAbort: () => void;
@@ -133,9 +136,11 @@ export class RequestDeadline implements Disposable {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #isClosed = false;
 
-  /** Use {@link createRequestDeadline}. */
+  /**
+   * Use {@link createRequestDeadline}. Without a route timeout the request's signal is the
+   * caller's own signal (nothing to allocate or clean up).
+   */
   constructor(options: RequestDeadlineOptions) {
-    this.signal = this.#controller.signal;
     this.routeTimeoutMs = minTimeoutMs(options.routeTimeoutMs);
     this.#perTryTimeoutMs = minTimeoutMs(options.perTryTimeoutMs);
     this.#caller = options.signal;
@@ -144,6 +149,13 @@ export class RequestDeadline implements Disposable {
     this.#onCallerAbort = () => this.#abort(this.#caller?.reason);
     const routeTimeoutMs = this.routeTimeoutMs;
     this.#expiresAt = routeTimeoutMs === undefined ? undefined : this.#now() + routeTimeoutMs;
+    if (routeTimeoutMs === undefined && this.#caller !== undefined) {
+      this.signal = this.#caller;
+      this.#isClosed = true;
+      return;
+    }
+    this.#controller = new AbortController();
+    this.signal = this.#controller.signal;
     if (this.#caller?.aborted) {
       this.#abort(this.#caller.reason);
       return;
@@ -177,7 +189,7 @@ export class RequestDeadline implements Disposable {
   #abort(reason: unknown): void {
     if (this.#isClosed) return;
     this.close();
-    this.#controller.abort(reason);
+    this.#controller?.abort(reason);
   }
 
   /** Stops the route timer and detaches from the caller's signal. The signal stays as it is. */
