@@ -169,3 +169,25 @@ test('Mesh over a real xds-client and a tiny ADS server: first config, weighted 
   await assert.rejects(mesh.waitForHost('reviews:9080', { timeoutMs: 5_000 }), (e: { code?: string }) => e.code === 'WEFT_ERR_UNKNOWN_HOST');
   assert.deepEqual(ads.nacks, []);
 });
+
+test('Mesh.fromEnv with no reachable control plane: a bounded wait fails with WEFT_ERR_XDS_UNAVAILABLE, close() releases everything', async () => {
+  // A port that was just free: nothing listens there.
+  const probe = new Server();
+  const deadPort = await new Promise<number>((resolve, reject) =>
+    probe.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  probe.forceShutdown();
+  const env = {
+    GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify({
+      xds_servers: [{ server_uri: `127.0.0.1:${deadPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+      node: { id: 'sidecar~127.0.0.1~offline.default~default.svc.cluster.local' },
+    }),
+    WEFT_NAMESPACE: 'offline',
+  };
+  const mesh = await Mesh.fromEnv(env);
+  assert.equal(mesh.namespace, 'offline');
+  assert.equal(mesh.listenerNameFor('reviews:9080'), 'reviews.offline.svc.cluster.local:9080');
+  await assert.rejects(mesh.waitForHost('reviews:9080', { timeoutMs: 300 }), (e: { code?: string; message: string }) => e.code === 'WEFT_ERR_XDS_UNAVAILABLE' && /reviews\.offline\.svc\.cluster\.local:9080/.test(e.message));
+  assert.throws(() => mesh.route('reviews:9080', { path: '/', headers: {} }), (e: { code?: string }) => e.code === 'WEFT_ERR_XDS_UNAVAILABLE');
+  await mesh.close();
+});
