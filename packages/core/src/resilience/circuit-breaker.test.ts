@@ -107,6 +107,8 @@ describe('max_retries and the retry budget', () => {
     assert.equal(states[2]?.decide({ kind: 'reset' }).retry, true);
     for (const s of states) s.done();
     assert.equal(cb.active('retries'), 0);
+    assert.equal(cb.retryGate(), cb.retryGate(), 'one gate object per priority');
+    assert.notEqual(cb.retryGate('HIGH'), cb.retryGate());
   });
 
   it('a retry budget allows budget% of active + pending requests, at least min_retry_concurrency', () => {

@@ -100,6 +100,8 @@ export class ClusterCircuitBreaker {
   readonly clusterName: string;
   readonly #default = new PriorityCounters();
   readonly #high = new PriorityCounters();
+  #defaultGate: RetryGate | undefined;
+  #highGate: RetryGate | undefined;
 
   /** Use {@link createClusterCircuitBreaker}. */
   constructor(options: CircuitBreakerOptions) {
@@ -161,8 +163,16 @@ export class ClusterCircuitBreaker {
     };
   }
 
-  /** A {@link RetryGate} over the `retries` resource, for `RetryPolicy.createState({ gate })`. */
+  /**
+   * A {@link RetryGate} over the `retries` resource, for `RetryPolicy.createState({ gate })`.
+   * The same object is returned for a priority every time (no per-request allocation).
+   */
   retryGate(priority?: RoutingPriority): RetryGate {
+    if (priority === 'HIGH') return (this.#highGate ??= this.#createGate('HIGH'));
+    return (this.#defaultGate ??= this.#createGate('DEFAULT'));
+  }
+
+  #createGate(priority: RoutingPriority): RetryGate {
     return {
       tryAcquire: () => {
         if (!this.tryAcquire('retries', priority)) return undefined;
