@@ -157,3 +157,21 @@ test('IST0127: policy selectors matching no known workload (warning), or none kn
     ['info', 'AuthorizationPolicy other/a', 'spec.selector.matchLabels'],
   ]);
 });
+
+test('Istio validation rules beyond the schema: port ranges, duplicates, required hosts, Sidecar host form, portLevelMtls', async () => {
+  const fs = await analyze(
+    se('a', 'a.example.com', '[{ number: 99999, name: http }, { number: 80, name: http }]'),
+    dr('ratings', '[{ name: v1, labels: { version: v1 } }, { name: v1, labels: { version: v2 } }]'),
+    `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: { name: nohosts, namespace: shop }\nspec:\n  http: [{ route: [{ destination: { host: ratings } }] }]\n`,
+    `apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: { name: s, namespace: shop }\nspec:\n  egress: [{ hosts: ["reviews.shop.svc.cluster.local", "./*"] }]\n`,
+    `apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: p, namespace: shop }\nspec:\n  portLevelMtls: { "8080": { mode: DISABLE } }\n`,
+  );
+  assert.deepEqual(fs.filter((f) => f.code === 'WEFT0107').map((f) => [f.resource, f.field]), [
+    ['ServiceEntry shop/a', 'spec.ports[0].number'],
+    ['ServiceEntry shop/a', 'spec.ports[1].name'],
+    ['DestinationRule shop/r', 'spec.subsets[1].name'],
+    ['VirtualService shop/nohosts', 'spec.hosts'],
+    ['Sidecar shop/s', 'spec.egress[0].hosts[0]'],
+    ['PeerAuthentication shop/p', 'spec.portLevelMtls'],
+  ]);
+});

@@ -4,6 +4,7 @@ import { conflictingVirtualServiceAnalyzer, duplicateServiceEntryHostAnalyzer, s
 import { envoyFilterAnalyzer } from './envoy-filter.ts';
 import { gatewayReferenceAnalyzer } from './gateways.ts';
 import { destinationHostAnalyzer } from './hosts.ts';
+import { istioRulesAnalyzer } from './istio-rules.ts';
 import { regexAnalyzer } from './regex.ts';
 import { selectorAnalyzer } from './selectors.ts';
 import { subsetSelectsNothingAnalyzer, undefinedSubsetAnalyzer } from './subsets.ts';
@@ -23,6 +24,7 @@ export const analyzers: readonly Analyzer[] = [
   zeroWeightAnalyzer,
   regexAnalyzer,
   valueAnalyzer,
+  istioRulesAnalyzer,
   envoyFilterAnalyzer,
   unsupportedFeatureAnalyzer,
   selectorAnalyzer,
