@@ -26,11 +26,11 @@ import type { AnyMessage } from './protos.ts';
 /** Which ADS variant to speak. `auto`: Delta, falling back to SotW on UNIMPLEMENTED. */
 export type AdsProtocol = 'auto' | 'delta' | 'sotw';
 
-/** Reconnect backoff (gRPC connection-backoff shape, with a 4 s cap). */
+/** Reconnect backoff (gRPC connection-backoff shape, with a 3 s cap). */
 export interface BackoffOptions {
   /** Default 1,000. */
   readonly initialMs?: number;
-  /** Default 4,000: short, so a restarted control plane is picked up within ~5 s (DESIGN: converge in 5 s). */
+  /** Default 3,000: short, so a restarted control plane is picked up within ~5 s (issue 5: converge in 5 s). */
   readonly maxMs?: number;
   /** Default 1.6. */
   readonly multiplier?: number;
@@ -105,6 +105,7 @@ export class AdsStream {
   readonly #sockets = new XdsSocketTracker();
   #stream: ActiveStream | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
+  #unrefTimer: NodeJS.Timeout | undefined;
   #backoffMs: number;
   #closed = false;
 
@@ -153,6 +154,7 @@ export class AdsStream {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#unrefTimer);
     this.#retryTimer = undefined;
     const s = this.#stream;
     this.#stream = undefined;
@@ -175,7 +177,7 @@ export class AdsStream {
         'grpc.keepalive_time_ms': 30_000,
         'grpc.keepalive_timeout_ms': 10_000,
         'grpc.initial_reconnect_backoff_ms': 200,
-        'grpc.max_reconnect_backoff_ms': 2_000,
+        'grpc.max_reconnect_backoff_ms': 1_000,
       }) as unknown as AdsClient;
       this.#clients.set(index, client);
     }
@@ -208,6 +210,7 @@ export class AdsStream {
       deltaNonce: new Map(),
     };
     this.#stream = s;
+    call.on('metadata', () => this.#sockets.unrefAll());
     call.on('data', (message: DiscoveryResponse | DeltaDiscoveryResponse) => this.#onMessage(s, message));
     call.on('error', () => {
       /* The status event carries the outcome. */
@@ -225,6 +228,10 @@ export class AdsStream {
       }
     }
     handler.onStreamStarted(server.serverUri, protocol);
+    // A TLS server that accepts the call but never answers would otherwise keep its socket ref'd.
+    clearTimeout(this.#unrefTimer);
+    this.#unrefTimer = setTimeout(() => this.#sockets.unrefAll(), 1000);
+    this.#unrefTimer.unref();
   }
 
   #send(s: ActiveStream, request: DiscoveryRequest | DeltaDiscoveryRequest): void {
@@ -240,6 +247,7 @@ export class AdsStream {
     if (s.ended || this.#stream !== s) return;
     if (!s.hadResponse) {
       s.hadResponse = true;
+      this.#sockets.unrefAll();
       this.#backoffMs = this.#options.backoff?.initialMs ?? 1000;
     }
     const typeUrl = message.type_url ?? '';
@@ -309,7 +317,7 @@ export class AdsStream {
     const b = this.#options.backoff ?? {};
     const jitter = b.jitter ?? 0.2;
     const delay = this.#backoffMs * (1 + jitter * (Math.random() * 2 - 1));
-    this.#backoffMs = Math.min(this.#backoffMs * (b.multiplier ?? 1.6), b.maxMs ?? 4_000);
+    this.#backoffMs = Math.min(this.#backoffMs * (b.multiplier ?? 1.6), b.maxMs ?? 3_000);
     this.#retryTimer = setTimeout(() => this.#connect(0), delay);
     this.#retryTimer.unref();
   }

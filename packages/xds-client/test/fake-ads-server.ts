@@ -23,6 +23,8 @@ export interface FakeAdsServerOptions {
   readonly isHanging?: boolean;
   /** Also send these resources (type URL → name → object) with every response of that type. */
   readonly unrequested?: ReadonlyMap<string, ReadonlyMap<string, object>>;
+  /** Server credentials; default insecure. */
+  readonly credentials?: grpc.ServerCredentials;
 }
 
 /** One request the server received. */
@@ -65,7 +67,7 @@ export class FakeAdsServer {
     if (protocols.includes('delta')) impl['DeltaAggregatedResources'] = (call: Stream['call']) => this.#onStream('delta', call);
     server.addService(adsServiceDefinition(), impl);
     this.port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync(`127.0.0.1:${port}`, this.#options.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );
     this.#server = server;
     return this.port;
@@ -182,7 +184,7 @@ export class FakeAdsServer {
 }
 
 /** Polls `predicate` every 10 ms until true; rejects after `timeoutMs` (bounded in count and time). */
-export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const rounds = Math.ceil(timeoutMs / 10);
   for (let i = 0; i < rounds; i++) {
     if (predicate()) return;

@@ -65,6 +65,15 @@ export class XdsSocketTracker {
     return true;
   }
 
+  /**
+   * Unrefs the tracked sockets again. Over TLS, grpc-js's session refs the TLS socket, whose
+   * handle wraps the same TCP handle; that ref bypasses the no-op above, so the stream calls
+   * this once the call is active on the connection (first headers or message).
+   */
+  unrefAll(): void {
+    for (const socket of this.#sockets) socket.unref();
+  }
+
   #matches(socket: Socket): boolean {
     return this.#targets.some(
       (t) => t.port === socket.remotePort && (isIP(t.host) === 0 || t.host === socket.remoteAddress || `::ffff:${t.host}` === socket.remoteAddress),
