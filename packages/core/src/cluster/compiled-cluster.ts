@@ -44,7 +44,7 @@ export function lbConfigFromXds(policy: LbPolicy, isLocalityWeighted: boolean): 
     case 'random':
       return { policy: 'RANDOM', isLocalityWeighted };
     case 'ringHash':
-      return { policy: 'RING_HASH', minRingSize: policy.minRingSize, maxRingSize: policy.maxRingSize };
+      return { policy: 'RING_HASH', minRingSize: policy.minRingSize, maxRingSize: policy.maxRingSize, ringHashFunction: policy.hashFunction };
     case 'maglev':
       return { policy: 'MAGLEV', maglevTableSize: policy.tableSize };
     case 'wrrLocality':

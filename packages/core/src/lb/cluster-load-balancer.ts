@@ -26,6 +26,8 @@ export interface ClusterLbConfig {
   /** `RingHashLbConfig` bounds. */
   minRingSize?: number;
   maxRingSize?: number;
+  /** `RingHashLbConfig.hash_function`; default XX_HASH. */
+  ringHashFunction?: 'XX_HASH' | 'MURMUR_HASH_2';
   /** `MaglevLbConfig.table_size` (prime). */
   maglevTableSize?: number;
   /** `LeastRequestLbConfig.choice_count`. */
@@ -220,7 +222,12 @@ export class ClusterLoadBalancer {
       case 'RANDOM':
         return new RandomPicker(eps, random);
       case 'RING_HASH':
-        return new RingHashPicker(eps, this.#deps.hasher, { random, minRingSize: this.config.minRingSize, maxRingSize: this.config.maxRingSize });
+        return new RingHashPicker(eps, this.#deps.hasher, {
+          random,
+          minRingSize: this.config.minRingSize,
+          maxRingSize: this.config.maxRingSize,
+          hashFunction: this.config.ringHashFunction,
+        });
       case 'MAGLEV':
         return new MaglevPicker(eps, this.#deps.hasher, { random, tableSize: this.config.maglevTableSize });
     }

@@ -6,6 +6,7 @@ import { LeastRequestPicker } from './least-request-picker.ts';
 import { RingHashPicker } from './ring-hash-picker.ts';
 import { MaglevPicker } from './maglev-picker.ts';
 import { loadHasher } from './hasher.ts';
+import { murmurHash2_64 } from './murmur-hash2.ts';
 import { seededRandom } from '../internal/seeded-random.ts';
 import { binomialTolerance, chiSquare, chiSquareCritical1e6, testEndpoint } from '../internal/test-support.ts';
 import type { Endpoint, EndpointPicker } from './types.ts';
@@ -105,6 +106,21 @@ test('RING_HASH: Envoy ring sizes, stable keys, ~1/N of keys move when an endpoi
   // survivor from 103 to 114 entries, which reassigns some more (measured: 17% at N = 10,
   // 2.6% at N = 50, where Maglev moves 10.1% and 2.4%). Bound: 1/N .. 2/N.
   assert.ok(fraction > 0.05 && fraction < 2 / n, `moved ${fraction}`);
+});
+
+test('MurmurHash64A matches published vectors; MURMUR_HASH_2 rings are stable and differ from XX_HASH rings', async () => {
+  // Test vectors of MurmurHash2 64-bit (64A) as published with Apache Kudu's hash utilities.
+  assert.equal(murmurHash2_64('ab', 0n), 7115271465109541368n);
+  assert.equal(murmurHash2_64('abcdefg', 0n), 2601573339036254301n);
+  assert.equal(murmurHash2_64('quick brown fox', 42n), 3575930248840144026n);
+  const hasher = await loadHasher();
+  const eps = Array.from({ length: 5 }, (_, i) => testEndpoint(i));
+  const murmur = new RingHashPicker(eps, hasher, { hashFunction: 'MURMUR_HASH_2' });
+  const again = new RingHashPicker(eps, hasher, { hashFunction: 'MURMUR_HASH_2' });
+  const xx = new RingHashPicker(eps, hasher);
+  const keys = Array.from({ length: 500 }, (_, i) => hasher.hash64(`k${i}`));
+  assert.deepEqual(keys.map((h) => murmur.pick({ hash: h })!.key), keys.map((h) => again.pick({ hash: h })!.key));
+  assert.notDeepEqual(keys.map((h) => murmur.pick({ hash: h })!.key), keys.map((h) => xx.pick({ hash: h })!.key));
 });
 
 test('RING_HASH honours weights', async () => {

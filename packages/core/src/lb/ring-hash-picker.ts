@@ -5,12 +5,14 @@
  * - weights are normalised to sum 1; `scale = min(ceil(minWeight × minRingSize) / minWeight,
  *   maxRingSize)`; each endpoint, in order, receives entries until the running total reaches
  *   the running target `Σ scale × weight`;
- * - entry `i` of an endpoint hashes `"<address>:<port>_<i>"` with xxHash64 (seed 0);
+ * - entry `i` of an endpoint hashes `"<address>:<port>_<i>"` with xxHash64 (seed 0), or with
+ *   64-bit MurmurHash2 (seed 0xc70f6907) when `hashFunction` is MURMUR_HASH_2;
  * - a request hash `h` maps to the first entry whose hash is ≥ `h`, wrapping to the first.
  *
  * A request without a hash gets a random endpoint (Envoy does the same).
  */
 import type { Hasher } from './hasher.ts';
+import { murmurHash2_64 } from './murmur-hash2.ts';
 import type { Endpoint, EndpointPicker, RandomSource } from './types.ts';
 
 /** Ring size bounds (`RingHashLbConfig`). */
@@ -19,6 +21,8 @@ export interface RingHashOptions {
   minRingSize?: number;
   /** Default 8,388,608 (Envoy's). */
   maxRingSize?: number;
+  /** Hash of ring entries (`RingHashLbConfig.hash_function`); default XX_HASH. Request hashes are always xxHash64. */
+  hashFunction?: 'XX_HASH' | 'MURMUR_HASH_2';
   random?: RandomSource;
 }
 
@@ -63,11 +67,12 @@ export class RingHashPicker implements EndpointPicker {
     }
     const hashes = new BigUint64Array(size);
     const ownerOf = new Map<bigint, number>();
+    const hashEntry = options.hashFunction === 'MURMUR_HASH_2' ? (key: string) => murmurHash2_64(key) : (key: string) => hasher.hash64(key);
     let k = 0;
     for (let h = 0; h < endpoints.length; h++) {
       const prefix = `${endpoints[h]!.key}_`;
       for (let i = 0; i < perEndpoint[h]!; i++) {
-        const hash = hasher.hash64(prefix + i);
+        const hash = hashEntry(prefix + i);
         hashes[k++] = hash;
         // On a (vanishingly rare) 64-bit collision the first endpoint keeps the point.
         if (!ownerOf.has(hash)) ownerOf.set(hash, h);
