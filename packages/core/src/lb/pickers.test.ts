@@ -82,6 +82,12 @@ test('LEAST_REQUEST with unequal weights: weighted when idle, load-aware when bu
   assert.ok(Math.abs(unbiased[1]! - 3000) <= 2, `unbiased ${unbiased}`);
 });
 
+test('xxHash64 is the reference function (seed 0)', async () => {
+  const hasher = await loadHasher();
+  assert.equal(hasher.hash64(''), 0xef46db3751d8e999n);
+  assert.equal(hasher.hash64('foo'), 3728699739546630719n);
+});
+
 test('RING_HASH: Envoy ring sizes, stable keys, ~1/N of keys move when an endpoint leaves', async () => {
   const hasher = await loadHasher();
   const n = 10;
