@@ -33,6 +33,7 @@ export class HostSnapshot {
   /** Cluster name → compiled cluster, or the error standing in its place (answers 503 `UH`). */
   readonly clusters: ReadonlyMap<string, CompiledCluster | MeshError>;
   readonly #hashers: Map<CompiledRoute, RequestHasher>;
+  readonly #random: RandomSource;
 
   /** Use {@link compileHostSnapshot}. */
   constructor(
@@ -42,6 +43,7 @@ export class HostSnapshot {
     routeTable: RouteTable,
     clusters: ReadonlyMap<string, CompiledCluster | MeshError>,
     hashers: Map<CompiledRoute, RequestHasher>,
+    random: RandomSource = Math.random,
   ) {
     this.listenerName = listenerName;
     this.generation = generation;
@@ -49,6 +51,7 @@ export class HostSnapshot {
     this.routeTable = routeTable;
     this.clusters = clusters;
     this.#hashers = hashers;
+    this.#random = random;
   }
 
   /** The decoded listener (HTTP filters, stream limits). */
@@ -91,8 +94,9 @@ export class HostSnapshot {
   /**
    * Picks an endpoint of `clusterName` for `req`, hashing with `route`'s hash policies when the
    * cluster uses RING_HASH or MAGLEV. Aggregate clusters try their leaves in order. Throws
-   * `MeshError` `WEFT_ERR_NO_HEALTHY_UPSTREAM` (flag `UH`) naming the cluster when it is unknown,
-   * invalid, or has no endpoint. Call again for a retry (the pick is independent).
+   * `MeshError` `WEFT_ERR_NO_HEALTHY_UPSTREAM` naming the cluster when it is unknown, invalid, or
+   * has no endpoint (flag `UH`), or when EDS `drop_overloads` drops the request (no flag;
+   * `details.dropCategory` names the category). Call again for a retry (the pick is independent).
    */
   pickEndpoint(clusterName: string, req: RequestFacts, route?: CompiledRoute): Endpoint {
     const entry = this.clusters.get(clusterName);
@@ -102,6 +106,15 @@ export class HostSnapshot {
         cause: entry,
         details: { cluster: clusterName, listener: this.listenerName },
       });
+    }
+    const drops = entry.dropOverloads;
+    for (let i = 0; i < drops.length; i++) {
+      const drop = drops[i]!;
+      if (this.#random() < drop.probability) {
+        throw new MeshError(ErrorCode.noHealthyUpstream, `request to cluster ${clusterName} dropped by EDS drop_overload category ${drop.category}`, {
+          details: { cluster: clusterName, listener: this.listenerName, dropCategory: drop.category },
+        });
+      }
     }
     const hasher = route === undefined ? undefined : this.#hashers.get(route);
     const hash = hasher?.compute(req);
@@ -158,5 +171,5 @@ export function compileHostSnapshot(listenerName: string, generation: number, co
   }
   const clusters = new Map<string, CompiledCluster | MeshError>();
   for (const name of config.clusters.keys()) clusters.set(name, ctx.cluster(name, config));
-  return new HostSnapshot(listenerName, generation, config, routeTable, clusters, hashers);
+  return new HostSnapshot(listenerName, generation, config, routeTable, clusters, hashers, ctx.random);
 }

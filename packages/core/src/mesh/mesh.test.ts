@@ -192,3 +192,29 @@ test('FQDN-only virtual hosts serve short names; aggregate clusters fail over to
   for (let i = 0; i < 10; i++) assert.equal(host.pickEndpoint('agg', { path: '/', headers: {} }, r.route).key, '10.9.1.1:8443');
   await mesh.close();
 });
+
+test('EDS drop_overloads drop their share of picks (binomial ±5σ)', async () => {
+  const xds = new FakeXds();
+  const mesh = await Mesh.create({ xdsClient: xds, namespace: 'shop', random: seededRandom(21) });
+  mesh.resolve('reviews:9080');
+  const config = reviewsConfig(0);
+  const v1 = config.clusters.get('v1')!;
+  assert.ok(v1.ok);
+  const withDrops = { ...v1.value, endpoints: { ...v1.value.endpoints!, dropOverloads: [{ category: 'throttle', dropPercentage: { numerator: 20, denominator: 100 as const } }] } };
+  const clusters = new Map(config.clusters);
+  clusters.set('v1', { ok: true, value: withDrops });
+  xds.push({ ...config, clusters });
+  const n = 5000;
+  let dropped = 0;
+  for (let i = 0; i < n; i++) {
+    try {
+      mesh.route('reviews:9080', { path: '/', headers: {} });
+    } catch (e) {
+      assert.equal((e as MeshError).code, 'WEFT_ERR_NO_HEALTHY_UPSTREAM');
+      assert.equal((e as MeshError).details['dropCategory'], 'throttle');
+      dropped++;
+    }
+  }
+  assert.ok(Math.abs(dropped - n * 0.2) < 5 * Math.sqrt(n * 0.2 * 0.8), `dropped ${dropped}`);
+  await mesh.close();
+});
