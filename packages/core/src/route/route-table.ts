@@ -2,7 +2,8 @@
  * The compiled route table of one RouteConfiguration: virtual hosts indexed by domain, routes
  * compiled into predicates in order, weighted clusters into a cumulative table. Built once per
  * RDS update (regexes compiled, invalid ones rejected as `WEFT_ERR_XDS_INVALID`); matching a
- * request is synchronous and allocates nothing beyond what case-insensitive matching needs.
+ * request is synchronous and allocates only short strings (the path without query, its first
+ * segment, lower-cased values for case-insensitive matchers).
  */
 import { MeshError, ErrorCode } from '@weft/xds-client';
 import type { Route, RouteConfiguration, RouteMatch, VirtualHost, WeightedCluster, FractionalPercent } from '@weft/xds-client';
