@@ -1,8 +1,8 @@
 /**
  * Route timeout, per-try timeout and retries as one undici interceptor (they share the attempt
- * loop). Per meshed request: a core `RequestDeadline` (route timeout, caller abort) and a core
- * `RetryState` (Envoy `retry_on`, jittered back-off, the cluster's `max_retries` gate,
- * retry-to-a-different-host). Each attempt carries `x-envoy-attempt-count`. A response that
+ * loop). Per meshed request: a route timer, a per-try timer per attempt (core's
+ * `createTimeoutError`, flag `UT`), the caller's abort, and a core `RetryState` (Envoy
+ * `retry_on`, jittered back-off, the cluster's `max_retries` gate, retry to a different host). Each attempt carries `x-envoy-attempt-count`. A response that
  * will be retried is drained, never shown to the caller; once response headers reach the caller
  * nothing is retried. Bodies are replayed only when buffered (string/bytes, bounded): a
  * streaming body is sent once and never retried.
@@ -17,13 +17,12 @@ import type { RetryPolicy as RetryPolicySpec } from '@weft/xds-client';
 import { isMeshError } from '@weft/xds-client';
 import { compileRetryPolicy, ISTIO_DEFAULT_RETRY_POLICY } from '@weft/core';
 import type { RetryPolicy, RetryPolicyOptions, RetryState } from '@weft/core';
-import { createRequestDeadline } from '@weft/core';
-import type { AttemptDeadline, RequestDeadline } from '@weft/core';
+import { createTimeoutError } from '@weft/core';
 import type { ClusterView } from '../mesh-view.ts';
 import type { ClusterRuntimes } from '../internal/cluster-runtime.ts';
 import { replyWithError, failLocally } from '../internal/local-reply.ts';
 import type { LocalReplyMode } from '../internal/local-reply.ts';
-import { MESH_CONTEXT, contextOf } from '../internal/request-context.ts';
+import { contextOf } from '../internal/request-context.ts';
 import type { MeshRequestContext } from '../internal/request-context.ts';
 import { classifyError, upstreamFailure } from '../internal/upstream-errors.ts';
 
@@ -70,7 +69,7 @@ export function createRetryInterceptor(options: RetryInterceptorOptions): Dispat
     const view = ctx.host.clusters.get(ctx.clusterName);
     const gate = view === undefined || isMeshError(view) ? undefined : options.runtimes.of(view as ClusterView).breaker.retryGate();
     const state = policy?.createState({ requestHeaders: ctx.facts.headers, isReplayable, gate });
-    new RetryingRequest(dispatch, opts, handler, ctx, state, routeTimeoutMs, options.localReplies).start();
+    new RetryingRequest(dispatch, opts, handler, ctx, state, routeTimeoutMs, options.localReplies, policy?.hostSelectionRetryMaxAttempts ?? 1).start();
     return true;
   };
 }
@@ -79,20 +78,23 @@ export function createRetryInterceptor(options: RetryInterceptorOptions): Dispat
 class CallerController implements Controller {
   readonly #req: RetryingRequest;
   #paused = false;
+  #reason: Error | null = null;
   constructor(req: RetryingRequest) {
     this.#req = req;
   }
   get aborted(): boolean {
-    return this.#req.callerAbort.signal.aborted;
+    return this.#reason !== null;
   }
   get paused(): boolean {
     return this.#paused;
   }
   get reason(): Error | null {
-    return (this.#req.callerAbort.signal.reason as Error | undefined) ?? null;
+    return this.#reason;
   }
   abort(reason: Error): void {
-    if (!this.#req.callerAbort.signal.aborted) this.#req.callerAbort.abort(reason);
+    if (this.#reason !== null) return;
+    this.#reason = reason ?? new Error('aborted');
+    this.#req.end(this.#reason, false);
   }
   pause(): void {
     this.#paused = true;
@@ -104,71 +106,84 @@ class CallerController implements Controller {
   }
 }
 
+/**
+ * One meshed request across its attempts. Timers are plain unref'd timeouts (one for the route,
+ * one per attempt when a per-try timeout is set) — no AbortController per request on the hot
+ * path; the errors are core's (`createTimeoutError`, flag `UT`).
+ */
 class RetryingRequest {
-  readonly callerAbort = new AbortController();
   readonly controller = new CallerController(this);
   current: AttemptHandler | undefined;
+  readonly hostSelectionAttempts: number;
   readonly #dispatch: Dispatcher.Dispatch;
   readonly #opts: Dispatcher.DispatchOptions;
   readonly #outer: Handler;
   readonly #ctx: MeshRequestContext;
   readonly #state: RetryState | undefined;
-  readonly #deadline: RequestDeadline;
   readonly #mode: LocalReplyMode;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #perTryTimeoutMs: number | undefined;
+  #routeTimer: ReturnType<typeof setTimeout> | undefined;
+  #backoffTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set once the request is over for the mesh (route timeout, caller abort): no more attempts. */
+  #endReason: Error | undefined;
   #isDone = false;
+  #delayMs = 0;
 
-  constructor(dispatch: Dispatcher.Dispatch, opts: Dispatcher.DispatchOptions, outer: Handler, ctx: MeshRequestContext, state: RetryState | undefined, routeTimeoutMs: number, mode: LocalReplyMode) {
+  constructor(dispatch: Dispatcher.Dispatch, opts: Dispatcher.DispatchOptions, outer: Handler, ctx: MeshRequestContext, state: RetryState | undefined, routeTimeoutMs: number, mode: LocalReplyMode, hostSelectionAttempts: number) {
     this.#dispatch = dispatch;
     this.#opts = opts;
     this.#outer = outer;
     this.#ctx = ctx;
     this.#state = state;
     this.#mode = mode;
-    this.#deadline = createRequestDeadline({ routeTimeoutMs, signal: this.callerAbort.signal, host: ctx.authority });
-    this.#deadline.signal.addEventListener('abort', () => this.#onDeadline(), { once: true });
+    this.#perTryTimeoutMs = state?.perTryTimeoutMs;
+    this.hostSelectionAttempts = hostSelectionAttempts;
+    if (state !== undefined) ctx.retry = this;
+    if (routeTimeoutMs > 0) {
+      this.#routeTimer = setTimeout(() => this.end(createTimeoutError('route', routeTimeoutMs, ctx.authority), true), routeTimeoutMs);
+      this.#routeTimer.unref();
+    }
+  }
+
+  shouldAvoidHost(key: string): boolean {
+    return this.#state!.shouldAvoidHost(key);
+  }
+
+  recordHost(key: string): void {
+    this.#state!.recordHost(key);
   }
 
   start(): void {
     try {
       this.#outer.onRequestStart?.(this.controller, {});
     } catch (err) {
-      this.callerAbort.abort(err);
+      this.end(err as Error, false);
     }
-    if (this.#deadline.signal.aborted) return; // the listener has answered
-    this.#attempt();
+    if (this.#endReason === undefined) this.#attempt();
   }
 
   #attempt(): void {
-    const state = this.#state;
-    const attempt = new AttemptHandler(this, this.#deadline.startAttempt(state?.perTryTimeoutMs));
+    const attempt = new AttemptHandler(this, this.#perTryTimeoutMs, this.#ctx.authority);
     this.current = attempt;
-    const headers = { ...(this.#opts.headers as Record<string, string | string[]>), 'x-envoy-attempt-count': String(state?.attemptCount ?? 1) };
-    const ctx: MeshRequestContext =
-      state === undefined
-        ? this.#ctx
-        : {
-            ...this.#ctx,
-            avoidHost: (k) => state.shouldAvoidHost(k),
-            hostSelectionAttempts: 5,
-            onHostPicked: (k) => state.recordHost(k),
-          };
+    (this.#opts.headers as Record<string, string>)['x-envoy-attempt-count'] = String(this.#state?.attemptCount ?? 1);
     try {
-      this.#dispatch({ ...this.#opts, headers, [MESH_CONTEXT]: ctx } as Dispatcher.DispatchOptions, attempt);
+      this.#dispatch(this.#opts, attempt);
     } catch (err) {
       attempt.onResponseError(undefined, err as Error);
     }
   }
 
-  /** Route timeout or caller abort. */
-  #onDeadline(): void {
-    if (this.#isDone) return;
+  /** Route timeout (`isTimeout`) or caller abort: stop the current attempt or answer now. */
+  end(reason: Error, isTimeout: boolean): void {
+    if (this.#isDone || this.#endReason !== undefined) return;
+    this.#endReason = reason;
+    void isTimeout;
     const attempt = this.current;
     if (attempt !== undefined && !attempt.isFinished) {
-      attempt.abort(this.#deadline.signal.reason as Error);
+      attempt.abort(reason);
       return; // its onResponseError finishes the request
     }
-    this.#fail(this.#deadline.signal.reason as Error);
+    this.#fail(reason);
   }
 
   /** An attempt got response headers: retry (drain it) or show it to the caller. */
@@ -176,15 +191,13 @@ class RetryingRequest {
     const state = this.#state;
     if (state === undefined) return 'forward';
     const decision = state.decide({ kind: 'response', status: statusCode, headers: headers as Record<string, string> });
-    if (decision.retry && !this.#deadline.signal.aborted) {
+    if (decision.retry && this.#endReason === undefined) {
       this.#delayMs = decision.delayMs;
       return 'retry';
     }
     if (!decision.retry && decision.reason === 'exhausted' && state.retriesMade > 0) this.#ctx.responseFlags.push('URX');
     return 'forward';
   }
-
-  #delayMs = 0;
 
   forwardStart(statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     this.#outer.onResponseStart?.(this.controller, statusCode, headers, statusMessage);
@@ -204,25 +217,25 @@ class RetryingRequest {
   forwardError(err: Error): void {
     if (this.#isDone) return;
     this.#finish();
-    this.#outer.onResponseError?.(this.controller, err);
+    this.#outer.onResponseError?.(this.controller, this.#endReason ?? err);
   }
 
   /** The drained attempt is over: wait the back-off, then try again. */
   retryAfterDrain(): void {
     if (this.#isDone) return;
-    if (this.#deadline.signal.aborted) return this.#fail(this.#deadline.signal.reason as Error);
+    if (this.#endReason !== undefined) return this.#fail(this.#endReason);
     this.current = undefined;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (!this.#isDone) this.#attempt();
+    this.#backoffTimer = setTimeout(() => {
+      this.#backoffTimer = undefined;
+      if (!this.#isDone && this.#endReason === undefined) this.#attempt();
     }, this.#delayMs);
-    this.#timer.unref();
+    this.#backoffTimer.unref();
   }
 
   /** An attempt failed before any response reached the caller. */
   onAttemptError(err: Error, isPerTryTimeout: boolean): void {
     if (this.#isDone) return;
-    if (this.#deadline.signal.aborted) return this.#fail(this.#deadline.signal.reason as Error);
+    if (this.#endReason !== undefined) return this.#fail(this.#endReason);
     const kind = isPerTryTimeout ? 'timeout' : classifyError(err);
     if (kind !== 'abort' && this.#state !== undefined) {
       const decision = this.#state.decide({ kind });
@@ -238,7 +251,7 @@ class RetryingRequest {
   #fail(err: Error): void {
     if (this.#isDone) return;
     this.#finish();
-    if (isMeshError(err) && err.responseFlag === 'UT' && !this.callerAbort.signal.aborted) {
+    if (isMeshError(err) && err.responseFlag === 'UT' && !this.controller.aborted) {
       replyWithError(this.#outer, this.#mode, 504, err, undefined, true);
       return;
     }
@@ -247,9 +260,9 @@ class RetryingRequest {
 
   #finish(): void {
     this.#isDone = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#deadline.close();
+    if (this.#routeTimer !== undefined) clearTimeout(this.#routeTimer);
+    if (this.#backoffTimer !== undefined) clearTimeout(this.#backoffTimer);
+    this.#routeTimer = this.#backoffTimer = undefined;
     this.#state?.done();
   }
 }
@@ -259,16 +272,23 @@ class AttemptHandler implements Handler {
   controller: Controller | undefined;
   isFinished = false;
   readonly #req: RetryingRequest;
-  readonly #deadline: AttemptDeadline;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #perTryError: Error | undefined;
   #isDraining = false;
   #isForwarding = false;
   #pendingAbort: Error | undefined;
 
-  constructor(req: RetryingRequest, deadline: AttemptDeadline) {
+  constructor(req: RetryingRequest, perTryTimeoutMs: number | undefined, host: string) {
     this.#req = req;
-    this.#deadline = deadline;
-    if (deadline.signal.aborted) this.#pendingAbort = deadline.signal.reason as Error;
-    else deadline.signal.addEventListener('abort', () => this.abort(deadline.signal.reason as Error), { once: true });
+    if (perTryTimeoutMs !== undefined && perTryTimeoutMs > 0) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        if (this.#isForwarding) return; // Envoy: the per-try timeout stops once the response started
+        this.#perTryError = createTimeoutError('per-try', perTryTimeoutMs, host);
+        this.abort(this.#perTryError);
+      }, perTryTimeoutMs);
+      this.#timer.unref();
+    }
   }
 
   abort(reason: Error): void {
@@ -283,7 +303,7 @@ class AttemptHandler implements Handler {
     else if (this.#req.controller.paused) controller.pause();
   }
 
-  onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  onResponseStart(_controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     if (statusCode < 200) return;
     if (this.#req.onAttemptResponse(statusCode, headers) === 'retry') {
       this.#isDraining = true;
@@ -291,7 +311,6 @@ class AttemptHandler implements Handler {
     }
     this.#isForwarding = true;
     this.#req.forwardStart(statusCode, headers, statusMessage);
-    void controller;
   }
 
   onResponseData(_controller: Controller, chunk: Buffer): void {
@@ -305,15 +324,16 @@ class AttemptHandler implements Handler {
   }
 
   onResponseError(_controller: Controller | undefined, error: Error): void {
-    const isPerTry = this.#deadline.isPerTryTimeout;
+    const perTry = this.#perTryError;
     this.#end();
     if (this.#isDraining) this.#req.retryAfterDrain();
     else if (this.#isForwarding) this.#req.forwardError(error);
-    else this.#req.onAttemptError(isPerTry ? (this.#deadline.signal.reason as Error) : error, isPerTry);
+    else this.#req.onAttemptError(perTry ?? error, perTry !== undefined);
   }
 
   #end(): void {
     this.isFinished = true;
-    this.#deadline.close();
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }

@@ -22,7 +22,8 @@ export class ClusterRuntime {
   #spec: Cluster | undefined;
   #outlierSpec: OutlierDetection | undefined;
   #balancer: BalancerView | undefined;
-  #hostsOf: readonly unknown[] | undefined;
+  #hostsOf: BalancerView | undefined;
+  #lastView: ClusterView | undefined;
 
   constructor(name: string) {
     this.name = name;
@@ -31,6 +32,8 @@ export class ClusterRuntime {
 
   /** Brings the runtime up to date with the cluster view of the current snapshot (cheap when unchanged). */
   sync(view: ClusterView): void {
+    if (view === this.#lastView) return;
+    this.#lastView = view;
     if (view.spec !== this.#spec) {
       this.#spec = view.spec;
       this.breaker.updateThresholds(view.spec.circuitBreakers);
@@ -44,10 +47,10 @@ export class ClusterRuntime {
       }
     }
     this.#balancer = view.balancer;
-    const endpoints = view.balancer?.endpoints;
-    if (this.detector !== undefined && endpoints !== undefined && endpoints !== this.#hostsOf) {
-      this.#hostsOf = endpoints;
-      this.detector.setHosts(endpoints.map((e) => e.key));
+    const balancer = view.balancer;
+    if (this.detector !== undefined && balancer !== undefined && balancer !== this.#hostsOf) {
+      this.#hostsOf = balancer;
+      this.detector.setHosts(balancer.endpoints.map((e) => e.key));
       for (const host of this.detector.ejectedHosts) this.#balancer?.setEjected(host, true);
     }
   }

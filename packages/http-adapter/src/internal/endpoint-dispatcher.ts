@@ -15,7 +15,7 @@ import { EndpointPools } from './endpoint-pools.ts';
 import { ForwardingHandler } from './forwarding-handler.ts';
 import { replyWithError } from './local-reply.ts';
 import type { LocalReplyMode } from './local-reply.ts';
-import { MESH_CONTEXT, contextOf } from './request-context.ts';
+import { contextOf } from './request-context.ts';
 import type { MeshRequestContext } from './request-context.ts';
 import { classifyError } from './upstream-errors.ts';
 
@@ -81,13 +81,13 @@ export class EndpointDispatcher extends Dispatcher {
       replyWithError(handler, this.#mode, 503, toMeshError(err, ctx));
       return true;
     }
-    ctx.onHostPicked?.(endpoint.key);
+    ctx.retry?.recordHost(endpoint.key);
     const servername = ctx.authority.replace(/:\d+$/, '');
     const pool = this.pools.get(ctx.scheme, endpoint, cluster.spec, servername);
     endpoint.state.activeRequests++;
     const tracked = new EndpointHandler(handler, ctx, rt, endpoint, isPending);
-    const { [MESH_CONTEXT]: _ctx, ...plain } = opts as Dispatcher.DispatchOptions & { [MESH_CONTEXT]?: MeshRequestContext };
-    return pool.dispatch({ ...plain, origin: undefined }, tracked);
+    // undici's Pool reads only the fields it knows; the symbol-keyed context is ignored.
+    return pool.dispatch(opts, tracked);
   }
 
   /** Closes gracefully (in-flight requests finish); idempotent. Callback form supported like undici's. */
@@ -115,9 +115,9 @@ export function createPassthroughAgent(options?: Agent.Options): Agent {
 
 function pick(ctx: MeshRequestContext): EndpointView {
   let endpoint = ctx.host.pickEndpoint(ctx.clusterName, ctx.facts, ctx.route);
-  const avoid = ctx.avoidHost;
-  if (avoid !== undefined) {
-    for (let i = 1; i < (ctx.hostSelectionAttempts ?? 1) && avoid(endpoint.key); i++) {
+  const retry = ctx.retry;
+  if (retry !== undefined) {
+    for (let i = 1; i < retry.hostSelectionAttempts && retry.shouldAvoidHost(endpoint.key); i++) {
       endpoint = ctx.host.pickEndpoint(ctx.clusterName, ctx.facts, ctx.route);
     }
   }

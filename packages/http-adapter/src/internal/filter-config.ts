@@ -14,8 +14,9 @@ export interface EffectiveFilter<T extends HttpFilterConfig['type']> {
 
 /** The effective configs of every filter of `type` in the listener chain, in order. */
 export function effectiveFilters<T extends HttpFilterConfig['type']>(ctx: MeshRequestContext, type: T): EffectiveFilter<T>[] {
-  const out: EffectiveFilter<T>[] = [];
   const filters = ctx.host.httpFilters;
+  if (filters.length <= 1) return NONE as unknown as EffectiveFilter<T>[];
+  const out: EffectiveFilter<T>[] = [];
   for (let i = 0; i < filters.length; i++) {
     const f = filters[i]!;
     if (f.config.type !== type) continue;
@@ -28,3 +29,5 @@ export function effectiveFilters<T extends HttpFilterConfig['type']>(ctx: MeshRe
   }
   return out;
 }
+
+const NONE: EffectiveFilter<never>[] = [];

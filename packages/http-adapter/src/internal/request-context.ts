@@ -21,12 +21,12 @@ export interface MeshRequestContext {
   readonly facts: MeshRequestFacts;
   /** Envoy response flags gathered on the way (e.g. `DI`), stamped on the response. */
   readonly responseFlags: string[];
-  /** Hosts to avoid on this attempt (retry to a different host); set by the retry interceptor. */
-  avoidHost?: (key: string) => boolean;
-  /** Re-picks allowed to find a host not in `avoidHost`. */
-  hostSelectionAttempts?: number;
-  /** Called with the endpoint key each attempt goes to. */
-  onHostPicked?: (key: string) => void;
+  /**
+   * The request's retry bookkeeping, set by the retry interceptor: the endpoint stage records
+   * each attempt's host in it and re-picks (up to `hostSelectionRetryMaxAttempts`) while it
+   * says to avoid a host (retry to a different host).
+   */
+  retry?: { shouldAvoidHost(key: string): boolean; recordHost(key: string): void; readonly hostSelectionAttempts: number };
   /** True for mirrored copies (never retried, never counted for outlier detection). */
   readonly isShadow?: boolean;
 }

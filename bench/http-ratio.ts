@@ -1,0 +1,130 @@
+/**
+ * HTTP adapter overhead, side by side in one run: requests/s of undici through the mesh
+ * dispatcher (a 90/10 weighted split and a retry policy configured, not triggered) over the
+ * same upstream reached with a plain undici Agent. The upstream runs in a worker thread.
+ * Rounds alternate raw/meshed so drift hits both equally; the ratio is of the medians.
+ * Then a sequential phase measures the added p50/p99 latency per request in µs.
+ *
+ *   node_modules/.bin/node bench/http-ratio.ts [--quick]
+ *
+ * Prints `RESULT http_raw_rps=…`, `RESULT http_meshed_rps=…`, `RESULT http_added_p50_us=…`,
+ * `RESULT http_added_p99_us=…` and `RATIO http_meshed_vs_raw_undici=<x>` (goal ≥ 0.90).
+ */
+import { Worker } from 'node:worker_threads';
+import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import { createMeshDispatcher } from '../packages/http-adapter/src/index.ts';
+import { FakeXds, createTestMesh, edsCluster, loadAssignment, route, routeAction, routeConfig, routeMatch, virtualHost, xdsConfigOf } from '../packages/http-adapter/test/support.ts';
+import { retryPolicy } from '../packages/http-adapter/test/harness.ts';
+
+const isQuick = process.argv.includes('--quick');
+const ROUNDS = isQuick ? 4 : 8;
+const ROUND_MS = isQuick ? 1500 : 3000;
+const CONCURRENCY = 32;
+const LATENCY_SAMPLES = isQuick ? 2000 : 10_000;
+
+const worker = new Worker(
+  `const { createServer } = require('node:http');
+   const { parentPort } = require('node:worker_threads');
+   const body = Buffer.from('hello from upstream');
+   const s = createServer((req, res) => { req.resume(); res.writeHead(200, { 'content-length': body.length }); res.end(body); });
+   s.keepAliveTimeout = 60000;
+   s.listen(0, '127.0.0.1', () => parentPort.postMessage(s.address().port));`,
+  { eval: true },
+);
+const port = await new Promise<number>((resolve) => worker.once('message', resolve));
+
+const xds = new FakeXds();
+const listener = 'reviews.default.svc.cluster.local:9080';
+const action = routeAction(
+  [
+    ['reviews-v1', 90],
+    ['reviews-v2', 10],
+  ],
+  { retryPolicy: retryPolicy(['5xx', 'reset', 'connect-failure'], 2), timeoutMs: 15_000 },
+);
+xds.set(
+  xdsConfigOf(listener, routeConfig('rc', [virtualHost('vh', ['reviews:9080', 'reviews'], [route('r', routeMatch({ type: 'prefix', prefix: '/' }), action)])]), [
+    [edsCluster('reviews-v1'), loadAssignment('reviews-v1', [{ endpoints: [`127.0.0.1:${port}`] }])],
+    [edsCluster('reviews-v2'), loadAssignment('reviews-v2', [{ endpoints: [`127.0.0.1:${port}`] }])],
+  ]),
+);
+const mesh = await createTestMesh(xds);
+const meshed = createMeshDispatcher({ mesh });
+const raw = new Agent({ connections: CONCURRENCY });
+
+const RAW_URL = `http://127.0.0.1:${port}/ratings`;
+const MESH_URL = 'http://reviews:9080/ratings';
+
+async function one(url: string, dispatcher: Dispatcher): Promise<void> {
+  const res = await request(url, { dispatcher });
+  await res.body.dump();
+  if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+}
+
+async function round(url: string, dispatcher: Dispatcher, ms: number): Promise<number> {
+  let count = 0;
+  const end = performance.now() + ms;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < end) {
+        await one(url, dispatcher);
+        count++;
+      }
+    }),
+  );
+  return (count * 1000) / ms;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+}
+
+// Warm-up: connections, JIT, first config.
+await round(RAW_URL, raw, 500);
+await round(MESH_URL, meshed, 500);
+
+const rawRps: number[] = [];
+const meshRps: number[] = [];
+for (let i = 0; i < ROUNDS; i++) {
+  if (i % 2 === 0) {
+    rawRps.push(await round(RAW_URL, raw, ROUND_MS));
+    meshRps.push(await round(MESH_URL, meshed, ROUND_MS));
+  } else {
+    meshRps.push(await round(MESH_URL, meshed, ROUND_MS));
+    rawRps.push(await round(RAW_URL, raw, ROUND_MS));
+  }
+  console.log(`round ${i + 1}: raw ${rawRps.at(-1)!.toFixed(0)} rps, meshed ${meshRps.at(-1)!.toFixed(0)} rps`);
+}
+
+const rawLat: number[] = [];
+const meshLat: number[] = [];
+for (let i = 0; i < LATENCY_SAMPLES; i++) {
+  for (const [url, d, out] of i % 2 === 0 ? ([[RAW_URL, raw, rawLat], [MESH_URL, meshed, meshLat]] as const) : ([[MESH_URL, meshed, meshLat], [RAW_URL, raw, rawLat]] as const)) {
+    const t0 = process.hrtime.bigint();
+    await one(url, d);
+    out.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
+}
+
+const rawMedian = median(rawRps);
+const meshMedian = median(meshRps);
+const p50 = quantile(meshLat, 0.5) - quantile(rawLat, 0.5);
+const p99 = quantile(meshLat, 0.99) - quantile(rawLat, 0.99);
+console.log(`latency raw p50 ${quantile(rawLat, 0.5).toFixed(0)} µs p99 ${quantile(rawLat, 0.99).toFixed(0)} µs; meshed p50 ${quantile(meshLat, 0.5).toFixed(0)} µs p99 ${quantile(meshLat, 0.99).toFixed(0)} µs`);
+console.log(`RESULT http_raw_rps=${rawMedian.toFixed(0)}`);
+console.log(`RESULT http_meshed_rps=${meshMedian.toFixed(0)}`);
+console.log(`RESULT http_added_p50_us=${p50.toFixed(0)}`);
+console.log(`RESULT http_added_p99_us=${p99.toFixed(0)}`);
+console.log(`RATIO http_meshed_vs_raw_undici=${(meshMedian / rawMedian).toFixed(3)}`);
+
+await meshed.close();
+await raw.close();
+await mesh.close();
+await worker.terminate();
