@@ -70,3 +70,5 @@ export {
 export type { FaultInjectionOptions, FaultRequest, FaultAbort, FaultDecision } from './resilience/fault-injection.ts';
 export { runResilientCall } from './resilience/resilient-call.ts';
 export type { ResilientCallOptions, ResilientCallResult, AttemptContext, AttemptResult } from './resilience/resilient-call.ts';
+export { identityTlsOptions, identitySecureContext } from './identity/tls-material.ts';
+export type { IdentityTlsOptions } from './identity/tls-material.ts';

@@ -9,11 +9,11 @@ import { request as httpsRequest, createServer as createHttpsServer } from 'node
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect, createServer as createTlsServer, createSecureContext, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createGrpcCertificateSigner } from '@weft/xds-client';
-import { createSpiffeServerIdentityCheck, createWorkloadIdentity, verifyCertificateChain, verifyPeerSpiffeId, type IdentityMaterial } from '@weft/core';
+import { createSpiffeServerIdentityCheck, createWorkloadIdentity, identitySecureContext, identityTlsOptions, verifyCertificateChain, verifyPeerSpiffeId, type IdentityMaterial } from '@weft/core';
 import { createCertificateAuthority } from './certificate-authority.ts';
 
 const NODE = process.execPath;
@@ -53,9 +53,7 @@ async function startCa(caDir: string): Promise<{ port: number; rootFingerprint: 
   };
 }
 
-function tlsOptions(m: IdentityMaterial) {
-  return { key: m.privateKeyPem, cert: m.certChainPem.slice(0, -1).join(''), ca: m.trustBundlePem };
-}
+const tlsOptions = (m: IdentityMaterial) => identityTlsOptions(m);
 
 describe('workload identity against a CA process', () => {
   const caDir = mkdtempSync(join(tmpdir(), 'weft-ca-e2e-'));
@@ -135,7 +133,7 @@ describe('workload identity against a CA process', () => {
       const port = (tlsServer.address() as AddressInfo).port;
       const dial = (m: IdentityMaterial, allowed: string[]) => new Promise<{ peer: string; body: string }>((resolve, reject) => {
         const sock: TLSSocket = tlsConnect({
-          host: '127.0.0.1', port, ...tlsOptions(m), servername: 'payments.shop.svc.cluster.local',
+          host: '127.0.0.1', port, secureContext: identitySecureContext(m), servername: 'payments.shop.svc.cluster.local',
           checkServerIdentity: createSpiffeServerIdentityCheck({ trustDomain: 'cluster.local', allowedIds: allowed }),
         }, () => {
           const peer = verifyPeerSpiffeId(sock.getPeerCertificate(), { trustDomain: 'cluster.local' });
