@@ -58,3 +58,10 @@ test('a string match with two alternatives set is one clear problem, not a casca
   assert.ok(p.length >= 1);
   assert.ok(p.every((x) => x.path.join('.').startsWith('spec.http.0.match.0.uri')), JSON.stringify(p));
 });
+
+test('numeric map keys stay keys in field paths (portLevelMtls."8080"), array indexes become numbers', async () => {
+  const p = await checkSchema('security.istio.io/v1', 'PeerAuthentication', doc('security.istio.io/v1', 'PeerAuthentication', { selector: { matchLabels: { app: 'a' } }, portLevelMtls: { '8080': { mode: 'NOPE' } } }));
+  assert.deepEqual(p.map((x) => x.path), [['spec', 'portLevelMtls', '8080', 'mode']]);
+  const q = await checkSchema('networking.istio.io/v1', 'VirtualService', doc('networking.istio.io/v1', 'VirtualService', { hosts: ['a', 7] }));
+  assert.deepEqual(q.map((x) => x.path), [['spec', 'hosts', 1]]);
+});

@@ -111,13 +111,18 @@ interface AjvError {
   params?: Record<string, unknown>;
 }
 
-function parsePointer(pointer: string): (string | number)[] {
+/** JSON pointer → field path; a segment is a number only where the data holds an array there. */
+function parsePointer(pointer: string, data: unknown): (string | number)[] {
   if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  const out: (string | number)[] = [];
+  let node = data;
+  for (const raw of pointer.slice(1).split('/')) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const isIndex = Array.isArray(node) && /^\d+$/.test(seg);
+    out.push(isIndex ? Number(seg) : seg);
+    node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[seg] : undefined;
+  }
+  return out;
 }
 
 function describe(err: AjvError): string {
@@ -156,7 +161,7 @@ export async function checkSchema(apiVersion: string, kind: ConfigKind, doc: Rec
     for (const e of errors) {
       if (e.keyword === 'required' && oneOfPaths.has(e.instancePath)) continue;
       if (e.keyword === 'not' && oneOfPaths.has(e.instancePath)) continue;
-      let path = parsePointer(e.instancePath);
+      let path = parsePointer(e.instancePath, doc);
       if (e.keyword === 'required' && typeof e.params?.['missingProperty'] === 'string') path = [...path, e.params['missingProperty']];
       const message = describe(e);
       const key = `${path.join('/')}\u0000${message}`;
