@@ -110,4 +110,28 @@ describe('gRPC adapter routing', () => {
       client.close();
     }
   });
+
+  it('adds and removes request metadata as the route says', async () => {
+    const route1 = route(match(''), 'v1', {}, {
+      requestHeadersToAdd: [
+        { key: 'x-weft-added', value: 'yes', appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD', keepEmptyValue: false },
+        { key: 'x-keep', value: 'new', appendAction: 'ADD_IF_ABSENT', keepEmptyValue: false },
+      ],
+      requestHeadersToRemove: ['x-secret'],
+    });
+    const config = meshConfig({ listenerName: LISTENER, routes: [route1], clusters: { v1: { endpoints: [v1.address] } } });
+    const { client } = meshClient(config);
+    try {
+      const md = new grpc.Metadata();
+      md.set('x-secret', 'hide-me');
+      md.set('x-keep', 'old');
+      await unary(client, { text: 'm' }, { metadata: md });
+      const seen = v1.lastMetadata!;
+      assert.deepEqual(seen.get('x-weft-added'), ['yes']);
+      assert.deepEqual(seen.get('x-keep'), ['old']);
+      assert.deepEqual(seen.get('x-secret'), []);
+    } finally {
+      client.close();
+    }
+  });
 });
