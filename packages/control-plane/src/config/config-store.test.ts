@@ -227,3 +227,23 @@ test('close is idempotent and stops reloading; watch:false never reloads', async
   assert.deepEqual(weights(quiet.current), [1, 99]);
   await quiet.close();
 });
+
+test('a watched file that disappears is a rejected change naming the path; restoring it recovers', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'weft-store-'));
+  const file = join(dir, 'mesh.yaml');
+  await writeFile(file, `${dr}---\n${vs(90, 10)}`);
+  const store = await createConfigStore({ paths: [file], debounceMs: 20 });
+  t.after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await unlink(file);
+  await until(() => store.lastRejected.length > 0);
+  assert.equal(store.lastRejected[0]!.code, 'WEFT0006');
+  assert.match(store.lastRejected[0]!.message, /mesh\.yaml cannot be read: ENOENT/);
+  assert.equal(store.current.generation, 1);
+  const next = nextGeneration(store);
+  await writeFile(file, `${dr}---\n${vs(20, 80)}`);
+  assert.deepEqual(weights(await next), [20, 80]);
+  assert.deepEqual(store.lastRejected, []);
+});
