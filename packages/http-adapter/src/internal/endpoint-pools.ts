@@ -13,6 +13,8 @@ const DEFAULT_LIMIT = 1024;
 /** The pools of one dispatcher. */
 export class EndpointPools {
   readonly #pools = new Map<string, Pool>();
+  /** Per-endpoint-object cache of the last pool handed out (skips building the key per request). */
+  readonly #byEndpoint = new WeakMap<EndpointView, { scheme: string; cluster: Cluster; pool: Pool }>();
   readonly #extra: Pool.Options;
 
   constructor(extra: Pool.Options = {}) {
@@ -21,6 +23,14 @@ export class EndpointPools {
 
   /** The pool for `endpoint` of `cluster` reached over `scheme`. */
   get(scheme: 'http:' | 'https:', endpoint: EndpointView, cluster: Cluster, servername: string): Pool {
+    const cached = this.#byEndpoint.get(endpoint);
+    if (cached !== undefined && cached.scheme === scheme && cached.cluster === cluster && !cached.pool.destroyed && !cached.pool.closed) return cached.pool;
+    const pool = this.#lookup(scheme, endpoint, cluster, servername);
+    this.#byEndpoint.set(endpoint, { scheme, cluster, pool });
+    return pool;
+  }
+
+  #lookup(scheme: 'http:' | 'https:', endpoint: EndpointView, cluster: Cluster, servername: string): Pool {
     const isH2 = cluster.upstreamProtocol === 'http2';
     const key = `${scheme}${endpoint.key}${isH2 ? '|h2' : ''}`;
     let pool = this.#pools.get(key);
