@@ -86,6 +86,9 @@ test('a good edit publishes a new generation; a broken edit is rejected and the 
   assert.equal(store.current, m2);
   assert.deepEqual(weights(first), [90, 10], 'an earlier generation never changes under its reader');
   assert.notEqual(m2.version, first.version);
+  // Only the edited file was parsed again: the untouched DestinationRule is the same object.
+  assert.equal(m2.destinationRules[0], first.destinationRules[0]);
+  assert.notEqual(m2.virtualServices[0], first.virtualServices[0]);
 
   // Broken semantics: undefined subset. Rejected as a whole; generation 2 keeps serving.
   await writeFile(join(dir, 'vs.yaml'), vs(50, 50, 'v9'));

@@ -11,7 +11,7 @@ import type { Finding, MeshModel } from '../model/mesh-model.ts';
 import { buildCandidate, publishModel, type ModelSettings } from '../model/build-model.ts';
 import { createRegistry, type Registry } from '../registry/registry.ts';
 import { FindingCode, formatFinding, hasErrors, makeFinding } from './finding.ts';
-import { readConfig } from './read-config.ts';
+import { createReadCache, readConfig } from './read-config.ts';
 import type { AnyConfigObject } from './resource-parse.ts';
 
 /** Options of {@link createConfigStore}. */
@@ -68,7 +68,8 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
   const debounceMs = options.debounceMs ?? 100;
   const registry = createRegistry();
 
-  const first = await readConfig(options.paths, defaultNamespace);
+  const cache = createReadCache();
+  const first = await readConfig(options.paths, defaultNamespace, cache);
   const candidate = buildCandidate(first.objects, first.findings, registry.list(), settings);
   if (hasErrors(candidate.findings)) {
     const errors = candidate.findings.filter((f) => f.level === 'error');
@@ -119,7 +120,7 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
     let nextReadFindings = readFindings;
     if (readFiles) {
       try {
-        const read = await readConfig(options.paths, defaultNamespace);
+        const read = await readConfig(options.paths, defaultNamespace, cache);
         nextObjects = read.objects;
         nextReadFindings = read.findings;
       } catch (err) {

@@ -84,28 +84,41 @@ function displayPath(file: string): string {
   return rel.length < file.length && !rel.startsWith('..') ? rel : file;
 }
 
+/** One file's raw content, or the finding that says why it was not read. */
+export type SourceFile = { file: string; shown: string; bytes: Buffer } | { file: string; shown: string; finding: Finding };
+
+/**
+ * Reads one file. Files over {@link maxFileBytes} give a finding instead of content; a file that
+ * cannot be read at all rejects with `WEFT_ERR_CONFIG_IO` naming it.
+ */
+export async function readSourceFile(file: string): Promise<SourceFile> {
+  const shown = displayPath(file);
+  try {
+    const st = await stat(file);
+    if (st.size > maxFileBytes) {
+      return { file, shown, finding: makeFinding('error', FindingCode.unreadableFile, `file is ${st.size} bytes, larger than the ${maxFileBytes}-byte limit`, { position: { file: shown, line: 1, column: 1 } }) };
+    }
+    return { file, shown, bytes: await readFile(file) };
+  } catch (err) {
+    throw new MeshError('WEFT_ERR_CONFIG_IO', `config file ${shown} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+      cause: err,
+      details: { path: file },
+    });
+  }
+}
+
 /** Reads every file under `paths` and parses its documents; see {@link LoadedSources}. */
 export async function loadSources(paths: readonly string[]): Promise<LoadedSources> {
   const files = await listConfigFiles(paths);
   const documents: SourceDocument[] = [];
   const findings: Finding[] = [];
   for (const file of files) {
-    const shown = displayPath(file);
-    let bytes: Buffer;
-    try {
-      const st = await stat(file);
-      if (st.size > maxFileBytes) {
-        findings.push(makeFinding('error', FindingCode.unreadableFile, `file is ${st.size} bytes, larger than the ${maxFileBytes}-byte limit`, { position: { file: shown, line: 1, column: 1 } }));
-        continue;
-      }
-      bytes = await readFile(file);
-    } catch (err) {
-      throw new MeshError('WEFT_ERR_CONFIG_IO', `config file ${shown} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
-        cause: err,
-        details: { path: file },
-      });
+    const src = await readSourceFile(file);
+    if ('finding' in src) {
+      findings.push(src.finding);
+      continue;
     }
-    const parsed = parseSource(shown, bytes);
+    const parsed = parseSource(src.shown, src.bytes);
     documents.push(...parsed.documents);
     findings.push(...parsed.findings);
   }
