@@ -16,6 +16,8 @@ import { join } from 'node:path';
 import { TypeUrl, type DiscoveryRequest, type DiscoveryResponse } from '@weft/xds-client';
 import { startControlPlane } from '../packages/control-plane/src/demo/control-plane-process.ts';
 import { rawAdsClient, testNode } from '../packages/control-plane/src/xds/testing/raw-ads-client.ts';
+import { fakeSource, makeModel, type FixtureInput } from '../packages/control-plane/src/xds/testing/model-fixture.ts';
+import { createXdsServer } from '../packages/control-plane/src/xds/xds-server.ts';
 
 const isQuick = process.argv.includes('--quick');
 const DEBOUNCE_MS = 100;
@@ -103,6 +105,50 @@ async function connect(address: string, id: number): Promise<BenchClient> {
     },
   };
 }
+
+/** The same mesh as a MeshModel literal, for the in-process server-cost measurement. */
+function meshModel(generation: number, w: number) {
+  const input: FixtureInput = { generation, services: [], virtualServices: [], destinationRules: [] };
+  for (let i = 0; i < SERVICES; i++) {
+    const host = `svc${i}.bench.svc.cluster.local`;
+    input.services.push({ hostname: host, ports: [{ number: 50051, name: 'grpc' }], endpoints: [{ address: '127.0.0.1', ports: { grpc: 20000 + i }, labels: { version: 'v1' } }, { address: '127.0.0.1', ports: { grpc: 30000 + i }, labels: { version: 'v2' } }] });
+    input.destinationRules?.push({ name: `svc${i}`, namespace: 'bench', spec: { host: `svc${i}`, subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }] } });
+    input.virtualServices?.push({ name: `svc${i}`, namespace: 'bench', spec: { hosts: [`svc${i}`], http: [{ route: [{ destination: { host: `svc${i}`, subset: 'v1' }, weight: i === 0 ? 100 - w : 90 }, { destination: { host: `svc${i}`, subset: 'v2' }, weight: i === 0 ? w : 10 }] }] } });
+  }
+  return makeModel(input);
+}
+
+/**
+ * Server cost alone: an in-process server, N streams, and the synchronous time of one push
+ * round (snapshot build + encode once + write to every stream), without the config store.
+ */
+async function serverCost(size: number): Promise<void> {
+  const source = fakeSource(meshModel(1, 10));
+  const server = createXdsServer({ source, debounceMs: 1_000_000 });
+  const port = await server.listen('127.0.0.1', 0);
+  const clients: BenchClient[] = [];
+  while (clients.length < size) clients.push(...(await Promise.all(Array.from({ length: Math.min(50, size - clients.length) }, (_, i) => connect(`127.0.0.1:${port}`, clients.length + i)))));
+  const rounds: number[] = [];
+  const delivered: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const arrivals = clients.map((c) => c.arm());
+    source.set(meshModel(round + 2, round % 2 ? 10 : 40));
+    const t0 = performance.now();
+    server.pushNow();
+    rounds.push(performance.now() - t0);
+    delivered.push(Math.max(...(await Promise.all(arrivals))) - t0);
+  }
+  rounds.sort((a, b) => a - b);
+  delivered.sort((a, b) => a - b);
+  process.stdout.write(`# in-process server, ${size} streams: push round = snapshot build + writes (ms)\n`);
+  process.stdout.write(`RESULT control_plane_server_push_round_p50_ms_${size}_clients=${percentile(rounds, 50).toFixed(1)}\n`);
+  process.stdout.write(`RESULT control_plane_server_push_round_max_ms_${size}_clients=${rounds[rounds.length - 1]?.toFixed(1)}\n`);
+  process.stdout.write(`RESULT control_plane_server_delivered_all_p50_ms_${size}_clients=${percentile(delivered, 50).toFixed(1)}\n`);
+  for (const c of clients) c.close();
+  await server.close(500);
+}
+
+for (const size of SIZES) await serverCost(size);
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-bench-cp-'));
 const file = join(dir, 'mesh.yaml');

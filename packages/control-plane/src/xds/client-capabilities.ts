@@ -82,6 +82,17 @@ export function capabilitiesFor(kind: ClientKind): ClientCapabilities {
  * generated and encoded once per profile rather than once per client.
  */
 export function capabilityProfileKey(caps: ClientCapabilities): string {
+  let key = profileKeys.get(caps);
+  if (key === undefined) {
+    key = computeProfileKey(caps);
+    profileKeys.set(caps, key);
+  }
+  return key;
+}
+
+const profileKeys = new WeakMap<ClientCapabilities, string>();
+
+function computeProfileKey(caps: ClientCapabilities): string {
   return [
     [...caps.lbPolicies].sort().join(','),
     caps.hasRedirectAndDirectResponse,

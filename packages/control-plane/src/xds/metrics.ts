@@ -57,3 +57,27 @@ export function createXdsMetrics(registry = new Registry(), hasProcessMetrics = 
     snapshotFailures: new Counter({ name: 'weft_xds_snapshot_failures_total', help: 'Model generations whose xDS snapshot failed to build (last good kept).', registers }),
   };
 }
+
+/** The per-type metric children, resolved once (label lookups dominate per-client pushes otherwise). */
+export interface TypeMetrics {
+  pushes: { inc(): void };
+  pushTime: { observe(seconds: number): void };
+  configSize: { observe(bytes: number): void };
+}
+
+const typeChildren = new WeakMap<XdsMetrics, Map<string, TypeMetrics>>();
+
+/** The children of {@link XdsMetrics} for one type label, cached per metrics set. */
+export function metricsForType(metrics: XdsMetrics, type: string): TypeMetrics {
+  let byType = typeChildren.get(metrics);
+  if (!byType) {
+    byType = new Map();
+    typeChildren.set(metrics, byType);
+  }
+  let m = byType.get(type);
+  if (!m) {
+    m = { pushes: metrics.pushes.labels(type), pushTime: metrics.pushTime.labels(type), configSize: metrics.configSize.labels(type) };
+    byType.set(type, m);
+  }
+  return m;
+}

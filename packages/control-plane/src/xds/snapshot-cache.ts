@@ -44,7 +44,7 @@ export function createSnapshotCache(onFailure?: (f: SnapshotFailure) => void): S
       const hit = built.get(profile);
       if (hit !== undefined) return hit ?? lastGood.get(profile);
       try {
-        const snap = buildSnapshot(indexed.index, caps);
+        const snap = buildSnapshot(indexed.index, caps, lastGood.get(profile));
         built.set(profile, snap);
         lastGood.set(profile, snap);
         return snap;

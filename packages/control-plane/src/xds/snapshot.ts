@@ -26,6 +26,8 @@ export interface EncodedResource {
   message: Record<string, unknown>;
   /** The SotW `resources` field bytes, built on first use and shared by every client. */
   sotwField?: Buffer;
+  /** JSON of `message`, to reuse this encoding in the next generation when nothing changed. */
+  json: string;
 }
 
 /** The resource types a snapshot holds, in the order istiod pushes them. */
@@ -56,10 +58,12 @@ export interface Snapshot {
   lookup(typeUrl: SnapshotTypeUrl, name: string, namespace: string): EncodedResource | undefined;
 }
 
-function encode(typeUrl: string, r: GeneratedResource): EncodedResource {
+function encode(typeUrl: string, r: GeneratedResource, previous?: EncodedResource): EncodedResource {
+  const json = JSON.stringify(r.message);
+  if (previous && previous.json === json) return previous;
   const any = packResource(typeUrl, r.message);
   const version = createHash('sha256').update(any.value).digest('hex').slice(0, 16);
-  return { name: r.name, version, any, message: r.message };
+  return { name: r.name, version, any, message: r.message, json };
 }
 
 function routeClusters(route: GeneratedResource): string[] {
@@ -118,11 +122,12 @@ export function checkConsistency(resources: ReadonlyMap<SnapshotTypeUrl, Readonl
 }
 
 /**
- * Generates, encodes and checks the snapshot of a model for one client profile. Throws a
+ * Generates, encodes and checks the snapshot of a model for one client profile; resources whose
+ * message equals the one in `previous` (same profile) reuse its encoding and version. Throws a
  * MeshError `WEFT_ERR_CONFIG_INVALID` listing the inconsistencies; callers keep the last good
  * snapshot then.
  */
-export function buildSnapshot(index: MeshIndex, caps: ClientCapabilities): Snapshot {
+export function buildSnapshot(index: MeshIndex, caps: ClientCapabilities, previous?: Snapshot): Snapshot {
   const omissions: Omission[] = [];
   const ctx: GeneratorContext = { index, caps, omit: (o) => omissions.push(o) };
   const clusters = generateClusters(ctx);
@@ -138,7 +143,8 @@ export function buildSnapshot(index: MeshIndex, caps: ClientCapabilities): Snaps
   const resources = new Map<SnapshotTypeUrl, Map<string, EncodedResource>>();
   for (const [typeUrl, list] of generated) {
     const byName = new Map<string, EncodedResource>();
-    for (const r of list) byName.set(r.name, encode(typeUrl, r));
+    const before = previous?.resources.get(typeUrl);
+    for (const r of list) byName.set(r.name, encode(typeUrl, r, before?.get(r.name)));
     resources.set(typeUrl, byName);
   }
   const problems = checkConsistency(resources);

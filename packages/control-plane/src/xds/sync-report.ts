@@ -61,7 +61,7 @@ export function clientSync(conn: ClientConnection): ClientSync {
     }
     types[typeLabel(st.typeUrl)] = {
       state, subscribed: st.subscribed.size, isWildcard: st.isWildcard, sentVersion: st.sentVersion, sentNonce: st.sentNonce,
-      sentAt: st.sentAt, ackedVersion: st.ackedVersion, resourcesSent: st.sent.size, acks: st.ackCount, nacks: st.nackCount,
+      sentAt: st.sentAt ? new Date(st.sentAt).toISOString() : '', ackedVersion: st.ackedVersion, resourcesSent: st.sent.size, acks: st.ackCount, nacks: st.nackCount,
       ...(st.lastNack ? { lastNack: st.lastNack } : {}),
     };
   }

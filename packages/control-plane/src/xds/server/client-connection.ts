@@ -8,7 +8,7 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { XdsNode } from '@weft/xds-client';
 import { capabilitiesFor, detectClientKind, type ClientCapabilities, type ClientKind } from '../client-capabilities.ts';
 import { fromStruct } from '../generators/types.ts';
-import type { XdsMetrics } from '../metrics.ts';
+import { metricsForType, type XdsMetrics } from '../metrics.ts';
 import type { EncodedResource, Snapshot, SnapshotTypeUrl } from '../snapshot.ts';
 import { TypeUrl } from '@weft/xds-client';
 
@@ -33,7 +33,8 @@ export interface TypeState {
   removalDue: Map<string, number>;
   sentVersion: string;
   sentNonce: string;
-  sentAt: string;
+  /** Epoch ms of the last response (0: none). */
+  sentAt: number;
   ackedVersion: string;
   ackedNonce: string;
   lastNack: NackRecord | undefined;
@@ -125,7 +126,7 @@ export abstract class ClientConnection {
     if (!st) {
       st = {
         typeUrl, isWildcard: false, subscribed: new Set(), sent: new Map(), removalDue: new Map(),
-        sentVersion: '', sentNonce: '', sentAt: '', ackedVersion: '', ackedNonce: '', lastNack: undefined,
+        sentVersion: '', sentNonce: '', sentAt: 0, ackedVersion: '', ackedNonce: '', lastNack: undefined,
         ackCount: 0, nackCount: 0, hasResponded: false, isDirty: false,
       };
       this.types.set(typeUrl, st);
@@ -205,9 +206,9 @@ export abstract class ClientConnection {
   /** Writes a response unless the stream is closed; a full buffer marks the type dirty instead. */
   protected write(st: TypeState, message: object, bytes: number): boolean {
     if (this.isClosed) return false;
-    const metrics = this.host.metrics;
-    metrics.pushes.inc({ type: typeLabelOf(st.typeUrl) });
-    metrics.configSize.observe({ type: typeLabelOf(st.typeUrl) }, bytes);
+    const m = metricsForType(this.host.metrics, typeLabelOf(st.typeUrl));
+    m.pushes.inc();
+    m.configSize.observe(bytes);
     this.call.write(message);
     return true;
   }
@@ -236,9 +237,9 @@ export abstract class ClientConnection {
     for (const typeUrl of [TypeUrl.cluster, TypeUrl.clusterLoadAssignment, TypeUrl.listener, TypeUrl.routeConfiguration] as const) {
       const st = this.types.get(typeUrl);
       if (!st?.hasResponded) continue;
-      const end = this.host.metrics.pushTime.startTimer({ type: typeLabelOf(typeUrl) });
+      const started = performance.now();
       this.respond(st, false);
-      end();
+      metricsForType(this.host.metrics, typeLabelOf(typeUrl)).pushTime.observe((performance.now() - started) / 1000);
     }
   }
 

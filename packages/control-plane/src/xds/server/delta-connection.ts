@@ -15,7 +15,7 @@ const WILDCARD_TYPES = new Set<string>([TypeUrl.listener, TypeUrl.cluster]);
 
 /** Stand-in for a resource the client says it holds at a version we did not send on this stream. */
 function held(name: string, version: string): EncodedResource {
-  return { name, version, any: { type_url: '', value: new Uint8Array() }, message: {} };
+  return { name, version, any: { type_url: '', value: new Uint8Array() }, message: {}, json: '' };
 }
 
 /** One delta ADS stream; see the module comment. */
@@ -114,7 +114,7 @@ export class DeltaConnection extends ClientConnection {
     const nonce = this.nextNonce();
     st.sentVersion = this.snapshot?.version ?? '';
     st.sentNonce = nonce;
-    st.sentAt = new Date().toISOString();
+    st.sentAt = Date.now();
     st.hasResponded = true;
     this.write(st, deltaResponse(st.sentVersion, fields, st.typeUrl, removed, nonce), bytes);
   }

@@ -8,12 +8,23 @@
 import { createHash } from 'node:crypto';
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { TypeUrl, type DiscoveryRequest, type DiscoveryResponse } from '@weft/xds-client';
-import { isSnapshotType } from '../snapshot.ts';
+import { isSnapshotType, type EncodedResource } from '../snapshot.ts';
 import { sotwResourceField, sotwResponse } from './wire.ts';
 import { ClientConnection, type ConnectionHost, type TypeState } from './client-connection.ts';
 
 /** Types whose empty first subscription means "everything" (wildcard), as in the xDS spec. */
 const WILDCARD_TYPES = new Set<string>([TypeUrl.listener, TypeUrl.cluster]);
+
+/** Version of a set of resources: the resource's own version for one, else a hash of names and versions. */
+function setVersion(desired: ReadonlyMap<string, EncodedResource>): string {
+  if (desired.size === 1) {
+    const [[name, r]] = desired as unknown as [[string, EncodedResource]];
+    if (name === r.name) return r.version;
+  }
+  const hash = createHash('sha256');
+  for (const name of [...desired.keys()].sort()) hash.update(name).update('\0').update(desired.get(name)?.version ?? '');
+  return hash.digest('hex').slice(0, 16);
+}
 
 /** One SotW ADS stream; see the module comment. */
 export class SotwConnection extends ClientConnection {
@@ -71,9 +82,7 @@ export class SotwConnection extends ClientConnection {
     const desired = this.desired(st);
     const isSame = desired.size === st.sent.size && [...desired].every(([n, r]) => st.sent.get(n)?.version === r.version);
     if (isSame && !isForced) return;
-    const hash = createHash('sha256');
-    for (const name of [...desired.keys()].sort()) hash.update(name).update('\0').update(desired.get(name)?.version ?? '');
-    const version = hash.digest('hex').slice(0, 16);
+    const version = setVersion(desired);
     const nonce = this.nextNonce();
     let bytes = 0;
     const fields = [...desired.values()].map((r) => {
@@ -84,7 +93,7 @@ export class SotwConnection extends ClientConnection {
     st.sent = desired;
     st.sentVersion = version;
     st.sentNonce = nonce;
-    st.sentAt = new Date().toISOString();
+    st.sentAt = Date.now();
     st.hasResponded = true;
     this.write(st, sotwResponse(version, fields, st.typeUrl, nonce), bytes);
   }

@@ -35,9 +35,55 @@ export function anyBytes(any: AnyMessage): Buffer {
   return Buffer.concat([stringField(1, any.type_url), lengthDelimited(2, any.value)]);
 }
 
-/** A complete SotW DiscoveryResponse from pre-encoded `resources` fields (see {@link anyBytes}). */
+function varintLength(n: number): number {
+  let len = 1;
+  let v = n;
+  while (v > 0x7f) {
+    len++;
+    v = Math.floor(v / 128);
+  }
+  return len;
+}
+
+function writeVarint(buf: Buffer, offset: number, n: number): number {
+  let v = n;
+  let o = offset;
+  while (v > 0x7f) {
+    buf[o++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  buf[o++] = v;
+  return o;
+}
+
+function stringFieldLength(value: string): number {
+  if (!value) return 0;
+  const n = Buffer.byteLength(value, 'utf8');
+  return 1 + varintLength(n) + n;
+}
+
+function writeStringField(buf: Buffer, offset: number, field: number, value: string): number {
+  if (!value) return offset;
+  buf[offset] = (field << 3) | 2;
+  const n = Buffer.byteLength(value, 'utf8');
+  const o = writeVarint(buf, offset + 1, n);
+  buf.write(value, o, 'utf8');
+  return o + n;
+}
+
+/**
+ * A complete SotW DiscoveryResponse from pre-encoded `resources` fields (see
+ * {@link sotwResourceField}), written into one allocation.
+ */
 export function sotwResponse(versionInfo: string, resourceFields: readonly Buffer[], typeUrl: string, nonce: string): Buffer {
-  return Buffer.concat([stringField(1, versionInfo), ...resourceFields, stringField(4, typeUrl), stringField(5, nonce)]);
+  let size = stringFieldLength(versionInfo) + stringFieldLength(typeUrl) + stringFieldLength(nonce);
+  for (const f of resourceFields) size += f.length;
+  const buf = Buffer.allocUnsafe(size);
+  let o = writeStringField(buf, 0, 1, versionInfo);
+  for (const f of resourceFields) o += f.copy(buf, o);
+  o = writeStringField(buf, o, 4, typeUrl);
+  writeStringField(buf, o, 5, nonce);
+  return buf;
 }
 
 /** The `resources` field (2) of a SotW response holding one Any. */
