@@ -147,15 +147,18 @@ describe('certificate authority', () => {
     now = Date.now();
     const ahead = createCertificateAuthority({ caDir: dir, now: () => Date.now() + 3_600_000 });
     assert.equal(reasonOf(() => ca.verifyWorkloadChain(issueFor(ahead))).reason, 'not-yet-valid');
-    // Wrong root: issued by another CA.
+    // Wrong root: issued by another CA (reported as such even if the clock disagrees too).
     const stranger = createCertificateAuthority({ caDir: tempDir() });
-    const wrongRoot = reasonOf(() => ca.verifyWorkloadChain(issueFor(stranger)));
+    const strangerChain = issueFor(stranger);
+    now = Date.now();
+    const wrongRoot = reasonOf(() => ca.verifyWorkloadChain(strangerChain));
     assert.equal(wrongRoot.code, 'WEFT_ERR_CERT_INVALID');
     assert.equal(wrongRoot.reason, 'wrong-root');
     // Wrong trust domain: same root, other trust domain.
     const otherTd = createCertificateAuthority({ caDir: dir, trustDomain: 'other.local' });
     const id = 'spiffe://other.local/ns/shop/sa/cart';
     const foreign = otherTd.issue(csrFor(id), { spiffeId: id }).certChainPem;
+    now = Date.now();
     const wrongTd = reasonOf(() => ca.verifyWorkloadChain(foreign));
     assert.equal(wrongTd.reason, 'wrong-trust-domain');
     assert.match(wrongTd.message, /other\.local/);

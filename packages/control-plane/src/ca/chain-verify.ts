@@ -44,8 +44,8 @@ function issuedBy(child: X509Certificate, issuer: X509Certificate): boolean {
 
 /**
  * Verifies `chainPem` (leaf first, then intermediates, optionally the root) against `roots`:
- * every certificate in its validity window at `nowMs`, each signed by the next, the last one
- * signed by a trusted root; the leaf is not a CA and carries exactly one SPIFFE URI SAN in
+ * each certificate signed by the next, the last one signed by a trusted root, then every
+ * certificate on that path in its validity window at `nowMs`; the leaf is not a CA and carries exactly one SPIFFE URI SAN in
  * `trustDomain`. Throws a MeshError `WEFT_ERR_CERT_INVALID` whose message and `details.reason`
  * (`malformed`, `expired`, `not-yet-valid`, `wrong-root`, `wrong-trust-domain`, `no-spiffe-id`)
  * say which check failed.
@@ -73,18 +73,25 @@ export function verifyWorkloadChain(chainPem: string[], roots: readonly X509Cert
   if (parsed!.trustDomain !== trustDomain) {
     invalid('wrong-trust-domain', `certificate for ${spiffeId} belongs to trust domain "${parsed!.trustDomain}", expected "${trustDomain}"`);
   }
-  checkTime(leaf, `certificate for ${spiffeId}`, nowMs);
+  // Signatures first, times after: a foreign certificate is reported as such whatever its dates.
+  const path: [X509Certificate, string][] = [[leaf, `certificate for ${spiffeId}`]];
   let current = leaf;
-  for (let i = 1; i <= chain.length; i++) {
+  let isAnchored = false;
+  for (let i = 1; i <= chain.length && !isAnchored; i++) {
     const root = roots.find((r) => issuedBy(current, r));
     if (root !== undefined) {
-      checkTime(root, `root certificate "${root.subject.replace(/\n/g, ', ')}"`, nowMs);
-      return { spiffeId, leaf };
+      path.push([root, `root certificate "${root.subject.replace(/\n/g, ', ')}"`]);
+      isAnchored = true;
+      break;
     }
     const next = chain[i];
     if (next === undefined || !next.ca || !issuedBy(current, next)) break;
-    checkTime(next, `intermediate certificate "${next.subject.replace(/\n/g, ', ')}"`, nowMs);
+    path.push([next, `intermediate certificate "${next.subject.replace(/\n/g, ', ')}"`]);
     current = next;
+  }
+  if (isAnchored) {
+    for (const [cert, what] of path) checkTime(cert, what, nowMs);
+    return { spiffeId, leaf };
   }
   return invalid('wrong-root', `certificate for ${spiffeId} does not chain to a root this mesh trusts (issuer "${current.issuer.replace(/\n/g, ', ')}")`);
 }

@@ -31,8 +31,8 @@ export interface VerifiedCertificate {
 }
 
 /**
- * Verifies `chainPem` (leaf first) against `trustBundlePem`: each certificate within its
- * validity window, each signed by the next, the last by a trusted root, the leaf a non-CA
+ * Verifies `chainPem` (leaf first) against `trustBundlePem`: each certificate signed by the
+ * next, the last by a trusted root, then each within its validity window, the leaf a non-CA
  * certificate with one SPIFFE ID in `policy.trustDomain` (and equal to `expectedSpiffeId`).
  * Throws a MeshError `WEFT_ERR_CERT_INVALID` whose `details.reason` is one of `malformed`,
  * `expired`, `not-yet-valid`, `wrong-root`, `wrong-trust-domain`, `no-spiffe-id`,
@@ -68,17 +68,19 @@ export function verifyCertificateChain(chainPem: readonly string[], trustBundleP
     if (nowMs > cert.validToDate.getTime()) invalid('expired', `${what} expired at ${cert.validToDate.toISOString()}`);
   };
   const issuedBy = (child: X509Certificate, issuer: X509Certificate): boolean => child.checkIssued(issuer) && child.verify(issuer.publicKey);
-  checkTime(leaf, `certificate for ${spiffeId}`);
+  // Signatures first, times after: a foreign certificate is reported as such whatever its dates.
+  const path: [X509Certificate, string][] = [[leaf, `certificate for ${spiffeId}`]];
   let current = leaf;
   for (let i = 1; i <= chain.length; i++) {
     const root = roots.find((r) => issuedBy(current, r));
     if (root !== undefined) {
-      checkTime(root, `root certificate "${root.subject.replace(/\n/g, ', ')}"`);
+      path.push([root, `root certificate "${root.subject.replace(/\n/g, ', ')}"`]);
+      for (const [cert, what] of path) checkTime(cert, what);
       return { spiffeId, notBeforeMs: leaf.validFromDate.getTime(), notAfterMs: leaf.validToDate.getTime(), leaf };
     }
     const next = chain[i];
     if (next === undefined || !next.ca || !issuedBy(current, next)) break;
-    checkTime(next, `intermediate certificate "${next.subject.replace(/\n/g, ', ')}"`);
+    path.push([next, `intermediate certificate "${next.subject.replace(/\n/g, ', ')}"`]);
     current = next;
   }
   return invalid('wrong-root', `certificate for ${spiffeId} does not chain to a trusted root (issuer "${current.issuer.replace(/\n/g, ', ')}")`);
