@@ -54,10 +54,12 @@ function noHealthy(cluster: string, why: string): StatusObject {
 class WeftPicker implements experimental.Picker {
   readonly #snapshot: ClientSnapshot;
   readonly #subchannels: ReadonlyMap<string, SubchannelEntry>;
+  readonly #nextTurn: NextTurnQueue;
 
-  constructor(snapshot: ClientSnapshot, subchannels: ReadonlyMap<string, SubchannelEntry>) {
+  constructor(snapshot: ClientSnapshot, subchannels: ReadonlyMap<string, SubchannelEntry>, nextTurn: NextTurnQueue) {
     this.#snapshot = snapshot;
     this.#subchannels = subchannels;
+    this.#nextTurn = nextTurn;
   }
 
   pick(args: experimental.PickArgs): PickResult {
@@ -123,7 +125,7 @@ class WeftPicker implements experimental.Picker {
     let isCounted = breaker.tryAcquire('requests');
     let isStarted = false;
     if (isCounted) {
-      setImmediate(() => {
+      this.#nextTurn.push(() => {
         if (isStarted || !isCounted) return;
         isCounted = false;
         breaker.release('requests');
@@ -148,6 +150,21 @@ class WeftPicker implements experimental.Picker {
   }
 }
 
+/** Checks run on the next turn of the event loop; one `setImmediate` serves a whole burst of picks. */
+class NextTurnQueue {
+  #pending: (() => void)[] = [];
+  push(check: () => void): void {
+    if (this.#pending.length === 0) {
+      setImmediate(() => {
+        const batch = this.#pending;
+        this.#pending = [];
+        for (const c of batch) c();
+      });
+    }
+    this.#pending.push(check);
+  }
+}
+
 function subchannelOptions(options: ChannelOptions): ChannelOptions {
   const out: ChannelOptions = {};
   for (const k of Object.keys(options)) if (!k.startsWith('weft.') && !k.startsWith('grpc.internal')) out[k] = options[k];
@@ -158,6 +175,7 @@ function subchannelOptions(options: ChannelOptions): ChannelOptions {
 export class WeftLoadBalancer implements experimental.LoadBalancer {
   readonly #helper: experimental.ChannelControlHelper;
   readonly #subchannels = new Map<string, SubchannelEntry>();
+  readonly #nextTurn = new NextTurnQueue();
   #snapshot: ClientSnapshot | undefined;
   #isDestroyed = false;
 
@@ -227,7 +245,7 @@ export class WeftLoadBalancer implements experimental.LoadBalancer {
       else if (failures > 0 && failures === this.#subchannels.size) state = ConnectivityState.TRANSIENT_FAILURE;
       else if (this.#subchannels.size === 0) state = ConnectivityState.TRANSIENT_FAILURE;
     }
-    this.#helper.updateState(state, new WeftPicker(snapshot, new Map(this.#subchannels)), null);
+    this.#helper.updateState(state, new WeftPicker(snapshot, new Map(this.#subchannels), this.#nextTurn), null);
   }
 
   exitIdle(): void {
