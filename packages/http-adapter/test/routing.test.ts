@@ -95,3 +95,53 @@ test('header match routes, prefix rewrite and header mutations are visible upstr
     await Promise.all([v1.close(), v2.close()]);
   }
 });
+
+test('redirects and direct responses are answered locally; an unmatched path is 404 NR', async () => {
+  const xds = new FakeXds();
+  const base = route('x', routeMatch({ type: 'prefix', prefix: '/old/' }), routeAction('c'));
+  const redirect = { ...base, action: { type: 'redirect' as const, redirect: { prefixRewrite: '/new/', responseCode: 301 as const, stripQuery: false } } };
+  const direct = { ...route('d', routeMatch({ type: 'path', path: '/health' }), routeAction('c')), action: { type: 'directResponse' as const, status: 200, body: 'fine' } };
+  xds.set(xdsConfigOf(LISTENER, routeConfig('rc', [virtualHost('vh', DOMAINS, [redirect, direct])]), [[edsCluster('c'), loadAssignment('c', [])]]));
+  const mesh = await createTestMesh(xds);
+  const dispatcher = createMeshDispatcher({ mesh });
+  try {
+    const r = await request('http://reviews:9080/old/a?q=1', { dispatcher });
+    await r.body.text();
+    assert.equal(r.statusCode, 301);
+    assert.equal(r.headers.location, 'http://reviews:9080/new/a?q=1');
+    const d = await request('http://reviews:9080/health', { dispatcher });
+    assert.equal(d.statusCode, 200);
+    assert.equal(await d.body.text(), 'fine');
+    const n = await request('http://reviews:9080/elsewhere', { dispatcher });
+    await n.body.text();
+    assert.equal(n.statusCode, 404);
+    assert.equal(n.headers['x-weft-response-flags'], 'NR');
+    assert.equal(n.headers['x-weft-error-code'], 'WEFT_ERR_NO_ROUTE');
+  } finally {
+    await dispatcher.close();
+    await mesh.close();
+  }
+});
+
+test('a cluster whose upstream protocol is HTTP/2 is reached over h2c', async () => {
+  const { createServer } = await import('node:http2');
+  const server = createServer((req, res) => res.end(`h${req.httpVersion}`));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  const xds = new FakeXds();
+  xds.set(
+    xdsConfigOf(LISTENER, routeConfig('rc', [virtualHost('vh', DOMAINS, [route('r', routeMatch({ type: 'prefix', prefix: '/' }), routeAction('c'))])]), [
+      [edsCluster('c', { type: 'roundRobin' }, { upstreamProtocol: 'http2' }), loadAssignment('c', [{ endpoints: [`127.0.0.1:${port}`] }])],
+    ]),
+  );
+  const mesh = await createTestMesh(xds);
+  const dispatcher = createMeshDispatcher({ mesh });
+  try {
+    const r = await request('http://reviews:9080/', { dispatcher });
+    assert.equal(await r.body.text(), 'h2.0');
+  } finally {
+    await dispatcher.close();
+    await mesh.close();
+    await new Promise((r) => server.close(r));
+  }
+});

@@ -36,13 +36,14 @@ export class EndpointPools {
     let pool = this.#pools.get(key);
     if (pool === undefined) {
       const maxConnections = cluster.circuitBreakers[0]?.maxConnections ?? DEFAULT_LIMIT;
-      const options: Pool.Options & { useH2c?: boolean } = {
+      const options: Pool.Options = {
         ...this.#extra,
-        connect: { timeout: cluster.connectTimeoutMs, ...(scheme === 'https:' ? { servername } : {}) },
+        // Pool builds its own connector: h2c has to be asked for in `connect`.
+        connect: { timeout: cluster.connectTimeoutMs, ...(scheme === 'https:' ? { servername } : isH2 ? { useH2c: true } : {}) } as Pool.Options['connect'],
         ...(maxConnections < DEFAULT_LIMIT ? { connections: maxConnections } : {}),
         ...(cluster.idleTimeoutMs !== undefined ? { keepAliveTimeout: cluster.idleTimeoutMs } : {}),
         ...(cluster.maxRequestsPerConnection !== undefined ? { maxRequestsPerClient: cluster.maxRequestsPerConnection } : {}),
-        ...(isH2 ? { allowH2: true, ...(scheme === 'http:' ? { useH2c: true } : {}) } : {}),
+        ...(isH2 ? { allowH2: true } : {}),
       };
       pool = new Pool(`${scheme}//${endpoint.key}`, options);
       this.#pools.set(key, pool);
