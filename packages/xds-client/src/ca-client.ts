@@ -118,7 +118,8 @@ export interface GrpcCertificateSigner {
   /**
    * Sends one CreateCertificate call. Rejects with `WEFT_ERR_UNAUTHORIZED` when the CA answers
    * UNAUTHENTICATED or PERMISSION_DENIED, `WEFT_ERR_CERT_INVALID` for INVALID_ARGUMENT, and
-   * `WEFT_ERR_CERT_UNAVAILABLE` otherwise (unreachable, deadline, internal); the CA's message is kept.
+   * `WEFT_ERR_CERT_UNAVAILABLE` otherwise (unreachable, deadline, internal, cancelled by
+   * `request.signal`); the CA's message is kept. An already aborted signal rejects with its reason.
    */
   sign(request: CaSigningRequest): Promise<{ certChainPem: string[]; trustBundlePem?: string[] }>;
   close(): void;
@@ -137,6 +138,7 @@ export function createGrpcCertificateSigner(options: GrpcCertificateSignerOption
   return {
     sign(request) {
       if (isClosed) return Promise.reject(new MeshError('WEFT_ERR_CLOSED', 'certificate signer is closed'));
+      if (request.signal?.aborted) return Promise.reject(request.signal.reason);
       const md = new grpc.Metadata();
       if (request.credentials.kind === 'token') {
         md.set(CaMetadataKey.authorization, `Bearer ${request.credentials.token}`);

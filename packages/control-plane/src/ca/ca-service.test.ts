@@ -84,6 +84,19 @@ describe('IstioCertificateService/CreateCertificate over grpc-js on 127.0.0.1', 
       (e: { details: { grpcCode: number } }) => e.details.grpcCode === grpc.status.PERMISSION_DENIED);
   });
 
+  test('an aborted signal rejects without calling, a closed signer refuses', async () => {
+    const { token } = ca.createJoinToken({ namespace: 'shop', serviceAccount: 'cart' });
+    const ac = new AbortController();
+    ac.abort(new Error('gave up'));
+    const before = events.length;
+    await assert.rejects(signer.sign({ csrPem: csr(CART).pem, validitySeconds: 60, credentials: { kind: 'token', token }, signal: ac.signal }), /gave up/);
+    assert.equal(events.length, before);
+    const other = createGrpcCertificateSigner({ address: '127.0.0.1:1' });
+    other.close();
+    other.close();
+    await assert.rejects(other.sign({ csrPem: csr(CART).pem, validitySeconds: 60, credentials: { kind: 'token', token } }), (e: { code: string }) => e.code === 'WEFT_ERR_CLOSED');
+  });
+
   test('a certificate from another CA cannot renew (wrong root)', async () => {
     dirs.push(mkdtempSync(join(tmpdir(), 'weft-ca-svc-')));
     const stranger = createCertificateAuthority({ caDir: dirs.at(-1) as string });

@@ -130,6 +130,8 @@ export function createWorkloadIdentity(options: WorkloadIdentityOptions): Worklo
   let failures = 0;
   let lastError: MeshError | undefined;
   let isClosed = false;
+  /** Aborted by close(): cancels a CreateCertificate call in flight. */
+  const lifetime = new AbortController();
   const rotated = listenerSet<IdentityMaterial>();
   const errored = listenerSet<MeshError>();
   const waiters = new Set<{ resolve(m: IdentityMaterial): void; reject(e: unknown): void }>();
@@ -142,7 +144,7 @@ export function createWorkloadIdentity(options: WorkloadIdentityOptions): Worklo
   };
 
   const request = async (credentials: SignerCredentials, csrPem: string): Promise<{ certChainPem: string[]; trustBundlePem: string[] }> => {
-    const signed = await options.signer.sign({ csrPem, validitySeconds: Math.max(1, Math.round(certTtlMs / 1000)), credentials });
+    const signed = await options.signer.sign({ csrPem, validitySeconds: Math.max(1, Math.round(certTtlMs / 1000)), credentials, signal: lifetime.signal });
     const bundle = signed.trustBundlePem?.length ? signed.trustBundlePem : signed.certChainPem.slice(-1);
     return { certChainPem: signed.certChainPem, trustBundlePem: bundle };
   };
@@ -257,6 +259,7 @@ export function createWorkloadIdentity(options: WorkloadIdentityOptions): Worklo
       isClosed = true;
       clearImmediate(firstAttempt);
       clearTimeout(timer);
+      lifetime.abort(new MeshError('WEFT_ERR_CLOSED', `workload identity ${spiffeId} is closed`));
       const err = new MeshError('WEFT_ERR_CLOSED', `workload identity ${spiffeId} is closed`);
       for (const w of waiters) w.reject(err);
       waiters.clear();
