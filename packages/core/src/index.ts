@@ -72,3 +72,5 @@ export { runResilientCall } from './resilience/resilient-call.ts';
 export type { ResilientCallOptions, ResilientCallResult, AttemptContext, AttemptResult } from './resilience/resilient-call.ts';
 export { identityTlsOptions, identitySecureContext } from './identity/tls-material.ts';
 export type { IdentityTlsOptions } from './identity/tls-material.ts';
+export { policyErrorResponse } from './resilience/error-responses.ts';
+export type { PolicyErrorResponse } from './resilience/error-responses.ts';

@@ -214,7 +214,12 @@ export class LocalRateLimiter {
     const target = host === undefined ? '' : ` for "${host}"`;
     return new MeshError(ErrorCode.rateLimited, `local rate limit "${this.statPrefix}" exceeded${target}`, {
       responseFlag: 'RL',
-      details: { statPrefix: this.statPrefix, status: this.#statusCode, ...(host === undefined ? {} : { host }) },
+      details: {
+        statPrefix: this.statPrefix,
+        status: this.#statusCode,
+        grpcStatus: this.#limited.grpcStatus,
+        ...(host === undefined ? {} : { host }),
+      },
     });
   }
 }
