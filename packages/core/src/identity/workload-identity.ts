@@ -160,8 +160,9 @@ export function createWorkloadIdentity(options: WorkloadIdentityOptions): Worklo
         const csrSignature = sign('sha256', csr.der, currentKey);
         result = await request({ kind: 'certificate', certChainPem: current.certChainPem, csrSignature }, csr.pem);
       } catch (err) {
-        // A refused renewal (e.g. the root was rotated out) falls back to the join token.
-        if (tokenOf() === undefined) throw err;
+        // A refused renewal (e.g. the root was rotated out) falls back to the join token; an
+        // unreachable CA does not (the token would fail the same way, hiding the real cause).
+        if (!isMeshError(err) || err.code === 'WEFT_ERR_CERT_UNAVAILABLE' || err.code === 'WEFT_ERR_CLOSED' || tokenOf() === undefined) throw err;
       }
     }
     if (result === undefined) {
@@ -211,7 +212,9 @@ export function createWorkloadIdentity(options: WorkloadIdentityOptions): Worklo
         const error = toMeshError(err);
         lastError = error;
         failures++;
-        const backoff = Math.min(retryMaxMs, retryMinMs * 2 ** Math.min(failures - 1, 16));
+        let backoff = Math.min(retryMaxMs, retryMinMs * 2 ** Math.min(failures - 1, 16));
+        // While a certificate is still valid, retry often enough to renew before it expires.
+        if (current !== undefined) backoff = Math.min(backoff, Math.max(retryMinMs, (current.notAfterMs - Date.now()) / 4));
         schedule(backoff * (0.75 + Math.random() * 0.5));
         errored.emit(error);
         throw error;
