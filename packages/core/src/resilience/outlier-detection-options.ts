@@ -19,8 +19,10 @@ export interface OutlierDetectionOptions {
   readonly baseEjectionTimeMs?: number;
   /** Cap of one ejection's duration (never below base). */
   readonly maxEjectionTimeMs?: number;
-  /** No new ejection while this percentage of hosts (or more) is ejected. */
+  /** An ejection may not bring the ejected share of hosts above this percentage. */
   readonly maxEjectionPercent?: number;
+  /** Allow one ejection whatever `maxEjectionPercent` says, when no host is ejected (Envoy `always_eject_one_host`). */
+  readonly alwaysEjectOneHost?: boolean;
   /** Chance (%) that a consecutive-5xx detection is enforced. */
   readonly enforcingConsecutive5xx?: number;
   /** Chance (%) that a consecutive-gateway-failure detection is enforced. */
@@ -59,6 +61,7 @@ export const OUTLIER_DETECTION_DEFAULTS: ResolvedOutlierDetectionOptions = Objec
   baseEjectionTimeMs: 30_000,
   maxEjectionTimeMs: 300_000,
   maxEjectionPercent: 10,
+  alwaysEjectOneHost: false,
   enforcingConsecutive5xx: 100,
   enforcingConsecutiveGatewayFailure: 0,
   enforcingConsecutiveLocalOriginFailure: 100,
@@ -92,7 +95,7 @@ export function resolveOutlierDetectionOptions(options: OutlierDetectionOptions,
   const out: Record<string, number | boolean> = { ...OUTLIER_DETECTION_DEFAULTS };
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined || !(key in OUTLIER_DETECTION_DEFAULTS)) continue;
-    if (key === 'splitExternalLocalOriginErrors') {
+    if (key === 'splitExternalLocalOriginErrors' || key === 'alwaysEjectOneHost') {
       out[key] = value === true;
       continue;
     }

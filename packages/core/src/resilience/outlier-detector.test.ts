@@ -8,7 +8,7 @@ const HOSTS = ['10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:80', '10.0.0.4:80'];
 const [A, B, C] = HOSTS as [string, string, string, string];
 
 function detector(options: Partial<OutlierDetectorOptions> = {}, clock = { t: 0 }) {
-  const d = createOutlierDetector({ clusterName: 'ratings', isTimerStarted: false, now: () => clock.t, ...options });
+  const d = createOutlierDetector({ clusterName: 'ratings', isTimerStarted: false, now: () => clock.t, maxEjectionPercent: 100, ...options });
   d.setHosts(HOSTS);
   const ejections: EjectionEvent[] = [];
   const unejections: string[] = [];
@@ -98,13 +98,23 @@ describe('consecutive errors', () => {
 });
 
 describe('max ejection percent', () => {
-  it('never ejects at or above the cap, but always allows one host', () => {
+  it('never lets an ejection take the ejected share above the cap', () => {
     const { d } = detector({ consecutive5xx: 1, maxEjectionPercent: 50 });
     for (const h of HOSTS) d.record(h, resp(500));
     assert.equal(d.ejectedHosts.size, 2, '4 hosts, 50 %: two ejected');
+    const third = detector({ consecutive5xx: 1, maxEjectionPercent: 67 });
+    third.d.setHosts([A, B, C]);
+    for (const h of [A, B, C]) third.d.record(h, resp(500));
+    assert.equal(third.d.ejectedHosts.size, 2, '3 hosts, 67 %: the third ejection would reach 100 %');
+  });
+
+  it('with the default 10 % a small cluster ejects nothing unless alwaysEjectOneHost', () => {
     const tiny = detector({ consecutive5xx: 1, maxEjectionPercent: 10 });
     for (const h of HOSTS) tiny.d.record(h, resp(500));
-    assert.equal(tiny.d.ejectedHosts.size, 1, '10 % of 4 hosts rounds to none, yet one host may go');
+    assert.equal(tiny.d.ejectedHosts.size, 0, 'one of 4 hosts is 25 % > 10 %');
+    const one = detector({ consecutive5xx: 1, maxEjectionPercent: 10, alwaysEjectOneHost: true });
+    for (const h of HOSTS) one.d.record(h, resp(500));
+    assert.equal(one.d.ejectedHosts.size, 1, 'the first ejection is always allowed, the next is not');
   });
 });
 
@@ -154,7 +164,7 @@ describe('ejection time and re-admission', () => {
   it('runs on its own unref’d interval timer (mock.timers) and close() stops it', () => {
     mock.timers.enable({ apis: ['setInterval', 'Date'], now: 0 });
     try {
-      const d = createOutlierDetector({ clusterName: 'c', consecutive5xx: 1, intervalMs: 1000, baseEjectionTimeMs: 3000 });
+      const d = createOutlierDetector({ clusterName: 'c', consecutive5xx: 1, intervalMs: 1000, baseEjectionTimeMs: 3000, maxEjectionPercent: 50 });
       d.setHosts([A, B]);
       d.record(A, resp(503));
       mock.timers.tick(2000);

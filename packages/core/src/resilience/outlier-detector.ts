@@ -296,9 +296,10 @@ export class OutlierDetector {
     if (s.ejectedAt !== undefined) return false;
     const o = this.options;
     const total = this.#hosts.size;
-    // Envoy: no ejection while the ejected share is at or above the cap, but one host may
-    // always be ejected when none is.
-    if (this.#ejected.size > 0 && (100 * this.#ejected.size) / total >= o.maxEjectionPercent) return false;
+    // Envoy (since 1.27): the share ejected *after* this ejection must not exceed the cap,
+    // unless `alwaysEjectOneHost` lets the first ejection through regardless.
+    const isFirstAllowed = o.alwaysEjectOneHost && this.#ejected.size === 0;
+    if (!isFirstAllowed && (100 * (this.#ejected.size + 1)) / total > o.maxEjectionPercent) return false;
     if (!isSampled({ numerator: enforcingPercent, denominator: 100 }, this.#random)) return false;
     // The multiplier stops growing once base × multiplier reaches the cap (Envoy).
     if (o.baseEjectionTimeMs * s.multiplier < o.maxEjectionTimeMs) s.multiplier++;
