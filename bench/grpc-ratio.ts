@@ -6,7 +6,8 @@
  *   - Weft (@weft/grpc-adapter) on `weft:///bench.echo:50051`,
  * both mesh clients reading the same listener → route → cluster → endpoint from one in-script
  * SotW ADS server (Weft through @weft/xds-client). Rounds are interleaved (A B C A B C …) and
- * the median round of each client is compared.
+ * the median of the per-round ratios is reported (each round sees the same machine load), with
+ * each client's CPU time per call as a load-independent cross-check.
  *
  *   node_modules/.bin/node bench/grpc-ratio.ts [--quick]
  *
@@ -46,8 +47,14 @@ function startServerProcess(): Promise<{ port: number; stop(): void }> {
   });
 }
 
+interface Sample {
+  callsPerS: number;
+  /** Client-process CPU time per call (user + system), µs: robust on a shared machine. */
+  cpuUsPerCall: number;
+}
+
 /** Closed loop: `concurrency` callers, each issuing the next call when the previous returns. */
-async function measure(client: EchoClientApi, durationMs: number, concurrency: number): Promise<number> {
+async function measure(client: EchoClientApi, durationMs: number, concurrency: number): Promise<Sample> {
   const md = new grpc.Metadata();
   const deadline = performance.now() + durationMs;
   let done = 0;
@@ -65,10 +72,12 @@ async function measure(client: EchoClientApi, durationMs: number, concurrency: n
       next();
     });
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all(Array.from({ length: concurrency }, caller));
+  const cpu = process.cpuUsage(cpu0);
   const seconds = (performance.now() - t0) / 1000;
   if (failed > 0) throw new Error(`${failed} calls failed`);
-  return done / seconds;
+  return { callsPerS: done / seconds, cpuUsPerCall: (cpu.user + cpu.system) / done };
 }
 
 function median(xs: number[]): number {
@@ -100,17 +109,24 @@ async function main(): Promise<void> {
   };
   try {
     for (const c of Object.values(clients)) await warm(c);
-    const results: Record<string, number[]> = { plain_grpc_js: [], grpc_js_xds: [], weft: [] };
+    const results: Record<string, Sample[]> = { plain_grpc_js: [], grpc_js_xds: [], weft: [] };
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? Object.keys(clients) : Object.keys(clients).reverse();
       for (const name of order) results[name]!.push(await measure(clients[name]!, roundMs, concurrency));
     }
-    const m = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)]));
+    // Each round measures the three clients back to back, so a per-round ratio compares runs that
+    // saw the same machine load; the median of those ratios is what we report.
+    const pairedRatio = (a: string, b: string) => median(results[a]!.map((x, i) => x.callsPerS / results[b]![i]!.callsPerS));
     console.log(`# ${rounds} interleaved rounds of ${roundMs} ms, ${concurrency} calls in flight per client, unary echo, node ${process.version}`);
-    for (const [k, v] of Object.entries(results)) console.log(`# ${k}: ${v.map((x) => x.toFixed(0)).join(', ')} calls/s`);
-    for (const [k, v] of Object.entries(m)) console.log(`RESULT grpc_${k}_calls_per_s=${v!.toFixed(0)}`);
-    console.log(`RATIO grpc_weft_vs_grpc_js_xds=${(m['weft']! / m['grpc_js_xds']!).toFixed(3)}`);
-    console.log(`RATIO grpc_weft_vs_plain_grpc_js=${(m['weft']! / m['plain_grpc_js']!).toFixed(3)}`);
+    for (const [k, v] of Object.entries(results)) {
+      console.log(`# ${k}: ${v.map((x) => x.callsPerS.toFixed(0)).join(', ')} calls/s; ${v.map((x) => x.cpuUsPerCall.toFixed(0)).join(', ')} µs CPU/call`);
+    }
+    for (const [k, v] of Object.entries(results)) {
+      console.log(`RESULT grpc_${k}_calls_per_s=${median(v.map((x) => x.callsPerS)).toFixed(0)}`);
+      console.log(`RESULT grpc_${k}_cpu_us_per_call=${median(v.map((x) => x.cpuUsPerCall)).toFixed(1)}`);
+    }
+    console.log(`RATIO grpc_weft_vs_grpc_js_xds=${pairedRatio('weft', 'grpc_js_xds').toFixed(3)}`);
+    console.log(`RATIO grpc_weft_vs_plain_grpc_js=${pairedRatio('weft', 'plain_grpc_js').toFixed(3)}`);
   } finally {
     for (const c of Object.values(clients)) c.close();
     xdsClient.close();

@@ -7,7 +7,7 @@
 import { ErrorCode, MeshError } from '@weft/xds-client';
 import type { Cluster, HttpFilter, LbPolicy, XdsConfig } from '@weft/xds-client';
 import { compileClusterLoadBalancer, compileRouteTable, createClusterCircuitBreaker, EndpointStateStore } from './core-imports.ts';
-import type { ClusterCircuitBreaker, ClusterLbConfig, ClusterLoadBalancer, Hasher, LbPolicyName, LocalityEndpointsSpec, RouteTable } from './core-imports.ts';
+import type { ClusterCircuitBreaker, ClusterLbConfig, ClusterLoadBalancer, Hasher, LbEndpoint, LbPolicyName, LocalityEndpointsSpec, RouteTable } from './core-imports.ts';
 import { ClusterOutlierDetection } from './outlier-detector.ts';
 
 /** The long-lived state of one cluster within one channel. */
@@ -22,6 +22,8 @@ export interface ClusterRuntime {
   readonly name: string;
   readonly spec: Cluster | undefined;
   readonly balancer: ClusterLoadBalancer | undefined;
+  /** The balancer's endpoints, computed once (the balancer's getter builds a new array each time). */
+  readonly endpoints: readonly LbEndpoint[];
   readonly state: ClusterState;
   /** Set when the cluster is unusable (missing, NACKed, no EDS yet); calls fail UNAVAILABLE with it. */
   readonly error: MeshError | undefined;
@@ -117,14 +119,14 @@ export function compileClientSnapshot(config: XdsConfig, authority: string, regi
   const addresses = new Map<string, { host: string; port: number }>();
   for (const [name, result] of config.clusters) {
     if (!result.ok) {
-      clusters.set(name, { name, spec: undefined, balancer: undefined, state: registry.get(name, undefined), error: result.error });
+      clusters.set(name, { name, spec: undefined, balancer: undefined, endpoints: [], state: registry.get(name, undefined), error: result.error });
       continue;
     }
     const { cluster, endpoints } = result.value;
     const state = registry.get(name, cluster);
     if (endpoints === undefined) {
       const error = new MeshError(ErrorCode.noHealthyUpstream, `cluster ${name}: ${cluster.discovery.type} clusters are not supported by the gRPC adapter yet`, { responseFlag: 'UH', details: { cluster: name } });
-      clusters.set(name, { name, spec: cluster, balancer: undefined, state, error });
+      clusters.set(name, { name, spec: cluster, balancer: undefined, endpoints: [], state, error });
       continue;
     }
     const localities: LocalityEndpointsSpec[] = endpoints.localities.map((l) => ({
@@ -139,7 +141,8 @@ export function compileClientSnapshot(config: XdsConfig, authority: string, regi
       { ...policyOf(cluster.lbPolicy), overprovisioningPercent: Math.round(endpoints.overprovisioningFactor * 100) },
       { hasher: hasher ?? NO_HASHER, states: state.states },
     );
-    for (const e of balancer.endpoints) addresses.set(e.key, { host: e.address, port: e.port });
+    const lbEndpoints = balancer.endpoints;
+    for (const e of lbEndpoints) addresses.set(e.key, { host: e.address, port: e.port });
     if (cluster.outlierDetection !== undefined) {
       state.outlier ??= new ClusterOutlierDetection(name, cluster.outlierDetection, state.states);
       state.outlier.update(cluster.outlierDetection, balancer);
@@ -147,7 +150,7 @@ export function compileClientSnapshot(config: XdsConfig, authority: string, regi
       state.outlier.close();
       state.outlier = undefined;
     }
-    clusters.set(name, { name, spec: cluster, balancer, state, error: undefined });
+    clusters.set(name, { name, spec: cluster, balancer, endpoints: lbEndpoints, state, error: undefined });
   }
   registry.retainOnly(new Set(clusters.keys()));
   const hcm = config.listener.httpConnectionManager;

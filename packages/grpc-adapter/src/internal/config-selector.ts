@@ -63,10 +63,12 @@ export function createConfigSelector(snapshot: ClientSnapshot, hasher: Hasher | 
   const plans = new Map<CompiledRoute, RoutePlans>();
   const authority = snapshot.authority;
   const isMetadataIgnored = isMetadataFree(snapshot);
+  // The channel's authority is fixed, so its virtual host is found once per snapshot.
+  const virtualHost = snapshot.routeTable.virtualHostFor(authority);
   return {
     invoke(methodName: string, metadata: Metadata): CallConfig {
       const facts = callFacts(methodName, authority, isMetadataIgnored ? undefined : metadata);
-      const route = snapshot.routeTable.match(authority, facts);
+      const route = virtualHost === undefined ? undefined : snapshot.routeTable.matchInVirtualHost(virtualHost, facts);
       if (route === undefined) {
         return reject(new MeshError(ErrorCode.noRoute, `no route for ${methodName} on ${authority} (route_config ${snapshot.config.routeConfig.name})`, { responseFlag: 'NR', details: { path: methodName, host: authority } }));
       }

@@ -5,7 +5,7 @@
  * move to `@weft/core` then, and nothing else in the adapter changes. Nothing is re-implemented.
  */
 export { compileRouteTable, compileClusterLoadBalancer, EndpointStateStore, loadHasher, RequestHasher } from '@weft/core';
-export type { RouteTable, CompiledRoute, CompiledVirtualHost, RequestFacts, ClusterLoadBalancer, ClusterLbConfig, Hasher, LbPolicyName } from '@weft/core';
+export type { RouteTable, CompiledRoute, CompiledVirtualHost, RequestFacts, ClusterLoadBalancer, ClusterLbConfig, Hasher, LbPolicyName, Endpoint as LbEndpoint } from '@weft/core';
 export type { LocalityEndpointsSpec } from '../../../core/src/lb/types.ts';
 export { compileHeaderMatcher } from '../../../core/src/route/string-matcher.ts';
 export type { RequestPredicate } from '../../../core/src/route/string-matcher.ts';

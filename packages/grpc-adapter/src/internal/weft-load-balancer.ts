@@ -79,7 +79,8 @@ class WeftPicker implements experimental.Picker {
     let isWaiting = false;
     let chosen: { key: string; entry: SubchannelEntry; ep: NonNullable<ReturnType<typeof balancer.pick>> } | undefined;
     let fallback: typeof chosen;
-    const tries = Math.min(8, balancer.endpoints.length + 1);
+    const endpoints = runtime.endpoints;
+    const tries = Math.min(8, endpoints.length + 1);
     for (let i = 0; i < tries && chosen === undefined; i++) {
       const ep = balancer.pick(context);
       if (ep === undefined) break;
@@ -99,7 +100,7 @@ class WeftPicker implements experimental.Picker {
       // The balancer's choices were not connected (or all tried already): take any ready,
       // untried endpoint of the cluster, else the tried one the balancer chose.
       const triedKeys = tried === undefined || tried === '' ? undefined : tried.split(',');
-      for (const ep of balancer.endpoints) {
+      for (const ep of endpoints) {
         const entry = this.#subchannels.get(ep.key);
         if (entry?.state === ConnectivityState.READY && !ep.state.isEjected && triedKeys?.includes(ep.key) !== true) {
           chosen = { key: ep.key, entry, ep };
@@ -109,7 +110,7 @@ class WeftPicker implements experimental.Picker {
       }
     }
     chosen ??= fallback;
-    if (chosen === undefined) return isWaiting ? QUEUE : drop(noHealthy(runtime.name, balancer.endpoints.length === 0 ? 'the cluster has no endpoints' : 'no endpoint is reachable'));
+    if (chosen === undefined) return isWaiting ? QUEUE : drop(noHealthy(runtime.name, endpoints.length === 0 ? 'the cluster has no endpoints' : 'no endpoint is reachable'));
     if (tried !== undefined) info[PickInfoKey.triedHosts] = tried === '' ? chosen.key : `${tried},${chosen.key}`;
     return this.#complete(runtime, chosen.key, chosen.entry, chosen.ep.state);
   }
