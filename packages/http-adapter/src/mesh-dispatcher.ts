@@ -16,6 +16,7 @@ import { Dispatcher } from 'undici';
 import type { Agent, Pool } from 'undici';
 import type { MeshView } from './mesh-view.ts';
 import { EndpointDispatcher, createPassthroughAgent } from './internal/endpoint-dispatcher.ts';
+import { toControllerHandler } from './internal/legacy-handler.ts';
 import type { LocalReplyMode } from './internal/local-reply.ts';
 import { createFaultInterceptor } from './interceptors/fault-interceptor.ts';
 import { createRateLimitInterceptor } from './interceptors/rate-limit-interceptor.ts';
@@ -76,7 +77,7 @@ export class MeshDispatcher extends Dispatcher {
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    return this.#dispatch(opts, handler);
+    return this.#dispatch(opts, toControllerHandler(handler));
   }
 
   override close(callback?: () => void): any {

@@ -134,7 +134,8 @@ function forward(o: RouteInterceptorOptions, dispatch: Dispatch, opts: Dispatche
     responseFlags: [],
   };
   if (ra.requestMirrorPolicies.length > 0) mirror(o, opts, headers, newPath, ctx, ra);
-  const next = { ...opts, path: newPath, headers, [MESH_CONTEXT]: ctx };
+  // An explicit servername spares undici deriving one from the Host header on every request.
+  const next = { ...opts, path: newPath, headers, servername: origin.hostname, [MESH_CONTEXT]: ctx };
   const needsResponseHook = hasMutations(levels, 'response');
   return dispatch(next, needsResponseHook ? new ResponseMutationHandler(handler, levels, ctx) : new FlagStampHandler(handler, ctx));
 }

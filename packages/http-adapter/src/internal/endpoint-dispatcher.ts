@@ -13,6 +13,7 @@ import { ClusterRuntimes } from './cluster-runtime.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 import { EndpointPools } from './endpoint-pools.ts';
 import { ForwardingHandler } from './forwarding-handler.ts';
+import { rememberRawHeaders } from './legacy-handler.ts';
 import { replyWithError } from './local-reply.ts';
 import type { LocalReplyMode } from './local-reply.ts';
 import { contextOf } from './request-context.ts';
@@ -151,6 +152,7 @@ class EndpointHandler extends ForwardingHandler {
 
   override onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     if (statusCode >= 200 && !this.#ctx.isShadow) this.#rt.detector?.record(this.#endpoint.key, { kind: 'response', status: statusCode });
+    rememberRawHeaders(headers, controller);
     if (this.#isPending) {
       this.#isPending = false;
       this.#rt.breaker.release('pendingRequests');

@@ -16,9 +16,19 @@ export interface ParsedOrigin {
 }
 
 const cache = new Map<string, ParsedOrigin | null>();
+let lastOrigin: unknown;
+let lastParsed: ParsedOrigin | null = null;
 
 /** The parsed origin, or `null` when it is not an http(s) URL. */
 export function parseOrigin(origin: unknown): ParsedOrigin | null {
+  if (typeof origin === 'string' && origin === lastOrigin) return lastParsed;
+  const parsed = lookup(origin);
+  lastOrigin = origin;
+  lastParsed = parsed;
+  return parsed;
+}
+
+function lookup(origin: unknown): ParsedOrigin | null {
   const key = typeof origin === 'string' ? origin : origin instanceof URL ? origin.origin : undefined;
   if (key === undefined) return null;
   let parsed = cache.get(key);
