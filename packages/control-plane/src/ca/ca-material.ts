@@ -10,11 +10,12 @@
  * | `cert-chain.pem` | chain from `ca-cert.pem` up to the root |
  * | `token-key` | 32 random bytes, the HMAC key of join tokens (mode 0600, Weft's own) |
  * | `previous-roots.json` | roots retired by a rotation and trusted until a deadline (Weft's own) |
+ * | `next-root/` | a staged root (`ca-cert.pem`, `ca-key.pem`, `activation.json`): trusted at once, signing from its activation time (Weft's own) |
  *
  * On first start with an empty directory a self-signed root is generated; later starts reuse it.
  */
 import { createPrivateKey, generateKeyPair, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
@@ -40,6 +41,8 @@ export interface CaMaterial {
   trustedRootsPem: string[];
   /** Retired roots and the instant (ms) until which they stay trusted. */
   previousRoots: { certPem: string; trustedUntilMs: number }[];
+  /** A staged root: already in the trust bundle, signs from `activateAtMs`; the root it replaces stays trusted `overlapMs` after that. */
+  nextRoot: { certPem: string; activateAtMs: number; overlapMs: number } | undefined;
   /** HMAC key of join tokens. */
   tokenKey: Buffer;
 }
@@ -62,6 +65,8 @@ const FILES = {
   chain: 'cert-chain.pem',
   tokenKey: 'token-key',
   previousRoots: 'previous-roots.json',
+  nextDir: 'next-root',
+  activation: 'activation.json',
 } as const;
 
 const TEN_YEARS_MS = 10 * 365 * 86_400_000;
@@ -164,29 +169,64 @@ function readCaMaterial(caDir: string, nowMs: number): CaMaterial {
       bad(FILES.previousRoots, 'is not valid JSON', err);
     }
   }
+  let nextRoot: CaMaterial['nextRoot'];
+  const nextDir = join(caDir, FILES.nextDir);
+  const nextCert = readText(nextDir, FILES.caCert);
+  const activation = readText(nextDir, FILES.activation);
+  if (nextCert !== undefined && activation !== undefined) {
+    try {
+      const { activateAtMs, overlapMs } = JSON.parse(activation) as { activateAtMs: number; overlapMs: number };
+      nextRoot = { certPem: nextCert, activateAtMs, overlapMs };
+    } catch (err) {
+      bad(join(FILES.nextDir, FILES.activation), 'is not valid JSON', err);
+    }
+  }
   return {
     caDir, isSelfSigned, signingCert, signingCertPem: certPem, signingKey, signingChainPem: chainPem,
-    trustedRootsPem: [...rootsPem, ...previousRoots.map((p) => p.certPem)], previousRoots,
+    trustedRootsPem: [...rootsPem, ...(nextRoot ? [nextRoot.certPem] : []), ...previousRoots.map((p) => p.certPem)], previousRoots, nextRoot,
     tokenKey: readFileSync(join(caDir, FILES.tokenKey)),
   };
 }
 
 /**
- * Replaces a self-signed root with a new one; the old root stays in the trust bundle (and in
- * `previous-roots.json`) for `overlapMs`, so certificates issued under it keep verifying while
- * workloads renew. Throws `WEFT_ERR_USAGE` for a plug-in CA (its operator replaces the files).
+ * Stages a new self-signed root in `next-root/`: it joins the trust bundle at once, so workloads
+ * learn it at their next renewal, and starts signing at `activateAtMs` (see
+ * {@link activateStagedRoot}). Replaces a root already staged. Throws `WEFT_ERR_USAGE` for a
+ * plug-in CA (its operator replaces the files, keeping the old root in root-cert.pem).
  */
-export async function rotateSelfSignedRoot(current: CaMaterial, trustDomain: string, overlapMs: number, nowMs = Date.now()): Promise<CaMaterial> {
+export async function stageSelfSignedRoot(current: CaMaterial, trustDomain: string, activateAtMs: number, overlapMs: number, nowMs = Date.now()): Promise<CaMaterial> {
   if (!current.isSelfSigned) {
     throw new MeshError('WEFT_ERR_USAGE', `CA in ${current.caDir} is a plug-in CA: rotate it by replacing its files, keeping the old root in root-cert.pem`);
   }
   const keys = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
   const rootPem = makeRoot(keys, trustDomain, nowMs, TEN_YEARS_MS);
+  const nextDir = join(current.caDir, FILES.nextDir);
+  mkdirSync(nextDir, { recursive: true, mode: 0o700 });
+  writeAtomic(join(nextDir, FILES.caKey), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
+  writeAtomic(join(nextDir, FILES.caCert), rootPem, 0o644);
+  writeAtomic(join(nextDir, FILES.activation), JSON.stringify({ activateAtMs, overlapMs }), 0o644);
+  return readCaMaterial(current.caDir, nowMs);
+}
+
+/**
+ * Makes the staged root the signing root: the current one moves to `previous-roots.json`,
+ * trusted for the staged `overlapMs` from now. Synchronous (small file writes). Returns
+ * `current` unchanged when nothing is staged, and the directory's state when another process
+ * activated the staged root first.
+ */
+export function activateStagedRoot(current: CaMaterial, nowMs = Date.now()): CaMaterial {
+  const next = current.nextRoot;
+  if (next === undefined) return current;
+  const nextDir = join(current.caDir, FILES.nextDir);
+  // Another process on the same directory (a second CA instance) may have activated it already.
+  if (!existsSync(join(nextDir, FILES.caKey))) return readCaMaterial(current.caDir, nowMs);
+  const keyPem = readFileSync(join(nextDir, FILES.caKey), 'utf8');
   const previous = [
     ...current.previousRoots.filter((p) => p.trustedUntilMs > nowMs),
-    { certPem: current.signingCertPem, trustedUntilMs: nowMs + overlapMs },
+    { certPem: current.signingCertPem, trustedUntilMs: nowMs + next.overlapMs },
   ];
   writeAtomic(join(current.caDir, FILES.previousRoots), JSON.stringify(previous, null, 2), 0o644);
-  writeSelfSigned(current.caDir, rootPem, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+  writeSelfSigned(current.caDir, next.certPem, keyPem);
+  rmSync(nextDir, { recursive: true, force: true });
   return readCaMaterial(current.caDir, nowMs);
 }

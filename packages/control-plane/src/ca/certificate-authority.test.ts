@@ -170,7 +170,7 @@ describe('certificate authority', () => {
     const ca = createCertificateAuthority({ caDir: dir, now: () => now });
     const oldRoot = ca.rootCertPem();
     const oldChain = issueFor(ca, 3_600_000);
-    await ca.rotateRoot({ overlapMs: 60_000 });
+    await ca.rotateRoot({ overlapMs: 60_000, activateAfterMs: 0 });
     assert.notEqual(ca.rootCertPem(), oldRoot);
     assert.deepEqual(ca.trustBundlePem().map((p) => new X509Certificate(p).fingerprint256),
       [ca.rootCertPem(), oldRoot].map((p) => new X509Certificate(p).fingerprint256));
@@ -184,6 +184,28 @@ describe('certificate authority', () => {
     assert.equal(ca.trustBundlePem().length, 1);
     assert.equal(reasonOf(() => ca.verifyWorkloadChain(oldChain)).reason, 'wrong-root');
     assert.equal(ca.verifyWorkloadChain(newChain).spiffeId, ID);
+  });
+
+  test('staged rotation: the new root is trusted first, signs only from its activation time, survives a restart', async () => {
+    let now = Date.now();
+    const dir = tempDir();
+    const ca = createCertificateAuthority({ caDir: dir, now: () => now });
+    const oldRoot = ca.rootCertPem();
+    const fp = (p: string): string => new X509Certificate(p).fingerprint256;
+    await ca.rotateRoot({ activateAfterMs: 60_000, overlapMs: 3_600_000 });
+    assert.equal(ca.rootCertPem(), oldRoot);
+    assert.equal(ca.trustBundlePem().length, 2);
+    const staged = ca.trustBundlePem().map(fp).find((f) => f !== fp(oldRoot)) as string;
+    assert.equal(fp(issueFor(ca).at(-1) as string), fp(oldRoot));
+    const restarted = createCertificateAuthority({ caDir: dir, now: () => now });
+    assert.deepEqual(restarted.trustBundlePem().map(fp), ca.trustBundlePem().map(fp));
+    now += 61_000;
+    const chain = issueFor(ca);
+    assert.equal(fp(chain.at(-1) as string), staged);
+    assert.equal(fp(ca.rootCertPem()), staged);
+    assert.deepEqual(new Set(ca.trustBundlePem().map(fp)), new Set([staged, fp(oldRoot)]));
+    // The restarted instance (same directory) sees the activation too.
+    assert.equal(fp(restarted.rootCertPem()), staged);
   });
 
   test('plug-in CA from Istio cacerts files: intermediate signs, chain ends at the root', async () => {

@@ -7,7 +7,7 @@
  */
 import { X509Certificate, verify as verifySignature } from 'node:crypto';
 import { MeshError } from '@weft/xds-client';
-import { loadOrCreateCaMaterial, rotateSelfSignedRoot, type CaMaterial } from './ca-material.ts';
+import { activateStagedRoot, loadOrCreateCaMaterial, stageSelfSignedRoot, type CaMaterial } from './ca-material.ts';
 import { verifyWorkloadChain, type VerifiedChain } from './chain-verify.ts';
 import { parseCsr } from './csr.ts';
 import { mintJoinToken, verifyJoinToken, type JoinTokenClaims } from './join-token.ts';
@@ -86,10 +86,15 @@ export interface CertificateAuthority {
    */
   issue(csrPem: string, request: { spiffeId: string; ttlMs?: number }): IssuedCertificate;
   /**
-   * Replaces a self-signed root; the old root stays trusted for `overlapMs` (default: the
-   * maximum certificate TTL). Rejects with `WEFT_ERR_USAGE` for a plug-in CA.
+   * Replaces a self-signed root in two phases. The new root joins the trust bundle at once
+   * (workloads receive it with their next certificate) and starts signing `activateAfterMs`
+   * later — by default half the default certificate lifetime, the time within which every
+   * workload renews once, so no peer meets a certificate under a root it does not yet trust.
+   * From activation the old root stays trusted for `overlapMs` (default: the maximum
+   * certificate lifetime). `activateAfterMs: 0` switches at once. The staged state lives in
+   * the CA directory and survives restarts. Rejects with `WEFT_ERR_USAGE` for a plug-in CA.
    */
-  rotateRoot(options?: { overlapMs?: number }): Promise<void>;
+  rotateRoot(options?: { overlapMs?: number; activateAfterMs?: number }): Promise<void>;
 }
 
 /** Decodes the DER bytes of a PEM block (the first one). */
@@ -111,7 +116,16 @@ export function createCertificateAuthority(options: CertificateAuthorityOptions)
   let material: CaMaterial = loadOrCreateCaMaterial({ caDir: options.caDir, trustDomain, nowMs: now() });
   let roots = material.trustedRootsPem.map((p) => new X509Certificate(p));
 
+  /** Promotes a staged root whose activation time has come (cheap check on every use). */
+  const refresh = (): void => {
+    if (material.nextRoot !== undefined && now() >= material.nextRoot.activateAtMs) {
+      material = activateStagedRoot(material, now());
+      roots = material.trustedRootsPem.map((p) => new X509Certificate(p));
+    }
+  };
+
   const currentRoots = (): X509Certificate[] => {
+    refresh();
     const t = now();
     const expired = material.previousRoots.filter((p) => p.trustedUntilMs <= t).map((p) => new X509Certificate(p.certPem).fingerprint256);
     return expired.length === 0 ? roots : roots.filter((r) => !expired.includes(r.fingerprint256));
@@ -123,7 +137,10 @@ export function createCertificateAuthority(options: CertificateAuthorityOptions)
     get isSelfSigned() {
       return material.isSelfSigned;
     },
-    rootCertPem: () => material.signingChainPem[material.signingChainPem.length - 1] as string,
+    rootCertPem: () => {
+      refresh();
+      return material.signingChainPem[material.signingChainPem.length - 1] as string;
+    },
     trustBundlePem: () => currentRoots().map((r) => r.toString()),
     createJoinToken(request) {
       const { token, claims } = mintJoinToken(material.tokenKey, {
@@ -148,6 +165,7 @@ export function createCertificateAuthority(options: CertificateAuthorityOptions)
       return spiffeId;
     },
     issue(csrPem, request) {
+      refresh();
       const csr = parseCsr(csrPem);
       if (csr.uriSans.length === 0) {
         throw new MeshError('WEFT_ERR_CERT_INVALID', `CSR carries no URI SAN; it must ask for ${request.spiffeId}`, { details: { reason: 'no-spiffe-id' } });
@@ -180,8 +198,10 @@ export function createCertificateAuthority(options: CertificateAuthorityOptions)
       return { certChainPem: [leafPem, ...material.signingChainPem], spiffeId: request.spiffeId, notAfterMs: Math.floor(notAfterMs / 1000) * 1000 };
     },
     async rotateRoot(rotateOptions = {}) {
-      material = await rotateSelfSignedRoot(material, trustDomain, rotateOptions.overlapMs ?? maxCertTtlMs, now());
+      const activateAtMs = now() + (rotateOptions.activateAfterMs ?? defaultCertTtlMs / 2);
+      material = await stageSelfSignedRoot(material, trustDomain, activateAtMs, rotateOptions.overlapMs ?? maxCertTtlMs, now());
       roots = material.trustedRootsPem.map((p) => new X509Certificate(p));
+      refresh();
     },
   };
 }

@@ -35,14 +35,14 @@ test('workloads follow a root rotation: overlap renewal by certificate, then tok
     const first = await identity.ready();
     assert.deepEqual(first.trustBundlePem.map(fingerprint), [fingerprint(oldRoot)]);
 
-    await ca.rotateRoot({ overlapMs: 3_600_000 });
+    await ca.rotateRoot({ overlapMs: 3_600_000, activateAfterMs: 0 });
     const during = await identity.renewNow();
     assert.equal(events.at(-1)?.via, 'certificate');
     assert.equal(fingerprint(during.certChainPem.at(-1) as string), fingerprint(ca.rootCertPem()));
     assert.deepEqual(new Set(during.trustBundlePem.map(fingerprint)), new Set([fingerprint(ca.rootCertPem()), fingerprint(oldRoot)]));
 
     // A second rotation with no overlap: the certificate (under the previous root) is no longer trusted.
-    await ca.rotateRoot({ overlapMs: 1 });
+    await ca.rotateRoot({ overlapMs: 1, activateAfterMs: 0 });
     await new Promise((r) => setTimeout(r, 5));
     const after = await identity.renewNow();
     assert.deepEqual(events.slice(-2).map((e) => `${e.outcome}/${e.via}`), ['refused/certificate', 'issued/token']);
