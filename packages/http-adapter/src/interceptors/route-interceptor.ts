@@ -54,13 +54,13 @@ export function createRouteInterceptor(options: RouteInterceptorOptions): Dispat
     if (!origin.isMeshable) return outbound(options, dispatch, opts, handler, origin, undefined);
     let host: HostView | undefined;
     try {
-      host = mesh.resolve(origin.authority, origin.port);
+      host = mesh.resolve(origin.authority, origin.defaultPort);
     } catch (err) {
       failLocally(handler, err as Error);
       return true;
     }
     if (host !== undefined) return forward(options, dispatch, opts, handler, origin, host);
-    mesh.waitForHost(origin.authority, { timeoutMs: options.firstConfigTimeoutMs, defaultPort: origin.port, signal: (opts as { signal?: AbortSignal }).signal }).then(
+    mesh.waitForHost(origin.authority, { timeoutMs: options.firstConfigTimeoutMs, defaultPort: origin.defaultPort, signal: (opts as { signal?: AbortSignal }).signal }).then(
       (h) => void forward(options, dispatch, opts, handler, origin, h),
       (err: unknown) => {
         const code = isMeshError(err) ? err.code : undefined;

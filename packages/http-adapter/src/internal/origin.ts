@@ -9,6 +9,8 @@ export interface ParsedOrigin {
   readonly scheme: 'http:' | 'https:';
   readonly hostname: string;
   readonly port: number;
+  /** The scheme's default port (80/443): what an authority without a port means. */
+  readonly defaultPort: number;
   /** `host` or `host:port` as the application wrote it (lower-case). */
   readonly authority: string;
   /** False for IP literals and `localhost`: such hosts follow the outbound traffic policy. */
@@ -55,6 +57,7 @@ function parse(text: string): ParsedOrigin | null {
     scheme: url.protocol,
     hostname,
     port,
+    defaultPort: url.protocol === 'https:' ? 443 : 80,
     authority: url.host.toLowerCase(),
     isMeshable: !isIp && hostname !== 'localhost' && !hostname.endsWith('.localhost'),
   };
