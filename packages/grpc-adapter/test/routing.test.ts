@@ -134,4 +134,29 @@ describe('gRPC adapter routing', () => {
       client.close();
     }
   });
+
+  it('keeps a metadata key on one host with RING_HASH (route hash policy on metadata)', async () => {
+    const config = meshConfig({
+      listenerName: LISTENER,
+      routes: [route(match(''), 'ring', { hashPolicies: [{ type: 'header', headerName: 'x-user', terminal: false }] })],
+      clusters: { ring: { endpoints: [v1.address, v2.address], cluster: { lbPolicy: { type: 'ringHash', minRingSize: 1024, maxRingSize: 8_388_608, hashFunction: 'XX_HASH' } } } },
+    });
+    const { client } = meshClient(config);
+    try {
+      const serversByUser = new Map<string, Set<string>>();
+      for (let i = 0; i < 60; i++) {
+        const user = `user-${i % 12}`;
+        const md = new grpc.Metadata();
+        md.set('x-user', user);
+        const server = (await unary(client, { text: user }, { metadata: md })).server!;
+        if (!serversByUser.has(user)) serversByUser.set(user, new Set());
+        serversByUser.get(user)!.add(server);
+      }
+      for (const [user, servers] of serversByUser) assert.equal(servers.size, 1, `${user} hit ${[...servers].join(',')}`);
+      // 12 keys on a 2-host ring: all on one host has probability ~2^-11.
+      assert.equal(new Set([...serversByUser.values()].map((s) => [...s][0])).size, 2);
+    } finally {
+      client.close();
+    }
+  });
 });

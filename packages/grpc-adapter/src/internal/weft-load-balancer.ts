@@ -89,10 +89,10 @@ class WeftPicker implements experimental.Picker {
       if (entry.state === ConnectivityState.READY) {
         if (tried !== undefined && tried !== '' && tried.split(',').includes(ep.key)) fallback ??= { key: ep.key, entry, ep };
         else chosen = { key: ep.key, entry, ep };
-      } else if (entry.state === ConnectivityState.IDLE) {
-        entry.subchannel.startConnecting();
-        isWaiting = true;
-      } else if (entry.state === ConnectivityState.CONNECTING) {
+      } else if (entry.state === ConnectivityState.IDLE || entry.state === ConnectivityState.CONNECTING) {
+        if (entry.state === ConnectivityState.IDLE) entry.subchannel.startConnecting();
+        // A hash-based pick keeps its key on its host: wait for that host rather than spill over.
+        if (context !== undefined) return QUEUE;
         isWaiting = true;
       }
     }
