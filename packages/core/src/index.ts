@@ -74,3 +74,4 @@ export { identityTlsOptions, identitySecureContext } from './identity/tls-materi
 export type { IdentityTlsOptions } from './identity/tls-material.ts';
 export { policyErrorResponse } from './resilience/error-responses.ts';
 export type { PolicyErrorResponse } from './resilience/error-responses.ts';
+export type { RetryBackoffFormula } from './resilience/retry-backoff.ts';

@@ -10,6 +10,13 @@
 import { ExponentialBackoff, type GeneratorFn, type IBackoff } from 'cockatiel';
 import type { RandomSource } from './fractional-percent.ts';
 
+/**
+ * Which ceiling the jitter is drawn under for retry `n` (1-based):
+ * `envoy` — `(2^n − 1) × base` (Envoy's router); `grpc` — `2^(n−1) × base` (gRFC A6, which
+ * gRFC A44 applies to xDS retry policies). Both are capped at `max`.
+ */
+export type RetryBackoffFormula = 'envoy' | 'grpc';
+
 /** Envoy's default base interval of the retry back-off, in milliseconds. */
 export const DEFAULT_RETRY_BASE_INTERVAL_MS = 25;
 
@@ -21,21 +28,29 @@ export interface RetryBackoffOptions {
   readonly maxIntervalMs?: number;
   /** Random source for the jitter; default `Math.random`. */
   readonly random?: RandomSource;
+  /** Default `envoy`. */
+  readonly formula?: RetryBackoffFormula;
 }
 
 /**
  * The upper bound (exclusive) of the wait before retry number `retry` (1-based):
- * `min((2^retry - 1) × base, max)`.
+ * `min((2^retry − 1) × base, max)` for `envoy`, `min(2^(retry−1) × base, max)` for `grpc`.
  */
-export function retryBackoffCeilingMs(retry: number, baseIntervalMs: number, maxIntervalMs: number): number {
-  const ceiling = (2 ** Math.max(1, retry) - 1) * baseIntervalMs;
-  return Math.min(ceiling, maxIntervalMs);
+export function retryBackoffCeilingMs(
+  retry: number,
+  baseIntervalMs: number,
+  maxIntervalMs: number,
+  formula: RetryBackoffFormula = 'envoy',
+): number {
+  const n = Math.max(1, retry);
+  const multiplier = formula === 'grpc' ? 2 ** (n - 1) : 2 ** n - 1;
+  return Math.min(multiplier * baseIntervalMs, maxIntervalMs);
 }
 
-function envoyJitterGenerator(random: RandomSource): GeneratorFn<number> {
+function jitterGenerator(random: RandomSource, formula: RetryBackoffFormula): GeneratorFn<number> {
   return (state, options) => {
     const retry = (state ?? 0) + 1;
-    const ceiling = retryBackoffCeilingMs(retry, options.initialDelay, options.maxDelay);
+    const ceiling = retryBackoffCeilingMs(retry, options.initialDelay, options.maxDelay, formula);
     return [Math.floor(random() * ceiling), retry];
   };
 }
@@ -55,7 +70,7 @@ export function createRetryBackoff(options: RetryBackoffOptions = {}): IBackoff<
       ? Math.max(options.maxIntervalMs, base)
       : base * 10;
   const backoff = new ExponentialBackoff<number>({
-    generator: envoyJitterGenerator(options.random ?? Math.random),
+    generator: jitterGenerator(options.random ?? Math.random, options.formula ?? 'envoy'),
     initialDelay: base,
     maxDelay: max,
     exponent: 2,

@@ -214,6 +214,16 @@ describe('back-off', () => {
     assert.ok(Math.abs(mean - 12) < 0.5, `mean ${mean}`);
   });
 
+  it('the grpc formula (gRFC A6/A44) doubles the ceiling from base: 0-24, 0-49, 0-99, 0-199, 0-249 ms', () => {
+    assert.deepEqual([1, 2, 3, 4, 5].map((n) => retryBackoffCeilingMs(n, 25, 250, 'grpc')), [25, 50, 100, 200, 250]);
+    const state = compileRetryPolicy({ retryOn: 'unavailable', numRetries: 3, backoffFormula: 'grpc', random: () => 0.999999 }).createState();
+    const delays = [1, 2, 3].map(() => {
+      const d = state.decide({ kind: 'response', status: 200, grpcStatus: 14 });
+      return d.retry ? d.delayMs : -1;
+    });
+    assert.deepEqual(delays, [24, 49, 99]);
+  });
+
   it('uses the injected random source through the policy', () => {
     const state = compileRetryPolicy({ retryOn: '5xx', numRetries: 2, retryBackOff: { baseIntervalMs: 10 }, random: () => 0.5 }).createState();
     assert.deepEqual(state.decide(RESET), { retry: true, delayMs: 5 });

@@ -14,7 +14,7 @@ import type { RandomSource } from './fractional-percent.ts';
 import { compileAllHeaders, compileAnyHeader, readHeader } from './header-match.ts';
 import type { HeaderCondition, HeaderPredicate, HeaderRecord } from './header-match.ts';
 import { createRetryBackoff } from './retry-backoff.ts';
-import type { RetryBackoffOptions } from './retry-backoff.ts';
+import type { RetryBackoffFormula, RetryBackoffOptions } from './retry-backoff.ts';
 
 /** The retry conditions Weft applies (Envoy `retry_on` / gRPC `retry_on` names). */
 export const RETRY_CONDITIONS = [
@@ -65,6 +65,8 @@ export interface RetryPolicyOptions {
   readonly hostSelectionRetryMaxAttempts?: number;
   /** Random source for the back-off jitter; default `Math.random`. */
   readonly random?: RandomSource;
+  /** Back-off ceiling formula: `envoy` (HTTP, default) or `grpc` (gRFC A6/A44 for gRPC calls). */
+  readonly backoffFormula?: RetryBackoffFormula;
 }
 
 /**
@@ -225,6 +227,7 @@ export class RetryPolicy {
     this.#backoffOptions = Object.freeze({
       ...options.retryBackOff,
       ...(options.random === undefined ? {} : { random: options.random }),
+      ...(options.backoffFormula === undefined ? {} : { formula: options.backoffFormula }),
     });
   }
 
