@@ -98,6 +98,26 @@ describe('gRPC adapter resilience', () => {
     }
   });
 
+  it('per-try timeout: an attempt unanswered after per_try_timeout gets a successor on another host', async () => {
+    reset();
+    a.behaviour = () => ({ delayMs: 1500 });
+    const policy = (perTryTimeoutMs?: number) =>
+      retryPolicy(['unavailable'], 1, { ...(perTryTimeoutMs === undefined ? {} : { perTryTimeoutMs }), retryHostPredicates: ['envoy.retry_host_predicates.previous_hosts'] });
+    for (const perTry of [100, undefined]) {
+      const config = meshConfig({ listenerName: LISTENER, routes: [route(match(''), 'ab', { retryPolicy: policy(perTry) })], clusters: { ab: { endpoints: [a.address, b.address] } } });
+      const { client } = meshClient(config);
+      try {
+        await waitReady(client);
+        const codes = await runBounded(20, 20, (i) => outcome(unary(client, { text: String(i) }, { deadlineMs: 700 })));
+        const failed = codes.filter((c) => c !== grpc.status.OK).length;
+        if (perTry !== undefined) assert.equal(failed, 0, 'every call was answered by the second host within the deadline');
+        else assert.ok(failed > 0, 'without a per-try timeout the calls sent to the hung host time out');
+      } finally {
+        client.close();
+      }
+    }
+  });
+
   it('applies max_stream_duration and the caller deadline, whichever is shorter', async () => {
     reset();
     a.behaviour = () => ({ delayMs: 1500 });

@@ -33,17 +33,30 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(9).replace(/\.?0+$/, '')}s`;
 }
 
-/** The A44 retry policy for grpc-js, or undefined when the policy retries no gRPC code. */
-export function grpcRetryPolicy(p: RetryPolicy | undefined): MethodConfig['retryPolicy'] {
-  if (p === undefined || p.numRetries <= 0) return undefined;
+/**
+ * The retry behaviour for grpc-js from an A44 retry policy: `retryPolicy` (codes from
+ * `retry_on`, `num_retries` + 1 attempts, exponential back-off), or — when the policy sets a
+ * per-try timeout — a `hedgingPolicy` whose hedging delay is that timeout: an attempt still
+ * unanswered after `per_try_timeout` gets a successor (Envoy's `hedge_on_per_try_timeout`
+ * behaviour; grpc-js cannot cancel a single attempt), a failed attempt with a retriable code
+ * is followed at once, and the first answer wins. Empty when nothing is retried.
+ */
+export function grpcRetryConfig(p: RetryPolicy | undefined): Pick<MethodConfig, 'retryPolicy' | 'hedgingPolicy'> {
+  if (p === undefined || p.numRetries <= 0) return {};
   const codes = [...new Set(p.retryOn.map((c) => GRPC_RETRY_CODES[c]).filter((c): c is number => c !== undefined))];
-  if (codes.length === 0) return undefined;
+  const maxAttempts = Math.min(MAX_ATTEMPTS, p.numRetries + 1);
+  if (p.perTryTimeoutMs !== undefined && p.perTryTimeoutMs > 0) {
+    return { hedgingPolicy: { maxAttempts, hedgingDelay: seconds(p.perTryTimeoutMs), nonFatalStatusCodes: codes } };
+  }
+  if (codes.length === 0) return {};
   return {
-    maxAttempts: Math.min(MAX_ATTEMPTS, p.numRetries + 1),
-    initialBackoff: seconds(p.retryBackOff.baseIntervalMs),
-    maxBackoff: seconds(Math.max(p.retryBackOff.baseIntervalMs, p.retryBackOff.maxIntervalMs)),
-    backoffMultiplier: 2,
-    retryableStatusCodes: codes,
+    retryPolicy: {
+      maxAttempts,
+      initialBackoff: seconds(p.retryBackOff.baseIntervalMs),
+      maxBackoff: seconds(Math.max(p.retryBackOff.baseIntervalMs, p.retryBackOff.maxIntervalMs)),
+      backoffMultiplier: 2,
+      retryableStatusCodes: codes,
+    },
   };
 }
 
@@ -64,10 +77,8 @@ export function buildCallPlan(snapshot: ClientSnapshot, route: CompiledRoute, cl
   const streamCapMs = msd?.grpcTimeoutHeaderMaxMs || msd?.maxStreamDurationMs || snapshot.maxStreamDurationMs;
   const timeoutMs = minTimeoutMs(streamCapMs, action?.timeoutMs);
   const retry = action?.retryPolicy ?? vh.retryPolicy;
-  const retryPolicy = grpcRetryPolicy(retry);
-  const methodConfig: MethodConfig = { name: [] };
+  const methodConfig: MethodConfig = { name: [], ...grpcRetryConfig(retry) };
   if (timeoutMs !== undefined) methodConfig.timeout = { seconds: Math.floor(timeoutMs / 1000), nanos: Math.round((timeoutMs % 1000) * 1e6) };
-  if (retryPolicy !== undefined) methodConfig.retryPolicy = retryPolicy;
 
   const filterFactories: FilterFactory[] = [];
   const wc = route.weightedCluster(clusterName);
