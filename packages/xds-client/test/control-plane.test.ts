@@ -47,6 +47,10 @@ kind: DestinationRule
 metadata: { name: reviews, namespace: default }
 spec:
   host: reviews
+  trafficPolicy:
+    loadBalancer: { consistentHash: { httpHeaderName: x-user } }
+    connectionPool: { http: { http2MaxRequests: 50, http1MaxPendingRequests: 7 } }
+    outlierDetection: { consecutive5xxErrors: 3, interval: 2s, baseEjectionTime: 15s, maxEjectionPercent: 50 }
   subsets:
     - { name: v1, labels: { version: v1 } }
     - { name: v2, labels: { version: v2 } }
@@ -57,7 +61,10 @@ metadata: { name: reviews, namespace: default }
 spec:
   hosts: [reviews]
   http:
-    - route:
+    - fault: { abort: { percentage: { value: 10 }, httpStatus: 503 } }
+      timeout: 5s
+      retries: { attempts: 3, perTryTimeout: 1s, retryOn: 5xx }
+      route:
 ${routes.join('\n')}
 `,
   );
@@ -124,6 +131,28 @@ for (const protocol of ['delta', 'sotw'] as const) {
         assert.ok(result.ok, result.ok ? '' : result.error.message);
         assert.ok((result.value.endpoints?.localities.flatMap((l) => l.endpoints).length ?? 0) >= 1, 'each subset has its endpoint');
       }
+      // Field-level interop with the control plane's generators.
+      const hcm = first?.listener.httpConnectionManager;
+      assert.deepEqual(hcm?.httpFilters.map((f) => f.config.type), ['fault', 'router']);
+      const route = first?.routeConfig.virtualHosts.flatMap((vh) => vh.routes).find((r) => r.action.type === 'route');
+      assert.ok(route?.action.type === 'route');
+      assert.equal(route.action.route.timeoutMs, 5000);
+      assert.equal(route.action.route.retryPolicy?.numRetries, 3);
+      assert.equal(route.action.route.retryPolicy?.perTryTimeoutMs, 1000);
+      assert.ok(route.action.route.retryPolicy?.retryOn.includes('5xx'));
+      assert.deepEqual(route.action.route.hashPolicies.map((h) => h.type === 'header' && h.headerName), ['x-user']);
+      const fault = route.typedPerFilterConfig.get(hcm?.httpFilters[0]?.name ?? '');
+      assert.ok(fault?.type === 'fault', 'the abort is configured on the route');
+      assert.equal(fault.fault.abort?.httpStatus, 503);
+      const cluster = [...(first?.clusters.values() ?? [])][0];
+      assert.ok(cluster?.ok);
+      assert.equal(cluster.value.cluster.lbPolicy.type, 'ringHash');
+      assert.equal(cluster.value.cluster.circuitBreakers[0]?.maxRequests, 50);
+      assert.equal(cluster.value.cluster.circuitBreakers[0]?.maxPendingRequests, 7);
+      assert.equal(cluster.value.cluster.outlierDetection?.consecutive5xx, 3);
+      assert.equal(cluster.value.cluster.outlierDetection?.intervalMs, 2000);
+      assert.equal(cluster.value.cluster.outlierDetection?.baseEjectionTimeMs, 15000);
+      assert.equal(cluster.value.cluster.outlierDetection?.maxEjectionPercent, 50);
       assert.equal(client.dump().server?.protocol, protocol);
       assert.ok(client.dump().resources.every((r) => r.status === 'ACKED'), JSON.stringify(client.dump().resources.map((r) => [r.name, r.status, r.errorState?.detail])));
 
