@@ -1,16 +1,18 @@
 /**
  * HTTP adapter overhead, side by side in one run: requests/s of undici through the mesh
  * dispatcher (a 90/10 weighted split and a retry policy configured, not triggered) over the
- * same upstream reached with a plain undici Agent. The upstream runs in a worker thread.
- * Rounds alternate raw/meshed so drift hits both equally; the ratio is of the medians.
- * Then a sequential phase measures the added p50/p99 latency per request in µs.
+ * same upstream reached with a plain undici Agent. The upstream runs in a child process, so
+ * `process.cpuUsage()` here counts only the client side. Short raw/meshed rounds alternate in
+ * pairs so load drift hits both alike; the RATIO is the median of the per-pair rps ratios.
+ * The client CPU per request of each side is printed too (insensitive to other load on the
+ * machine). Then a sequential phase measures the added p50/p99 latency per request in µs.
  *
  *   node_modules/.bin/node bench/http-ratio.ts [--quick]
  *
  * Prints `RESULT http_raw_rps=…`, `RESULT http_meshed_rps=…`, `RESULT http_added_p50_us=…`,
  * `RESULT http_added_p99_us=…` and `RATIO http_meshed_vs_raw_undici=<x>` (goal ≥ 0.90).
  */
-import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { createMeshDispatcher } from '../packages/http-adapter/src/index.ts';
@@ -18,21 +20,25 @@ import { FakeXds, createTestMesh, edsCluster, loadAssignment, route, routeAction
 import { retryPolicy } from '../packages/http-adapter/test/harness.ts';
 
 const isQuick = process.argv.includes('--quick');
-const ROUNDS = isQuick ? 4 : 8;
-const ROUND_MS = isQuick ? 1500 : 3000;
+const PAIRS = isQuick ? 16 : 40;
+const ROUND_MS = isQuick ? 400 : 1000;
 const CONCURRENCY = 32;
 const LATENCY_SAMPLES = isQuick ? 2000 : 10_000;
 
-const worker = new Worker(
-  `const { createServer } = require('node:http');
-   const { parentPort } = require('node:worker_threads');
-   const body = Buffer.from('hello from upstream');
-   const s = createServer((req, res) => { req.resume(); res.writeHead(200, { 'content-length': body.length }); res.end(body); });
-   s.keepAliveTimeout = 60000;
-   s.listen(0, '127.0.0.1', () => parentPort.postMessage(s.address().port));`,
-  { eval: true },
+const upstream = spawn(
+  process.execPath,
+  [
+    '-e',
+    `const { createServer } = require('node:http');
+     const body = Buffer.from('hello from upstream');
+     const s = createServer((req, res) => { req.resume(); res.writeHead(200, { 'content-length': body.length }); res.end(body); });
+     s.keepAliveTimeout = 60000;
+     s.listen(0, '127.0.0.1', () => console.log(s.address().port));
+     process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`,
+  ],
+  { stdio: ['pipe', 'pipe', 'inherit'] },
 );
-const port = await new Promise<number>((resolve) => worker.once('message', resolve));
+const port = await new Promise<number>((resolve) => upstream.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
 
 const xds = new FakeXds();
 const listener = 'reviews.default.svc.cluster.local:9080';
@@ -62,9 +68,12 @@ async function one(url: string, dispatcher: Dispatcher): Promise<void> {
   if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
 }
 
+let lastCpuUs = 0;
 async function round(url: string, dispatcher: Dispatcher, ms: number): Promise<number> {
   let count = 0;
-  const end = performance.now() + ms;
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  const end = start + ms;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (performance.now() < end) {
@@ -73,7 +82,9 @@ async function round(url: string, dispatcher: Dispatcher, ms: number): Promise<n
       }
     }),
   );
-  return (count * 1000) / ms;
+  const cpu = process.cpuUsage(cpu0);
+  lastCpuUs = (cpu.user + cpu.system) / count;
+  return (count * 1000) / (performance.now() - start);
 }
 
 function median(xs: number[]): number {
@@ -90,18 +101,25 @@ function quantile(xs: number[], q: number): number {
 await round(RAW_URL, raw, 500);
 await round(MESH_URL, meshed, 500);
 
+const ratios: number[] = [];
 const rawRps: number[] = [];
 const meshRps: number[] = [];
-for (let i = 0; i < ROUNDS; i++) {
-  if (i % 2 === 0) {
-    rawRps.push(await round(RAW_URL, raw, ROUND_MS));
-    meshRps.push(await round(MESH_URL, meshed, ROUND_MS));
-  } else {
-    meshRps.push(await round(MESH_URL, meshed, ROUND_MS));
-    rawRps.push(await round(RAW_URL, raw, ROUND_MS));
+const rawCpu: number[] = [];
+const meshCpu: number[] = [];
+for (let i = 0; i < PAIRS; i++) {
+  const order = i % 2 === 0 ? (['raw', 'mesh'] as const) : (['mesh', 'raw'] as const);
+  for (const side of order) {
+    if (side === 'raw') {
+      rawRps.push(await round(RAW_URL, raw, ROUND_MS));
+      rawCpu.push(lastCpuUs);
+    } else {
+      meshRps.push(await round(MESH_URL, meshed, ROUND_MS));
+      meshCpu.push(lastCpuUs);
+    }
   }
-  console.log(`round ${i + 1}: raw ${rawRps.at(-1)!.toFixed(0)} rps, meshed ${meshRps.at(-1)!.toFixed(0)} rps`);
+  ratios.push(meshRps.at(-1)! / rawRps.at(-1)!);
 }
+console.log(`pairs: ${ratios.map((r) => r.toFixed(2)).join(' ')}`);
 
 const rawLat: number[] = [];
 const meshLat: number[] = [];
@@ -115,16 +133,21 @@ for (let i = 0; i < LATENCY_SAMPLES; i++) {
 
 const rawMedian = median(rawRps);
 const meshMedian = median(meshRps);
+const rawCpuMedian = median(rawCpu);
+const meshCpuMedian = median(meshCpu);
 const p50 = quantile(meshLat, 0.5) - quantile(rawLat, 0.5);
 const p99 = quantile(meshLat, 0.99) - quantile(rawLat, 0.99);
 console.log(`latency raw p50 ${quantile(rawLat, 0.5).toFixed(0)} µs p99 ${quantile(rawLat, 0.99).toFixed(0)} µs; meshed p50 ${quantile(meshLat, 0.5).toFixed(0)} µs p99 ${quantile(meshLat, 0.99).toFixed(0)} µs`);
 console.log(`RESULT http_raw_rps=${rawMedian.toFixed(0)}`);
 console.log(`RESULT http_meshed_rps=${meshMedian.toFixed(0)}`);
+console.log(`RESULT http_client_cpu_us_per_request_raw=${rawCpuMedian.toFixed(1)}`);
+console.log(`RESULT http_client_cpu_us_per_request_meshed=${meshCpuMedian.toFixed(1)}`);
 console.log(`RESULT http_added_p50_us=${p50.toFixed(0)}`);
 console.log(`RESULT http_added_p99_us=${p99.toFixed(0)}`);
-console.log(`RATIO http_meshed_vs_raw_undici=${(meshMedian / rawMedian).toFixed(3)}`);
+console.log(`RATIO http_meshed_vs_raw_undici=${median(ratios).toFixed(3)}`);
+console.log(`RATIO http_cpu_raw_vs_meshed=${(rawCpuMedian / meshCpuMedian).toFixed(3)}`);
 
 await meshed.close();
 await raw.close();
 await mesh.close();
-await worker.terminate();
+upstream.stdin!.end();
