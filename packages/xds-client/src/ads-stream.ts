@@ -26,11 +26,11 @@ import type { AnyMessage } from './protos.ts';
 /** Which ADS variant to speak. `auto`: Delta, falling back to SotW on UNIMPLEMENTED. */
 export type AdsProtocol = 'auto' | 'delta' | 'sotw';
 
-/** Reconnect backoff (gRPC connection-backoff shape, with a 3 s cap). */
+/** Reconnect backoff (gRPC connection-backoff shape, with a 2 s cap). */
 export interface BackoffOptions {
   /** Default 1,000. */
   readonly initialMs?: number;
-  /** Default 3,000: short, so a restarted control plane is picked up within ~5 s (issue 5: converge in 5 s). */
+  /** Default 2,000: short, so a restarted control plane is picked up within ~5 s (issue 5: converge in 5 s). */
   readonly maxMs?: number;
   /** Default 1.6. */
   readonly multiplier?: number;
@@ -317,7 +317,7 @@ export class AdsStream {
     const b = this.#options.backoff ?? {};
     const jitter = b.jitter ?? 0.2;
     const delay = this.#backoffMs * (1 + jitter * (Math.random() * 2 - 1));
-    this.#backoffMs = Math.min(this.#backoffMs * (b.multiplier ?? 1.6), b.maxMs ?? 3_000);
+    this.#backoffMs = Math.min(this.#backoffMs * (b.multiplier ?? 1.6), b.maxMs ?? 2_000);
     this.#retryTimer = setTimeout(() => this.#connect(0), delay);
     this.#retryTimer.unref();
   }

@@ -26,7 +26,7 @@ export interface XdsClientOptions {
   readonly protocol?: AdsProtocol;
   /** Does-not-exist timeout (A27); default 15,000 ms. */
   readonly doesNotExistTimeoutMs?: number;
-  /** Reconnect backoff; defaults 1 s initial, × 1.6, ±20 % jitter, 3 s max. */
+  /** Reconnect backoff; defaults 1 s initial, × 1.6, ±20 % jitter, 2 s max. */
   readonly backoff?: BackoffOptions;
 }
 
