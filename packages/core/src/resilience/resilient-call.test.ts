@@ -111,6 +111,23 @@ describe('runResilientCall', () => {
     }
   });
 
+  it('an attempt that resolves its aborted I/O as a reset is still treated as a per-try timeout', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const call = runResilientCall({
+        retryPolicy: compileRetryPolicy({ retryOn: 'connect-failure', numRetries: 1, perTryTimeoutMs: 50 }),
+        attempt: (ctx) =>
+          new Promise<AttemptResult<never>>((resolve) => ctx.signal.addEventListener('abort', () => resolve({ outcome: { kind: 'reset' } }), { once: true })),
+        sleep: noSleep,
+      });
+      const settled = assert.rejects(call, (err: MeshError) => err.code === 'WEFT_ERR_UPSTREAM_TIMEOUT' && err.details.scope === 'per-try');
+      mock.timers.tick(50);
+      await settled;
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
   it('the route timeout ends the call with UT scope route, even between tries', async () => {
     mock.timers.enable({ apis: ['setTimeout'] });
     try {

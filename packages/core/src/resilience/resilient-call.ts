@@ -104,6 +104,8 @@ export async function runResilientCall<T>(options: ResilientCallOptions<T>): Pro
         attempt.close();
       }
       if (deadline.signal.aborted) throw deadline.signal.reason;
+      // An adapter that reports its own aborted I/O as a reset still gets per-try semantics.
+      if (result.outcome.kind !== 'response' && attempt.isPerTryTimeout) result = { outcome: TIMEOUT };
       const decision = state?.decide(result.outcome);
       if (decision === undefined || !decision.retry) {
         if (result.outcome.kind === 'timeout') {
