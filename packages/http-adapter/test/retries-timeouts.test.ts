@@ -179,3 +179,22 @@ test('connection refused: connect-failure retries, then MeshError UF/URX; reset 
     await resetter.close();
   }
 });
+
+test('reset before any response: retry_on reset retries exactly num_retries times; no unhandled rejection anywhere', async () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (r: unknown): void => void unhandled.push(r);
+  process.on('unhandledRejection', onUnhandled);
+  const up = await startUpstream('r', (_r, res) => res.socket?.destroy());
+  const h = await harness({ target: 'c', action: { retryPolicy: retryPolicy(['reset'], 2) }, clusters: [[edsCluster('c'), loadAssignment('c', [{ endpoints: [up.addr] }])]] });
+  try {
+    await assert.rejects(request(URL_, { dispatcher: h.dispatcher }), (e: { code?: string; responseFlag?: string }) => e.code === 'WEFT_ERR_UPSTREAM_RESET' && e.responseFlag === 'URX');
+    assert.equal(up.seen.length, 3);
+    await assert.rejects(fetch(URL_, { dispatcher: h.dispatcher } as RequestInit), (e: Error & { cause?: { code?: string } }) => e.cause?.code === 'WEFT_ERR_UPSTREAM_RESET');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    await h.close();
+    await up.close();
+  }
+});
