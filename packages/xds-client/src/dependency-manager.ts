@@ -60,6 +60,7 @@ export class DependencyManager {
       onDoesNotExist: () => {
         this.#listener = undefined;
         this.#setRoute(undefined);
+        this.#dropClusters();
         this.#call(() => this.#watcher.onResourceDoesNotExist({ typeUrl: TypeUrl.listener, name: listenerName }));
       },
     });
@@ -71,6 +72,11 @@ export class DependencyManager {
     this.#isClosed = true;
     this.#listenerWatch.cancel();
     this.#routeWatch?.cancel();
+    this.#dropClusters();
+  }
+
+  /** Cancels the cluster and endpoint watches (nothing references them any more). */
+  #dropClusters(): void {
     for (const w of this.#clusters.values()) w.handle.cancel();
     for (const w of this.#endpoints.values()) w.handle.cancel();
     this.#clusters.clear();
@@ -119,6 +125,7 @@ export class DependencyManager {
       onDoesNotExist: () => {
         if (this.#routeName !== name) return;
         this.#routeConfig = undefined;
+        this.#dropClusters();
         this.#call(() => this.#watcher.onResourceDoesNotExist({ typeUrl: TypeUrl.routeConfiguration, name }));
       },
     });

@@ -71,7 +71,7 @@ test('dropping a cluster from the routes unsubscribes it; a missing cluster is a
 });
 
 test('removal of the listener is reported as does-not-exist', async () => {
-  const { server, updates, missing } = await setup();
+  const { server, client, updates, missing } = await setup();
   server.set(TypeUrl.listener, LISTENER, apiListener(LISTENER, LISTENER));
   server.set(TypeUrl.routeConfiguration, LISTENER, routeConfig(LISTENER, [[V1, 1]]));
   server.set(TypeUrl.cluster, V1, edsCluster(V1));
@@ -79,4 +79,5 @@ test('removal of the listener is reported as does-not-exist', async () => {
   await waitFor(() => updates.length >= 1, 'config');
   server.remove(TypeUrl.listener, LISTENER);
   await waitFor(() => missing.includes(LISTENER), 'listener does-not-exist');
+  await waitFor(() => !client.dump().resources.some((r) => r.typeUrl === TypeUrl.cluster), 'cluster watches dropped with the listener');
 });
