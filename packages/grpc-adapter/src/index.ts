@@ -15,3 +15,5 @@ export { createWeftServer } from './internal/server-wrapper.ts';
 export type { WeftServer, WeftServerOptions } from './internal/server-wrapper.ts';
 export { healthServiceDefinition } from './internal/health-service.ts';
 export type { ServingStatus } from './internal/health-service.ts';
+export { meshConfigSource, lazyConfigSource } from './internal/mesh-source.ts';
+export type { MeshLike } from './internal/mesh-source.ts';

@@ -32,7 +32,7 @@ export interface ClusterRuntime {
 /** Everything a channel needs for one config generation. Immutable once built. */
 export interface ClientSnapshot {
   readonly config: XdsConfig;
-  /** `host:port` used for virtual-host matching (the target's authority). */
+  /** `host:port` used for virtual-host matching: the xDS listener name (A27), which for short-name targets is the mapped full name. */
   readonly authority: string;
   readonly routeTable: RouteTable;
   readonly clusters: ReadonlyMap<string, ClusterRuntime>;

@@ -22,7 +22,21 @@ export const PickInfoKey = {
   triedHosts: 'weft.tried',
   /** Request hash for ring hash / Maglev (decimal), when the route has hash policies. */
   hash: 'weft.hash',
+  /** The method path, so a pick can re-route when a config update retired the call's cluster. */
+  path: 'weft.path',
 } as const;
+
+/**
+ * Routes a call on `snapshot` again (same rules as the ConfigSelector) and returns the cluster,
+ * or undefined when nothing routes it. Used by the picker when a config update landed between
+ * routing and picking and the chosen cluster no longer exists.
+ */
+export function rerouteCluster(snapshot: ClientSnapshot, path: string, metadata: Metadata): string | undefined {
+  const facts = callFacts(path, snapshot.authority, metadata);
+  const route = snapshot.routeTable.match(snapshot.authority, facts);
+  if (route === undefined || route.spec.action.type !== 'route') return undefined;
+  return route.chooseCluster(facts);
+}
 
 function reject(error: MeshError): CallConfig {
   return { methodConfig: { name: [] }, pickInformation: {}, status: Status.OK, dynamicFilterFactories: [rejectFilterFactory(statusFromMeshError(error))] };
@@ -95,7 +109,7 @@ export function createConfigSelector(snapshot: ClientSnapshot, hasher: Hasher | 
         plan = buildCallPlan(snapshot, route, cluster, methodName);
         rp.byClusterAndPath.set(key, plan);
       }
-      const pickInformation: Record<string, string> = { [PickInfoKey.cluster]: cluster };
+      const pickInformation: Record<string, string> = { [PickInfoKey.cluster]: cluster, [PickInfoKey.path]: methodName };
       if (plan.isPreviousHostsAvoided) pickInformation[PickInfoKey.triedHosts] = '';
       const hash = rp.hasher?.compute(facts);
       if (hash !== undefined) pickInformation[PickInfoKey.hash] = hash.toString();

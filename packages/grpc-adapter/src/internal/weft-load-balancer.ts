@@ -10,7 +10,7 @@ import { connectivityState as ConnectivityState, experimental, Metadata, status 
 import type { ChannelOptions, StatusObject } from '@grpc/grpc-js';
 import { ErrorCode, MeshError } from '@weft/xds-client';
 import type { ClientSnapshot, ClusterRuntime } from './client-snapshot.ts';
-import { PickInfoKey } from './config-selector.ts';
+import { PickInfoKey, rerouteCluster } from './config-selector.ts';
 import { statusFromMeshError } from './grpc-status.ts';
 
 /** The LB policy name used in the service config the Weft resolver emits. */
@@ -64,8 +64,15 @@ class WeftPicker implements experimental.Picker {
 
   pick(args: experimental.PickArgs): PickResult {
     const info = args.extraPickInfo;
-    const name = info[PickInfoKey.cluster];
-    const runtime = name === undefined ? undefined : this.#snapshot.clusters.get(name);
+    let name = info[PickInfoKey.cluster];
+    let runtime = name === undefined ? undefined : this.#snapshot.clusters.get(name);
+    const path = info[PickInfoKey.path];
+    if (runtime === undefined && path !== undefined) {
+      // A config update retired the cluster this call was routed to: route it again.
+      name = rerouteCluster(this.#snapshot, path, args.metadata);
+      runtime = name === undefined ? undefined : this.#snapshot.clusters.get(name);
+      if (name !== undefined) info[PickInfoKey.cluster] = name;
+    }
     if (runtime === undefined || runtime.balancer === undefined) return drop(noHealthy(name ?? '(none)', 'the call was not routed by Weft'));
     const breaker = runtime.state.breaker;
     if (breaker.remaining('requests') <= 0) {

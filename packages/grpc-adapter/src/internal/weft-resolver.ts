@@ -93,6 +93,8 @@ export function createWeftResolverClass(getSource: () => XdsConfigSource | undef
           onUpdate: (config) => void this.#onUpdate(config),
           onError: (error) => {
             this.#lastError = error;
+            // A bootstrap that cannot be read will not get better by waiting.
+            if (this.#snapshot === undefined && error.code === ErrorCode.bootstrapInvalid) this.#fail(error);
           },
           onResourceDoesNotExist: (resource) => {
             this.#snapshot = undefined;
@@ -119,7 +121,7 @@ export function createWeftResolverClass(getSource: () => XdsConfigSource | undef
       if (this.#isDestroyed || generation !== this.#generation) return;
       let snapshot: ClientSnapshot;
       try {
-        snapshot = compileClientSnapshot(config, this.#listenerName, this.#registry, this.#hasher);
+        snapshot = compileClientSnapshot(config, config.listenerName, this.#registry, this.#hasher);
       } catch (err) {
         const error = err instanceof MeshError ? err : new MeshError(ErrorCode.xdsInvalid, `config for ${this.#listenerName} rejected: ${String(err)}`, { cause: err });
         events.onRejectedConfig?.(this.#listenerName, error);
