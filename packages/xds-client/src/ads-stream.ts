@@ -106,6 +106,7 @@ export class AdsStream {
   #stream: ActiveStream | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #unrefTimer: NodeJS.Timeout | undefined;
+  #isWatchingPrimary = false;
   #backoffMs: number;
   #closed = false;
 
@@ -320,5 +321,40 @@ export class AdsStream {
     this.#backoffMs = Math.min(this.#backoffMs * (b.multiplier ?? 1.6), b.maxMs ?? 2_000);
     this.#retryTimer = setTimeout(() => this.#connect(0), delay);
     this.#retryTimer.unref();
+    this.#watchPrimary();
+  }
+
+  /**
+   * While a retry waits, asks the primary server's channel to keep connecting (with grpc-js's
+   * own, shorter connection backoff) and retries at once when it becomes READY, so a restarted
+   * control plane is picked up as soon as it listens. One watch chain at most; it ends when the
+   * retry has happened or the channel shuts down.
+   */
+  #watchPrimary(): void {
+    if (this.#isWatchingPrimary || this.#closed) return;
+    let channel: ReturnType<grpc.Client['getChannel']>;
+    try {
+      channel = this.#client(0).getChannel();
+    } catch {
+      return;
+    }
+    this.#isWatchingPrimary = true;
+    const watch = (state: grpc.connectivityState): void => {
+      channel.watchConnectivityState(state, Infinity, () => {
+        const now = channel.getConnectivityState(false);
+        if (this.#closed || this.#retryTimer === undefined || now === grpc.connectivityState.SHUTDOWN) {
+          this.#isWatchingPrimary = false;
+          return;
+        }
+        if (now === grpc.connectivityState.READY) {
+          this.#isWatchingPrimary = false;
+          clearTimeout(this.#retryTimer);
+          this.#connect(0);
+          return;
+        }
+        watch(now);
+      });
+    };
+    watch(channel.getConnectivityState(true));
   }
 }
