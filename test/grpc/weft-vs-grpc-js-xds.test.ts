@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,4 +124,20 @@ test('both clients split 70/30 over 1,000 calls (±5 points, > 3 sigma)', async 
 test('the grpc-js-xds client is unaffected by Weft being registered for weft:', () => {
   assert.equal(grpc.experimental.isLoadBalancerNameRegistered('xds_cluster_impl'), true);
   assert.equal(grpc.experimental.isLoadBalancerNameRegistered('weft_cluster_manager'), true);
+});
+
+test('zero-code: plain grpc-js code under --import @weft/grpc-adapter/register follows the same routing, short names included', async () => {
+  const app = fileURLToPath(new URL('../../packages/grpc-adapter/test/support/register-app.ts', import.meta.url));
+  const run = (target: string, method: string) =>
+    new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['--import', '@weft/grpc-adapter/register', app],
+        { env: { ...process.env, WEFT_TEST_TARGET: target, WEFT_TEST_METHOD: method, WEFT_TEST_CALLS: '20' }, timeout: 60_000 },
+        (err, stdout, stderr) => (err ? reject(new Error(`${String(err)}\n${stderr}`)) : resolve(stdout.trim())),
+      ),
+    );
+  assert.equal(await run(`xds:///${HOST}`, 'Other'), `servers=${new Array(20).fill('v2').join(',')}`);
+  // The bootstrap's namespace is `grpc`: `echo:50051` is `echo.grpc.svc.cluster.local:50051`.
+  assert.equal(await run('xds:///echo:50051', 'Other'), `servers=${new Array(20).fill('v2').join(',')}`);
 });
