@@ -229,6 +229,7 @@ export class AdsStream {
       }
     }
     handler.onStreamStarted(server.serverUri, protocol);
+    if (serverIndex > 0) this.#watchPrimary();
     // A TLS server that accepts the call but never answers would otherwise keep its socket ref'd.
     clearTimeout(this.#unrefTimer);
     this.#unrefTimer = setTimeout(() => this.#sockets.unrefAll(), 1000);
@@ -325,10 +326,11 @@ export class AdsStream {
   }
 
   /**
-   * While a retry waits, asks the primary server's channel to keep connecting (with grpc-js's
-   * own, shorter connection backoff) and retries at once when it becomes READY, so a restarted
-   * control plane is picked up as soon as it listens. One watch chain at most; it ends when the
-   * retry has happened or the channel shuts down.
+   * While a retry waits, or while a fallback server is in use, asks the primary server's
+   * channel to keep connecting (with grpc-js's own, shorter connection backoff) and moves to the
+   * primary at once when it becomes READY: a restarted control plane is picked up as soon as it
+   * listens, and a fallback is left when the primary returns (gRFC A71). One watch chain at
+   * most; it ends when that has happened or the channel shuts down.
    */
   #watchPrimary(): void {
     if (this.#isWatchingPrimary || this.#closed) return;
@@ -342,17 +344,26 @@ export class AdsStream {
     const watch = (state: grpc.connectivityState): void => {
       channel.watchConnectivityState(state, Infinity, () => {
         const now = channel.getConnectivityState(false);
-        if (this.#closed || this.#retryTimer === undefined || now === grpc.connectivityState.SHUTDOWN) {
+        const onFallback = this.#stream !== undefined && this.#stream.serverIndex > 0;
+        if (this.#closed || (this.#retryTimer === undefined && !onFallback) || now === grpc.connectivityState.SHUTDOWN) {
           this.#isWatchingPrimary = false;
           return;
         }
         if (now === grpc.connectivityState.READY) {
           this.#isWatchingPrimary = false;
           clearTimeout(this.#retryTimer);
+          this.#retryTimer = undefined;
+          const fallback = this.#stream;
+          if (fallback) {
+            // gRFC A71: the primary is back; leave the fallback server, keeping the cache.
+            fallback.ended = true;
+            this.#stream = undefined;
+            fallback.call.cancel();
+          }
           this.#connect(0);
           return;
         }
-        watch(now);
+        watch(channel.getConnectivityState(true));
       });
     };
     watch(channel.getConnectivityState(true));

@@ -127,7 +127,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-test('an unreachable primary xds_server falls back to the next one (A71)', async () => {
+test('an unreachable primary xds_server falls back to the next one, and back to the primary when it returns (A71)', async () => {
   const dead = await closedPort();
   const server = new FakeAdsServer();
   await server.start();
@@ -147,6 +147,17 @@ test('an unreachable primary xds_server falls back to the next one (A71)', async
   client.watch(TypeUrl.cluster, 'c1', r.watcher);
   await waitFor(() => r.count('changed') === 1, 'value from the fallback server');
   assert.equal(client.dump().server?.serverUri, server.address);
+
+  // The primary comes back: the client leaves the fallback for it, keeping its cache meanwhile.
+  const primary = new FakeAdsServer();
+  await primary.start(dead);
+  cleanups.push(() => primary.stop());
+  primary.set(TypeUrl.cluster, 'c1', edsCluster('c1', { lb_policy: 'RANDOM' }));
+  await waitFor(() => client.dump().server?.serverUri === primary.address, 'back on the primary');
+  await waitFor(() => r.count('changed') === 2, 'value from the primary');
+  const last = r.last();
+  assert.ok(last?.type === 'changed' && last.value.lbPolicy.type === 'random');
+  assert.equal(r.count('missing'), 0);
 });
 
 test('after the server restarts the client reconnects, resubscribes and keeps serving the cached value meanwhile', async () => {
