@@ -208,7 +208,11 @@ class Client implements XdsClient, AdsStreamHandler {
       if (error) errors.push(error);
     }
     if (FULL_STATE_TYPES.has(typeUrl)) {
-      for (const name of this.#subs.get(typeUrl) ?? []) if (!seen.has(name)) this.#remove(typeUrl, name);
+      // LDS/CDS responses hold every subscribed resource: one we had that is absent was deleted.
+      // One never received is left to its timer (the response may predate our subscription).
+      for (const name of this.#subs.get(typeUrl) ?? []) {
+        if (!seen.has(name) && this.#cache.get(typeUrl, name)?.value !== undefined) this.#remove(typeUrl, name);
+      }
     }
     return errors.length === 0 ? undefined : errors.join('; ');
   }
