@@ -25,6 +25,7 @@ import type { LocalReplyMode } from '../internal/local-reply.ts';
 import { contextOf } from '../internal/request-context.ts';
 import type { MeshRequestContext } from '../internal/request-context.ts';
 import { classifyError, upstreamFailure } from '../internal/upstream-errors.ts';
+import { resolveHeaders } from '../internal/lazy-headers.ts';
 
 type Controller = Dispatcher.DispatchController;
 type Handler = Dispatcher.DispatchHandler;
@@ -69,9 +70,19 @@ export function createRetryInterceptor(options: RetryInterceptorOptions): Dispat
     const view = ctx.host.clusters.get(ctx.clusterName);
     const gate = view === undefined || isMeshError(view) ? undefined : options.runtimes.of(view as ClusterView).breaker.retryGate();
     const state = policy?.createState({ requestHeaders: ctx.facts.headers, isReplayable, gate });
-    new RetryingRequest(dispatch, opts, handler, ctx, state, routeTimeoutMs, options.localReplies, policy?.hostSelectionRetryMaxAttempts ?? 1).start();
+    new RetryingRequest(dispatch, opts, handler, ctx, state, routeTimeoutMs, options.localReplies, policy?.hostSelectionRetryMaxAttempts ?? 1, policy !== undefined && mayRetrySuccessOf(policy)).start();
     return true;
   };
+}
+
+const SUCCESS_RETRY_CONDITIONS = new Set(['retriable-headers', 'retriable-status-codes', 'envoy-ratelimited']);
+const successRetry = new WeakMap<RetryPolicy, boolean>();
+
+/** True when a 2xx/3xx response could be retried under `policy` (so its headers must be read). */
+function mayRetrySuccessOf(policy: RetryPolicy): boolean {
+  let v = successRetry.get(policy);
+  if (v === undefined) successRetry.set(policy, (v = policy.retryOn.some((c) => SUCCESS_RETRY_CONDITIONS.has(c))));
+  return v;
 }
 
 /** The caller's stable controller: forwards to whichever attempt is current. */
@@ -128,8 +139,9 @@ class RetryingRequest {
   #endReason: Error | undefined;
   #isDone = false;
   #delayMs = 0;
+  readonly #mayRetrySuccess: boolean;
 
-  constructor(dispatch: Dispatcher.Dispatch, opts: Dispatcher.DispatchOptions, outer: Handler, ctx: MeshRequestContext, state: RetryState | undefined, routeTimeoutMs: number, mode: LocalReplyMode, hostSelectionAttempts: number) {
+  constructor(dispatch: Dispatcher.Dispatch, opts: Dispatcher.DispatchOptions, outer: Handler, ctx: MeshRequestContext, state: RetryState | undefined, routeTimeoutMs: number, mode: LocalReplyMode, hostSelectionAttempts: number, mayRetrySuccess: boolean) {
     this.#dispatch = dispatch;
     this.#opts = opts;
     this.#outer = outer;
@@ -138,6 +150,7 @@ class RetryingRequest {
     this.#mode = mode;
     this.#perTryTimeoutMs = state?.perTryTimeoutMs;
     this.hostSelectionAttempts = hostSelectionAttempts;
+    this.#mayRetrySuccess = mayRetrySuccess;
     if (state !== undefined) ctx.retry = this;
     if (routeTimeoutMs > 0) {
       this.#routeTimer = setTimeout(() => this.end(createTimeoutError('route', routeTimeoutMs, ctx.authority), true), routeTimeoutMs);
@@ -190,7 +203,9 @@ class RetryingRequest {
   onAttemptResponse(statusCode: number, headers: IncomingHttpHeaders): 'retry' | 'forward' {
     const state = this.#state;
     if (state === undefined) return 'forward';
-    const decision = state.decide({ kind: 'response', status: statusCode, headers: headers as Record<string, string> });
+    // 2xx/3xx can only be retried under header- or status-list conditions: skip parsing otherwise.
+    if (statusCode < 400 && !this.#mayRetrySuccess) return 'forward';
+    const decision = state.decide({ kind: 'response', status: statusCode, headers: resolveHeaders(headers) as Record<string, string> });
     if (decision.retry && this.#endReason === undefined) {
       this.#delayMs = decision.delayMs;
       return 'retry';

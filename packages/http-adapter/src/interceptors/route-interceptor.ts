@@ -19,6 +19,7 @@ import type { HeaderRecord } from '../internal/headers.ts';
 import { RESPONSE_FLAGS_HEADER, failLocally, replyLocally, replyWithError } from '../internal/local-reply.ts';
 import type { LocalReplyMode } from '../internal/local-reply.ts';
 import { parseOrigin } from '../internal/origin.ts';
+import { resolveHeaders } from '../internal/lazy-headers.ts';
 import type { ParsedOrigin } from '../internal/origin.ts';
 import { MESH_CONTEXT } from '../internal/request-context.ts';
 import type { MeshRequestContext } from '../internal/request-context.ts';
@@ -208,7 +209,10 @@ class FlagStampHandler extends ForwardingHandler {
   }
   override onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     const flags = this.ctx.responseFlags;
-    if (flags.length > 0 && headers[RESPONSE_FLAGS_HEADER] === undefined) headers = { ...headers, [RESPONSE_FLAGS_HEADER]: flags.join(',') };
+    if (flags.length > 0) {
+      const plain = resolveHeaders(headers);
+      if (plain[RESPONSE_FLAGS_HEADER] === undefined) headers = { ...plain, [RESPONSE_FLAGS_HEADER]: flags.join(',') };
+    }
     super.onResponseStart(controller, statusCode, headers, statusMessage);
   }
 }
@@ -221,7 +225,7 @@ class ResponseMutationHandler extends FlagStampHandler {
     this.#levels = levels;
   }
   override onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
-    const copy = { ...headers } as HeaderRecord;
+    const copy = { ...resolveHeaders(headers) } as HeaderRecord;
     applyMutations(copy, this.#levels, 'response');
     super.onResponseStart(controller, statusCode, copy as IncomingHttpHeaders, statusMessage);
   }

@@ -7,13 +7,12 @@
  */
 import { Agent, Dispatcher } from 'undici';
 import { ErrorCode, MeshError, isMeshError } from '@weft/xds-client';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ClusterView, EndpointView } from '../mesh-view.ts';
 import { ClusterRuntimes } from './cluster-runtime.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 import { EndpointPools } from './endpoint-pools.ts';
-import { ForwardingHandler } from './forwarding-handler.ts';
-import { rememberRawHeaders } from './legacy-handler.ts';
+import { LazyHeaders, asHeaders } from './lazy-headers.ts';
 import { replyWithError } from './local-reply.ts';
 import type { LocalReplyMode } from './local-reply.ts';
 import { contextOf } from './request-context.ts';
@@ -88,7 +87,7 @@ export class EndpointDispatcher extends Dispatcher {
     endpoint.state.activeRequests++;
     const tracked = new EndpointHandler(handler, ctx, rt, endpoint, isPending);
     // undici's Pool reads only the fields it knows; the symbol-keyed context is ignored.
-    return pool.dispatch(opts, tracked);
+    return pool.dispatch(opts, tracked as unknown as Dispatcher.DispatchHandler);
   }
 
   /** Closes gracefully (in-flight requests finish); idempotent. Callback form supported like undici's. */
@@ -134,8 +133,51 @@ function toMeshError(err: unknown, ctx: MeshRequestContext): MeshError {
   });
 }
 
-/** Releases the cluster's slots and reports the outcome once, whatever way the request ends. */
-class EndpointHandler extends ForwardingHandler {
+/**
+ * The controller the chain above sees for one upstream attempt, over undici's legacy callbacks:
+ * `abort` calls the connection's abort, `pause` makes the next `onHeaders`/`onData` return
+ * false, `resume` calls the resume function undici handed over.
+ */
+class BridgeController implements Controller {
+  abortFn: ((err?: Error) => void) | undefined;
+  resumeFn: (() => void) | undefined;
+  #paused = false;
+  #reason: Error | null = null;
+  get aborted(): boolean {
+    return this.#reason !== null;
+  }
+  get paused(): boolean {
+    return this.#paused;
+  }
+  get reason(): Error | null {
+    return this.#reason;
+  }
+  abort(reason: Error): void {
+    if (this.#reason !== null) return;
+    this.#reason = reason;
+    this.abortFn?.(reason);
+  }
+  pause(): void {
+    this.#paused = true;
+  }
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.resumeFn?.();
+  }
+}
+
+const NO_TRAILERS = new LazyHeaders([]);
+
+/**
+ * Speaks undici's legacy handler API to the endpoint's Pool (so undici hands raw header buffers
+ * over without parsing them) and the controller API to the chain above, with the headers as
+ * {@link LazyHeaders}. Releases the cluster's slots and reports the outcome to outlier detection
+ * once, whatever way the attempt ends.
+ */
+class EndpointHandler {
+  readonly #inner: Dispatcher.DispatchHandler;
+  readonly #ctrl = new BridgeController();
   readonly #ctx: MeshRequestContext;
   readonly #rt: ClusterRuntime;
   readonly #endpoint: EndpointView;
@@ -143,35 +185,50 @@ class EndpointHandler extends ForwardingHandler {
   #isDone = false;
 
   constructor(inner: Dispatcher.DispatchHandler, ctx: MeshRequestContext, rt: ClusterRuntime, endpoint: EndpointView, isPending: boolean) {
-    super(inner);
+    this.#inner = inner;
     this.#ctx = ctx;
     this.#rt = rt;
     this.#endpoint = endpoint;
     this.#isPending = isPending;
   }
 
-  override onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  onConnect(abort: (err?: Error) => void, context?: unknown): void {
+    this.#ctrl.abortFn = abort;
+    this.#inner.onRequestStart?.(this.#ctrl, context);
+  }
+
+  onUpgrade(statusCode: number, rawHeaders: Buffer[], socket: Duplex): void {
+    this.#inner.onRequestUpgrade?.(this.#ctrl, statusCode, asHeaders(new LazyHeaders(rawHeaders)), socket);
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage: string): boolean {
+    this.#ctrl.resumeFn = resume;
     if (statusCode >= 200 && !this.#ctx.isShadow) this.#rt.detector?.record(this.#endpoint.key, { kind: 'response', status: statusCode });
-    rememberRawHeaders(headers, controller);
     if (this.#isPending) {
       this.#isPending = false;
       this.#rt.breaker.release('pendingRequests');
     }
-    super.onResponseStart(controller, statusCode, headers, statusMessage);
+    this.#inner.onResponseStart?.(this.#ctrl, statusCode, asHeaders(new LazyHeaders(rawHeaders)), statusMessage);
+    return !this.#ctrl.paused;
   }
 
-  override onResponseEnd(controller: Controller, trailers: IncomingHttpHeaders): void {
+  onData(chunk: Buffer): boolean {
+    this.#inner.onResponseData?.(this.#ctrl, chunk);
+    return !this.#ctrl.paused;
+  }
+
+  onComplete(rawTrailers: Buffer[] | null): void {
     this.#finish();
-    super.onResponseEnd(controller, trailers);
+    this.#inner.onResponseEnd?.(this.#ctrl, asHeaders(rawTrailers === null || rawTrailers.length === 0 ? NO_TRAILERS : new LazyHeaders(rawTrailers)));
   }
 
-  override onResponseError(controller: Controller, error: Error): void {
+  onError(error: Error): void {
     if (!this.#isDone && !this.#ctx.isShadow) {
       const kind = classifyError(error);
       if (kind === 'connect-failure' || kind === 'reset' || kind === 'timeout') this.#rt.detector?.record(this.#endpoint.key, { kind });
     }
     this.#finish();
-    super.onResponseError(controller, error);
+    this.#inner.onResponseError?.(this.#ctrl, error);
   }
 
   #finish(): void {

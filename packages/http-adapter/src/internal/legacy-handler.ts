@@ -2,36 +2,21 @@
  * Entry adapter for undici's legacy handler API (`onConnect`/`onHeaders`/`onData`/…, used by
  * undici's `request()`/`stream()` and by `fetch`). undici's own adapter re-encodes every
  * response's headers object into raw buffers; this one hands the upstream's raw header
- * buffers through untouched when no mesh stage changed the headers (the endpoint stage records
- * them with {@link rememberRawHeaders} right before passing the headers up, synchronously), and
- * encodes only when a stage built new headers: the raw buffers are used only for the very
- * headers object they were parsed into (identity check).
+ * buffers through untouched when no mesh stage changed the headers (they arrive as
+ * {@link LazyHeaders}) and encodes only when a stage built new headers. New-API callers get
+ * plain headers objects.
  */
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { ForwardingHandler } from './forwarding-handler.ts';
+import { LazyHeaders, resolveHeaders } from './lazy-headers.ts';
 
 type Controller = Dispatcher.DispatchController;
 
-let lastHeaders: object | undefined;
-let lastRaw: Buffer[] | undefined;
-
-/**
- * Records the raw buffers the parsed `headers` came from (when undici exposes them), for the
- * `onResponseStart` call about to run synchronously up the chain.
- */
-export function rememberRawHeaders(headers: object, controller: Controller): void {
-  const raw = (controller as { rawHeaders?: Buffer[] | null }).rawHeaders;
-  lastHeaders = raw === undefined || raw === null ? undefined : headers;
-  lastRaw = raw ?? undefined;
-}
-
 function encode(headers: IncomingHttpHeaders): Buffer[] {
-  if (headers === lastHeaders && lastRaw !== undefined) {
-    const raw = lastRaw;
-    lastHeaders = lastRaw = undefined;
-    return raw;
-  }
+  const lazy = headers as unknown;
+  if (lazy instanceof LazyHeaders) return lazy.raw;
   const out: Buffer[] = [];
   for (const [key, val] of Object.entries(headers)) {
     if (val === undefined) continue;
@@ -53,8 +38,21 @@ interface LegacyHandler {
 
 /** New-API view of a legacy handler; new-API handlers are returned as they are. */
 export function toControllerHandler(handler: Dispatcher.DispatchHandler): Dispatcher.DispatchHandler {
-  if (typeof handler.onRequestStart === 'function') return handler;
+  if (typeof handler.onRequestStart === 'function') return new MaterializingHandler(handler);
   return new LegacyHandlerAdapter(handler as LegacyHandler);
+}
+
+/** For new-API callers: turns {@link LazyHeaders} into plain headers objects. */
+class MaterializingHandler extends ForwardingHandler {
+  override onRequestUpgrade(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, socket: Duplex): void {
+    super.onRequestUpgrade(controller, statusCode, resolveHeaders(headers), socket);
+  }
+  override onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    super.onResponseStart(controller, statusCode, resolveHeaders(headers), statusMessage);
+  }
+  override onResponseEnd(controller: Controller, trailers: IncomingHttpHeaders): void {
+    super.onResponseEnd(controller, resolveHeaders(trailers));
+  }
 }
 
 class LegacyHandlerAdapter implements Dispatcher.DispatchHandler {
@@ -75,7 +73,7 @@ class LegacyHandlerAdapter implements Dispatcher.DispatchHandler {
     if (this.#h.onData?.(chunk) === false) controller.pause();
   }
   onResponseEnd(_controller: Controller, trailers: IncomingHttpHeaders): void {
-    this.#h.onComplete?.(trailers === undefined || Object.keys(trailers).length === 0 ? [] : encode(trailers));
+    this.#h.onComplete?.(trailers === undefined ? [] : encode(trailers));
   }
   onResponseError(_controller: Controller, error: Error): void {
     if (this.#h.onError === undefined) throw error;
