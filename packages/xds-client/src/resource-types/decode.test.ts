@@ -285,3 +285,11 @@ test('a server-side listener (A36) decodes its filter chains, match and inline r
   assert.ok(source?.type === 'inline');
   assert.deepEqual(source.routeConfig.virtualHosts[0]?.routes[0]?.action, { type: 'nonForwarding' });
 });
+
+test('an explicit raw_buffer transport socket means plaintext; an unknown one rejects the cluster', () => {
+  const base = { name: 'c', type: 'EDS', eds_cluster_config: { eds_config: { ads: {} } } };
+  const raw = { name: 'envoy.transport_sockets.raw_buffer', typed_config: { type_url: 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer', value: new Uint8Array() } };
+  assert.equal(ok<Cluster>(TypeUrl.cluster, packAny(TypeUrl.cluster, { ...base, transport_socket: raw })).tls, undefined);
+  const alts = { name: 'alts', typed_config: { type_url: 'type.googleapis.com/envoy.extensions.transport_sockets.alts.v3.Alts', value: new Uint8Array() } };
+  assert.match(error(TypeUrl.cluster, packAny(TypeUrl.cluster, { ...base, transport_socket: alts })), /transport_socket\.typed_config: unsupported transport socket/);
+});

@@ -7,6 +7,9 @@ import { TypeUrl, unpackAny, type AnyMessage } from '../protos.ts';
 import { arr, has, invalid, obj, str, stringMatcher, type Obj } from './common.ts';
 import type { CertificateSource, SanMatcher, UpstreamTls } from './types.ts';
 
+/** The plaintext transport socket, which some servers send explicitly. */
+const RAW_BUFFER = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
+
 function providerInstance(value: unknown): CertificateSource | undefined {
   if (value === undefined || value === null) return undefined;
   const p = obj(value);
@@ -60,6 +63,7 @@ export function upstreamTls(value: unknown, field: string): UpstreamTls | undefi
   const ts = obj(value);
   if (!has(ts, 'typed_config')) return undefined;
   const a = obj(ts['typed_config']) as unknown as AnyMessage;
+  if (a.type_url === RAW_BUFFER) return undefined;
   if (a.type_url !== TypeUrl.upstreamTlsContext) invalid(`${field}.typed_config`, `unsupported transport socket ${a.type_url}`);
   let m: Obj;
   try {
