@@ -79,6 +79,8 @@ class Client implements XdsClient, AdsStreamHandler {
   readonly #node: XdsNode;
   #isStarted = false;
   #isConnected = false;
+  /** A stream is open and our requests go out on it (A27 timers run only then). */
+  #isStreamOpen = false;
   #isUnavailableReported = false;
   #isClosed = false;
 
@@ -117,7 +119,7 @@ class Client implements XdsClient, AdsStreamHandler {
       if (!names) this.#subs.set(typeUrl, (names = new Set()));
       names.add(name);
       this.#stream.updateSubscription(typeUrl);
-      if (this.#isConnected && entry.status === 'REQUESTED') this.#startTimer(typeUrl, name);
+      if (this.#isStreamOpen && entry.status === 'REQUESTED') this.#startTimer(typeUrl, name);
       if (!this.#isStarted) {
         this.#isStarted = true;
         this.#stream.start();
@@ -240,6 +242,7 @@ class Client implements XdsClient, AdsStreamHandler {
   }
 
   onStreamStarted(): void {
+    this.#isStreamOpen = true;
     // A27: does-not-exist timers run from the request on a live stream.
     for (const [typeUrl, names] of this.#subs) {
       for (const name of names) if (this.#cache.get(typeUrl, name)?.status === 'REQUESTED') this.#startTimer(typeUrl, name);
@@ -248,6 +251,7 @@ class Client implements XdsClient, AdsStreamHandler {
 
   onStreamFailed(error: MeshError, hadResponse: boolean): void {
     this.#isConnected = false;
+    this.#isStreamOpen = false;
     this.#watchers.cancelAllTimers();
     if (hadResponse || this.#isUnavailableReported || this.#isClosed) return;
     this.#isUnavailableReported = true;

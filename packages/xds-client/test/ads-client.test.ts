@@ -104,8 +104,11 @@ test('a server that never answers: the watcher learns the resource does not exis
   const { client, server } = await setup({ isHanging: true });
   const r = recorder();
   client.watch(TypeUrl.cluster, 'c1', r.watcher);
+  await waitFor(() => server.requestsOf(TypeUrl.cluster).length >= 1, 'the request');
+  const late = recorder();
+  client.watch(TypeUrl.cluster, 'c2', late.watcher); // subscribed on the already open stream
   await waitFor(() => r.count('missing') === 1, 'does-not-exist', 3000);
-  assert.ok(server.requestsOf(TypeUrl.cluster).length >= 1);
+  await waitFor(() => late.count('missing') === 1, 'does-not-exist of the later watch', 3000);
   assert.equal(client.dump().resources[0]?.status, 'DOES_NOT_EXIST');
 });
 
