@@ -198,3 +198,27 @@ test('reset before any response: retry_on reset retries exactly num_retries time
     await up.close();
   }
 });
+
+test("Istio's default retry policy applies when the route has none: a 503 is tried 3 times, a 500 once", async () => {
+  let status = 503;
+  const up = await startUpstream('v1', (_r, res) => {
+    res.statusCode = status;
+    res.end();
+  });
+  const h = await harness({
+    target: 'c',
+    clusters: [[edsCluster('c'), loadAssignment('c', [{ endpoints: [up.addr] }])]],
+    dispatcher: { defaultRetryPolicy: undefined },
+  });
+  try {
+    assert.equal((await statusOf(h)).status, 503);
+    assert.equal(up.seen.length, 3);
+    status = 500;
+    up.seen.length = 0;
+    assert.equal((await statusOf(h)).status, 500);
+    assert.equal(up.seen.length, 1);
+  } finally {
+    await h.close();
+    await up.close();
+  }
+});
