@@ -16,6 +16,7 @@ import { effectiveFilters } from '../internal/filter-config.ts';
 import { failLocally, replyWithError } from '../internal/local-reply.ts';
 import type { LocalReplyMode } from '../internal/local-reply.ts';
 import { contextOf } from '../internal/request-context.ts';
+import { FlagStampHandler } from '../internal/flag-stamp-handler.ts';
 import type { MeshRequestContext } from '../internal/request-context.ts';
 
 /** Options of {@link createFaultInterceptor}. */
@@ -63,7 +64,7 @@ export function createFaultInterceptor(options: FaultInterceptorOptions): Dispat
         replyWithError(handler, options.localReplies, abortStatus, err, { 'x-weft-response-flags': flags });
         return true;
       }
-      return dispatch(opts, handler);
+      return dispatch(opts, delayMs > 0 ? new FlagStampHandler(handler, ctx) : handler);
     };
     if (delayMs === 0) return proceed();
     ctx.responseFlags.push('DI');

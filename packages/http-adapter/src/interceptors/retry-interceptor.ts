@@ -26,6 +26,7 @@ import { contextOf } from '../internal/request-context.ts';
 import type { MeshRequestContext } from '../internal/request-context.ts';
 import { classifyError, upstreamFailure } from '../internal/upstream-errors.ts';
 import { resolveHeaders } from '../internal/lazy-headers.ts';
+import { stampFlags } from '../internal/flag-stamp-handler.ts';
 
 type Controller = Dispatcher.DispatchController;
 type Handler = Dispatcher.DispatchHandler;
@@ -215,7 +216,7 @@ class RetryingRequest {
   }
 
   forwardStart(statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
-    this.#outer.onResponseStart?.(this.controller, statusCode, headers, statusMessage);
+    this.#outer.onResponseStart?.(this.controller, statusCode, stampFlags(headers, this.#ctx), statusMessage);
   }
 
   forwardData(chunk: Buffer): void {

@@ -13,10 +13,10 @@ import { ErrorCode, MeshError, isMeshError } from '@weft/xds-client';
 import type { HeaderMutations, RedirectAction, RouteAction } from '@weft/xds-client';
 import { isSampled } from '@weft/core';
 import type { HostView, MeshView, RouteView } from '../mesh-view.ts';
-import { ForwardingHandler } from '../internal/forwarding-handler.ts';
 import { applyMutations, applyRegexRewrite, hasMutations, normalizeHeaders, splitPath } from '../internal/headers.ts';
 import type { HeaderRecord } from '../internal/headers.ts';
-import { RESPONSE_FLAGS_HEADER, failLocally, replyLocally, replyWithError } from '../internal/local-reply.ts';
+import { failLocally, replyLocally, replyWithError } from '../internal/local-reply.ts';
+import { FlagStampHandler } from '../internal/flag-stamp-handler.ts';
 import type { LocalReplyMode } from '../internal/local-reply.ts';
 import { parseOrigin } from '../internal/origin.ts';
 import { resolveHeaders } from '../internal/lazy-headers.ts';
@@ -138,7 +138,7 @@ function forward(o: RouteInterceptorOptions, dispatch: Dispatch, opts: Dispatche
   // An explicit servername spares undici deriving one from the Host header on every request.
   const next = { ...opts, path: newPath, headers, servername: origin.hostname, [MESH_CONTEXT]: ctx };
   const needsResponseHook = hasMutations(levels, 'response');
-  return dispatch(next, needsResponseHook ? new ResponseMutationHandler(handler, levels, ctx) : new FlagStampHandler(handler, ctx));
+  return dispatch(next, needsResponseHook ? new ResponseMutationHandler(handler, levels, ctx) : handler);
 }
 
 function rewritePath(ra: RouteAction, route: RouteView, target: string): string {
@@ -199,23 +199,6 @@ const DISCARD: Handler = {
   onResponseEnd() {},
   onResponseError() {},
 };
-
-/** Stamps the response flags gathered on the way (e.g. `DI`) when there are any. */
-class FlagStampHandler extends ForwardingHandler {
-  protected readonly ctx: MeshRequestContext;
-  constructor(inner: Handler, ctx: MeshRequestContext) {
-    super(inner);
-    this.ctx = ctx;
-  }
-  override onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
-    const flags = this.ctx.responseFlags;
-    if (flags.length > 0) {
-      const plain = resolveHeaders(headers);
-      if (plain[RESPONSE_FLAGS_HEADER] === undefined) headers = { ...plain, [RESPONSE_FLAGS_HEADER]: flags.join(',') };
-    }
-    super.onResponseStart(controller, statusCode, headers, statusMessage);
-  }
-}
 
 /** Applies `response_headers_to_add/remove` of every level. */
 class ResponseMutationHandler extends FlagStampHandler {
