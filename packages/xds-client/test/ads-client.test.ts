@@ -53,8 +53,11 @@ for (const protocol of ['delta', 'sotw'] as const) {
       await waitFor(() => r.count('changed') === 2, 'update');
       const second = r.events[1];
       assert.ok(second?.type === 'changed' && second.value.lbPolicy.type === 'random');
-      const acks = server.requestsOf(TypeUrl.cluster).filter((q) => q.request.response_nonce);
-      assert.ok(acks.length >= 2 && acks.every((q) => q.request.error_detail === undefined || q.request.error_detail === null));
+      const acksOf = () => server.requestsOf(TypeUrl.cluster).filter((q) => q.request.response_nonce);
+      // The watcher may hear of the update before the ACK has crossed the wire.
+      await waitFor(() => acksOf().length >= 2, 'both ACKs at the server');
+      const acks = acksOf();
+      assert.ok(acks.every((q) => q.request.error_detail === undefined || q.request.error_detail === null));
       if (protocol === 'sotw') assert.ok(acks.at(-1)?.request.version_info !== '', 'SotW ACK carries the accepted version');
       server.remove(TypeUrl.cluster, 'c1');
       await waitFor(() => r.last()?.type === 'missing', 'removal');
