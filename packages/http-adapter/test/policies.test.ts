@@ -246,3 +246,33 @@ test('outbound policy: ALLOW_ANY passes unknown hosts through, REGISTRY_ONLY fai
     await up.close();
   }
 });
+
+test('fault scoping: header-controlled abort, header matchers and upstream_cluster decide which requests are faulted', async () => {
+  const up = await startUpstream('v1');
+  const fault: HttpFilter = {
+    name: 'envoy.filters.http.fault',
+    config: {
+      type: 'fault',
+      fault: {
+        abort: { headerAbort: true, percentage: { numerator: 100, denominator: 100 } },
+        headers: [{ name: 'x-chaos', match: { type: 'exact', value: 'on', ignoreCase: false }, invertMatch: false, treatMissingHeaderAsEmpty: false }],
+        upstreamCluster: 'c',
+        downstreamNodes: [],
+      },
+    },
+    isOptional: false,
+  };
+  const h = await harness({ target: 'c', clusters: [[edsCluster('c'), loadAssignment('c', [{ endpoints: [up.addr] }])]], filters: [fault] });
+  try {
+    const faulted = await request(URL_, { dispatcher: h.dispatcher, headers: { 'x-chaos': 'on', 'x-envoy-fault-abort-request': '418' } });
+    await faulted.body.text();
+    assert.equal(faulted.statusCode, 418);
+    assert.equal(faulted.headers['x-weft-response-flags'], 'FI');
+    const unmatched = await request(URL_, { dispatcher: h.dispatcher, headers: { 'x-envoy-fault-abort-request': '418' } });
+    assert.equal(await unmatched.body.text(), 'v1');
+    assert.equal(up.seen.length, 1);
+  } finally {
+    await h.close();
+    await up.close();
+  }
+});
