@@ -111,13 +111,14 @@ describe('gRPC adapter routing', () => {
     }
   });
 
-  it('adds and removes request metadata as the route says', async () => {
+  it('adds and removes request and response metadata as the route says', async () => {
     const route1 = route(match(''), 'v1', {}, {
       requestHeadersToAdd: [
         { key: 'x-weft-added', value: 'yes', appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD', keepEmptyValue: false },
         { key: 'x-keep', value: 'new', appendAction: 'ADD_IF_ABSENT', keepEmptyValue: false },
       ],
       requestHeadersToRemove: ['x-secret'],
+      responseHeadersToAdd: [{ key: 'x-weft-route', value: 'default', appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD', keepEmptyValue: false }],
     });
     const config = meshConfig({ listenerName: LISTENER, routes: [route1], clusters: { v1: { endpoints: [v1.address] } } });
     const { client } = meshClient(config);
@@ -125,7 +126,11 @@ describe('gRPC adapter routing', () => {
       const md = new grpc.Metadata();
       md.set('x-secret', 'hide-me');
       md.set('x-keep', 'old');
-      await unary(client, { text: 'm' }, { metadata: md });
+      const responseHeaders = await new Promise<grpc.Metadata>((resolve, reject) => {
+        const call = client.Unary({ text: 'm' }, md, {}, (err) => err && reject(err));
+        call.on('metadata', resolve);
+      });
+      assert.deepEqual(responseHeaders.get('x-weft-route'), ['default']);
       const seen = v1.lastMetadata!;
       assert.deepEqual(seen.get('x-weft-added'), ['yes']);
       assert.deepEqual(seen.get('x-keep'), ['old']);

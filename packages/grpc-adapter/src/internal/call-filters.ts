@@ -36,33 +36,63 @@ export function rejectFilterFactory(status: StatusObject): FilterFactory {
   return factory(() => Promise.reject(status));
 }
 
-/** Metadata add/remove (Envoy `request_headers_to_add` / `_to_remove`), applied in the given order. */
-export function headerMutationFilterFactory(toRemove: readonly string[], toAdd: readonly HeaderValueOption[]): FilterFactory | undefined {
-  if (toRemove.length === 0 && toAdd.length === 0) return undefined;
-  const removes = toRemove.map((k) => k.toLowerCase()).filter((k) => !k.startsWith(':') && k !== 'content-type');
-  return factory((m) => {
-    for (const k of removes) m.remove(k);
-    for (const h of toAdd) {
-      const key = h.key.toLowerCase();
-      if (key.startsWith(':') || (h.value === '' && !h.keepEmptyValue)) continue;
-      const has = m.get(key).length > 0;
-      switch (h.appendAction) {
-        case 'APPEND_IF_EXISTS_OR_ADD':
-          m.add(key, h.value);
-          break;
-        case 'ADD_IF_ABSENT':
-          if (!has) m.set(key, h.value);
-          break;
-        case 'OVERWRITE_IF_EXISTS_OR_ADD':
-          m.set(key, h.value);
-          break;
-        case 'OVERWRITE_IF_EXISTS':
-          if (has) m.set(key, h.value);
-          break;
-      }
+function mutate(m: Metadata, removes: readonly string[], toAdd: readonly HeaderValueOption[]): Metadata {
+  for (const k of removes) m.remove(k);
+  for (const h of toAdd) {
+    const key = h.key.toLowerCase();
+    if (key.startsWith(':') || (h.value === '' && !h.keepEmptyValue)) continue;
+    const has = m.get(key).length > 0;
+    switch (h.appendAction) {
+      case 'APPEND_IF_EXISTS_OR_ADD':
+        m.add(key, h.value);
+        break;
+      case 'ADD_IF_ABSENT':
+        if (!has) m.set(key, h.value);
+        break;
+      case 'OVERWRITE_IF_EXISTS_OR_ADD':
+        m.set(key, h.value);
+        break;
+      case 'OVERWRITE_IF_EXISTS':
+        if (has) m.set(key, h.value);
+        break;
     }
-    return m;
-  });
+  }
+  return m;
+}
+
+const isMutable = (k: string): boolean => !k.startsWith(':') && k !== 'content-type' && k !== 'grpc-status' && k !== 'grpc-message';
+
+/** Applies Envoy header mutations to request metadata (sent) and response metadata (received headers). */
+class HeaderMutationFilter extends experimental.BaseFilter {
+  readonly #request: readonly [readonly string[], readonly HeaderValueOption[]];
+  readonly #response: readonly [readonly string[], readonly HeaderValueOption[]];
+  constructor(request: readonly [readonly string[], readonly HeaderValueOption[]], response: readonly [readonly string[], readonly HeaderValueOption[]]) {
+    super();
+    this.#request = request;
+    this.#response = response;
+  }
+  override async sendMetadata(metadata: Promise<Metadata>): Promise<Metadata> {
+    return mutate(await metadata, this.#request[0], this.#request[1]);
+  }
+  override receiveMetadata(metadata: Metadata): Metadata {
+    return mutate(metadata, this.#response[0], this.#response[1]);
+  }
+}
+
+/**
+ * Metadata add/remove (Envoy `request_headers_to_add` / `_to_remove` on outgoing metadata,
+ * `response_headers_to_add` / `_to_remove` on the response headers), removals first, then
+ * additions in the given order. Pseudo-headers, `content-type` and the gRPC status keys are
+ * never touched. Undefined when there is nothing to do.
+ */
+export function headerMutationFilterFactory(
+  request: { readonly remove: readonly string[]; readonly add: readonly HeaderValueOption[] },
+  response: { readonly remove: readonly string[]; readonly add: readonly HeaderValueOption[] } = { remove: [], add: [] },
+): FilterFactory | undefined {
+  if (request.remove.length + request.add.length + response.remove.length + response.add.length === 0) return undefined;
+  const req = [request.remove.map((k) => k.toLowerCase()).filter(isMutable), request.add] as const;
+  const res = [response.remove.map((k) => k.toLowerCase()).filter(isMutable), response.add] as const;
+  return { createFilter: () => new HeaderMutationFilter(req, res) };
 }
 
 /** Request facts for header matchers of filters, from call metadata. */

@@ -82,10 +82,12 @@ export function buildCallPlan(snapshot: ClientSnapshot, route: CompiledRoute, cl
 
   const filterFactories: FilterFactory[] = [];
   const wc = route.weightedCluster(clusterName);
-  // Envoy order: the most specific level's headers are added last (weighted cluster, route, vhost, route config).
-  const toRemove = [...(wc?.requestHeadersToRemove ?? []), ...route.spec.requestHeadersToRemove, ...vh.requestHeadersToRemove, ...rc.requestHeadersToRemove];
-  const toAdd: HeaderValueOption[] = [...rc.requestHeadersToAdd, ...vh.requestHeadersToAdd, ...route.spec.requestHeadersToAdd, ...(wc?.requestHeadersToAdd ?? [])];
-  const mutation = headerMutationFilterFactory(toRemove, toAdd);
+  // Envoy order: route config, virtual host, route, weighted cluster — the most specific level's additions come last.
+  const levels = [rc, vh, route.spec, ...(wc === undefined ? [] : [wc])];
+  const mutation = headerMutationFilterFactory(
+    { remove: levels.flatMap((l) => l.requestHeadersToRemove), add: levels.flatMap((l): HeaderValueOption[] => [...l.requestHeadersToAdd]) },
+    { remove: levels.flatMap((l) => l.responseHeadersToRemove), add: levels.flatMap((l): HeaderValueOption[] => [...l.responseHeadersToAdd]) },
+  );
   if (mutation !== undefined) filterFactories.push(mutation);
 
   snapshot.httpFilters.forEach((f, i) => {
