@@ -82,8 +82,9 @@ export function buildCallPlan(snapshot: ClientSnapshot, route: CompiledRoute, cl
 
   const filterFactories: FilterFactory[] = [];
   const wc = route.weightedCluster(clusterName);
-  // Envoy order: route config, virtual host, route, weighted cluster — the most specific level's additions come last.
-  const levels = [rc, vh, route.spec, ...(wc === undefined ? [] : [wc])];
+  // Envoy's order: weighted cluster, route, virtual host, then route configuration headers
+  // (so with OVERWRITE the least specific level wins, as in Envoy's default).
+  const levels = [...(wc === undefined ? [] : [wc]), route.spec, vh, rc];
   const mutation = headerMutationFilterFactory(
     { remove: levels.flatMap((l) => l.requestHeadersToRemove), add: levels.flatMap((l): HeaderValueOption[] => [...l.requestHeadersToAdd]) },
     { remove: levels.flatMap((l) => l.responseHeadersToRemove), add: levels.flatMap((l): HeaderValueOption[] => [...l.responseHeadersToAdd]) },
