@@ -32,4 +32,10 @@ describe('register hook', () => {
     assert.match(r.stderr, /WEFT_GRPC_XDS_CONFLICT/);
     assert.match(r.stdout, /weft-registered=true/);
   });
+
+  it('warns when grpc-js-xds registers itself after Weft and takes the xds: scheme', async () => {
+    const r = await runApp(['--import', '@weft/grpc-adapter/register', APP, '--schemes'], { WEFT_TEST_REGISTER_GRPC_JS_XDS: '1' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /WEFT_GRPC_XDS_CONFLICT.*registered after Weft/);
+  });
 });

@@ -42,7 +42,8 @@ export function isGrpcJsXdsRegistered(): boolean {
  * application's copy: grpc-js is a peer dependency). Calling it again re-registers the schemes
  * with the new options. When grpc-js-xds is already registered, the `xds` scheme is left to it
  * and a process warning (`WEFT_GRPC_XDS_CONFLICT`) says so; use `weft:///host:port` targets or
- * drop the grpc-js-xds import. Synchronous; opens no connection until a channel is used.
+ * drop the grpc-js-xds import. When grpc-js-xds registers itself afterwards (checked during the
+ * first seconds of start-up), the same warning says it took the scheme over. Synchronous; opens no connection until a channel is used.
  */
 export function registerWeftGrpc(options: RegisterWeftGrpcOptions = {}): WeftGrpcRegistration {
   let source = options.source;
@@ -60,6 +61,19 @@ export function registerWeftGrpc(options: RegisterWeftGrpcOptions = {}): WeftGrp
     } else {
       experimental.registerResolver('xds', resolverClass);
       schemes.push('xds');
+      // grpc-js-xds registered later (by the app's own start-up code) silently takes the scheme
+      // back; look a few times during start-up (unref'd, so nothing is kept alive) and say so once.
+      let isWarned = false;
+      const check = (): void => {
+        if (isWarned || !isGrpcJsXdsRegistered()) return;
+        isWarned = true;
+        process.emitWarning(
+          '@grpc/grpc-js-xds was registered after Weft and now owns the xds: scheme; xds:/// targets are NOT meshed by Weft. Remove the grpc-js-xds register() call or use weft:/// targets.',
+          { code: 'WEFT_GRPC_XDS_CONFLICT' },
+        );
+      };
+      setImmediate(check).unref();
+      for (const ms of [500, 5000]) setTimeout(check, ms).unref();
     }
   }
   return {

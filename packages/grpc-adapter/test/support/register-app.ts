@@ -6,6 +6,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { createEchoClient, unary } from './echo-service.ts';
 
+if (process.env['WEFT_TEST_REGISTER_GRPC_JS_XDS'] === '1') {
+  (await import('@grpc/grpc-js-xds')).register();
+  await new Promise((resolve) => setTimeout(resolve, 800)); // an app that keeps running a moment
+}
 if (process.argv.includes('--schemes')) {
   console.log(`weft-registered=${grpc.experimental.isLoadBalancerNameRegistered('weft_cluster_manager')}`);
 } else {
