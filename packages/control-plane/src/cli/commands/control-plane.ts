@@ -4,6 +4,10 @@
  * Istio config, serves ADS and the admin API, and prints one ready line naming the bound ports
  * (`weft control-plane: xDS on 127.0.0.1:15010, admin on http://127.0.0.1:15014`). SIGTERM or
  * SIGINT end every xDS stream with UNAVAILABLE and exit 0.
+ *
+ * With `--ca-dir DIR` the control plane is also the mesh CA: Istio's
+ * `IstioCertificateService/CreateCertificate` on the xDS port, and `POST /ca/token` (loopback
+ * callers only) on the admin port for `weft token create --admin URL`.
  */
 import { MeshError } from '@weft/xds-client';
 import { createConfigStore } from '../../config/config-store.ts';
@@ -11,6 +15,9 @@ import { createAdminServer } from '../../admin/admin-server.ts';
 import { mountXdsRoutes } from '../../admin/xds-routes.ts';
 import { createXdsServer } from '../../xds/xds-server.ts';
 import { createXdsMetrics } from '../../xds/metrics.ts';
+import { createCertificateAuthority } from '../../ca/certificate-authority.ts';
+import { caServiceDefinition, createCaServiceHandlers } from '../../ca/ca-service.ts';
+import { createTokenAdminHandler, TOKEN_ADMIN_PATH } from '../../ca/token-admin-handler.ts';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../parse-args.ts';
 
@@ -25,7 +32,7 @@ function port(flag: string, value: string | undefined, fallback: number): number
 export const controlPlaneCommand: Command = {
   name: 'control-plane',
   summary: 'serve Istio config as xDS (SotW and delta ADS) with the admin API',
-  synopsis: '--config PATH… [--xds-port 15010] [--xds-address 127.0.0.1] [--admin-port 15014] [--admin-address 127.0.0.1] [--debounce-ms 100]',
+  synopsis: '--config PATH… [--xds-port 15010] [--xds-address 127.0.0.1] [--admin-port 15014] [--admin-address 127.0.0.1] [--debounce-ms 100] [--ca-dir DIR] [--trust-domain cluster.local]',
   async run(args) {
     const { values } = parseCommandArgs('control-plane', {
       args,
@@ -40,6 +47,7 @@ export const controlPlaneCommand: Command = {
         'trust-domain': { type: 'string' },
         'domain-suffix': { type: 'string' },
         'default-namespace': { type: 'string' },
+        'ca-dir': { type: 'string' },
       },
     });
     const paths = values.config ?? [];
@@ -62,6 +70,12 @@ export const controlPlaneCommand: Command = {
     const xds = createXdsServer({ source: store, debounceMs: 0, registrationGraceMs: graceMs, metrics: createXdsMetrics(undefined, true) });
     const admin = createAdminServer();
     mountXdsRoutes(admin, { xds });
+    const caDir = values['ca-dir'];
+    if (caDir !== undefined) {
+      const ca = createCertificateAuthority({ caDir, ...(values['trust-domain'] ? { trustDomain: values['trust-domain'] } : {}) });
+      xds.grpcServer.addService(caServiceDefinition(), createCaServiceHandlers(ca));
+      admin.route(TOKEN_ADMIN_PATH, createTokenAdminHandler(ca), { methods: ['POST', 'GET', 'PUT', 'DELETE'] });
+    }
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (async () => {
