@@ -114,6 +114,9 @@ function sleep(ms: number): Promise<void> {
   });
 }
 
+/** Active delay faults per decoded fault config, shared by every route using that config (`max_active_faults`). */
+const activeFaultCounters = new WeakMap<FaultFilterConfig, { count: number }>();
+
 /**
  * Fault injection (A33): delay then abort, each drawn against its percentage; header-driven
  * values (`x-envoy-fault-delay-request`, `x-envoy-fault-abort-grpc-request`,
@@ -125,22 +128,24 @@ export function faultFilterFactory(fault: FaultFilterConfig, where: string, path
   if (fault.upstreamCluster !== undefined && fault.upstreamCluster !== cluster) return undefined;
   if (fault.delay === undefined && fault.abort === undefined) return undefined;
   const matchers: RequestPredicate[] = fault.headers.map((h, i) => compileHeaderMatcher(h, `${where}.headers[${i}]`));
-  let activeFaults = 0;
+  let active = activeFaultCounters.get(fault);
+  if (active === undefined) activeFaultCounters.set(fault, (active = { count: 0 }));
+  const counter = active;
   return factory(async (m) => {
     if (matchers.length > 0) {
       const facts = factsFromMetadata(path, authority, m);
       for (const p of matchers) if (!p(facts)) return m;
     }
-    if (fault.maxActiveFaults !== undefined && activeFaults >= fault.maxActiveFaults) return m;
+    if (fault.maxActiveFaults !== undefined && counter.count >= fault.maxActiveFaults) return m;
     const delay = fault.delay;
     if (delay !== undefined && isSampled(delay.percentage)) {
       const ms = delay.headerDelay ? Number(firstString(m, 'x-envoy-fault-delay-request')) : (delay.fixedDelayMs ?? 0);
       if (Number.isFinite(ms) && ms > 0) {
-        activeFaults++;
+        counter.count++;
         try {
           await sleep(ms);
         } finally {
-          activeFaults--;
+          counter.count--;
         }
       }
     }
