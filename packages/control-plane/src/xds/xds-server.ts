@@ -76,6 +76,8 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
   const cache: SnapshotCache = createSnapshotCache(() => metrics.snapshotFailures.inc());
   const registrar = createSelfRegistrar(source.registry, options.registrationGraceMs ?? 5000);
   const live = new Set<ClientConnection>();
+  /** Every open stream, identified or not (close() ends them all). */
+  const streams = new Set<ClientConnection>();
   const pushListeners = new Set<(generation: number, streams: number) => void>();
   const grpcServer = new Server({ 'grpc.max_concurrent_streams': 100_000 });
   let address: string | undefined;
@@ -122,7 +124,11 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
   });
 
   function attach(conn: ClientConnection, call: ServerDuplexStream<object, object>): void {
-    const done = () => conn.markClosed();
+    streams.add(conn);
+    const done = () => {
+      streams.delete(conn);
+      conn.markClosed();
+    };
     call.on('end', () => {
       done();
       call.end();
@@ -178,7 +184,8 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
         subscription[Symbol.dispose]();
         if (timer) clearTimeout(timer);
         registrar.close();
-        for (const conn of [...live]) conn.end(status.UNAVAILABLE, 'control plane shutting down');
+        for (const conn of [...streams]) conn.end(status.UNAVAILABLE, 'control plane shutting down');
+        streams.clear();
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => {
             grpcServer.forceShutdown();
