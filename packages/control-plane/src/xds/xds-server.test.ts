@@ -265,3 +265,24 @@ test('close() ends streams with UNAVAILABLE', async () => {
   assert.equal((await ended)?.code, status.UNAVAILABLE);
   client.close();
 });
+
+test('Delta: NACK recorded with its error, nothing resent, explicit wildcard and stale nonce', async () => {
+  const { server, client, stop } = await start();
+  try {
+    const d = client.delta<DeltaDiscoveryRequest, DeltaDiscoveryResponse>();
+    d.send({ node: testNode('delta-nack'), type_url: TypeUrl.listener, resource_names_subscribe: ['*'] });
+    const lds = await d.next();
+    assert.equal(lds.resources?.length, 2);
+    d.send({ type_url: TypeUrl.listener, response_nonce: 'not-ours' });
+    d.send({ type_url: TypeUrl.listener, response_nonce: lds.nonce, error_detail: { code: 3, message: 'listener rejected' } });
+    await d.expectNothing(150);
+    const sync = syncOf(server, 'delta-nack');
+    assert.equal(sync.protocol, 'delta');
+    assert.equal(sync.types.lds?.state, 'NACKED');
+    assert.equal(sync.types.lds?.lastNack?.message, 'listener rejected');
+    assert.equal(sync.types.lds?.isWildcard, true);
+    d.close();
+  } finally {
+    await stop();
+  }
+});
