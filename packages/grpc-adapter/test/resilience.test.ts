@@ -108,7 +108,7 @@ describe('gRPC adapter resilience', () => {
       const { client } = meshClient(config);
       try {
         await waitReady(client);
-        const codes = await runBounded(20, 20, (i) => outcome(unary(client, { text: String(i) }, { deadlineMs: 700 })));
+        const codes = await runBounded(20, 20, (i) => outcome(unary(client, { text: String(i) }, { deadlineMs: 1200 })));
         const failed = codes.filter((c) => c !== grpc.status.OK).length;
         if (perTry !== undefined) assert.equal(failed, 0, 'every call was answered by the second host within the deadline');
         else assert.ok(failed > 0, 'without a per-try timeout the calls sent to the hung host time out');
@@ -162,7 +162,7 @@ describe('gRPC adapter resilience', () => {
       listenerName: LISTENER,
       routes: [route(match(''), 'a')],
       clusters: { a: { endpoints: [a.address] } },
-      httpFilters: [{ name: 'envoy.filters.http.fault', isOptional: false, config: { type: 'fault', fault: { delay: { fixedDelayMs: 200, headerDelay: false, percentage: { numerator: 50, denominator: 100 } }, headers: [], downstreamNodes: [] } } }],
+      httpFilters: [{ name: 'envoy.filters.http.fault', isOptional: false, config: { type: 'fault', fault: { delay: { fixedDelayMs: 1500, headerDelay: false, percentage: { numerator: 50, denominator: 100 } }, headers: [], downstreamNodes: [] } } }],
     });
     const { client } = meshClient(config);
     try {
@@ -173,8 +173,9 @@ describe('gRPC adapter resilience', () => {
         await unary(client, { text: String(i) });
         return performance.now() - t0;
       });
-      // A delayed call cannot finish before its 200 ms timer (a lower bound, not a timing assertion).
-      const delayed = elapsed.filter((ms) => ms >= 195).length;
+      // A delayed call cannot finish before its 1,500 ms timer; an undelayed loopback call taking
+      // 750 ms would need a stalled machine (a wide margin, not a timing assertion).
+      const delayed = elapsed.filter((ms) => ms >= 750).length;
       // Binomial(200, 0.5): sd ≈ 7.1; ±30 is > 4 sd.
       assert.ok(Math.abs(delayed - 100) <= 30, `delayed ${delayed} of ${n}`);
     } finally {
@@ -252,7 +253,7 @@ describe('gRPC adapter resilience', () => {
     let isFailing = true;
     a.behaviour = () => (isFailing ? { code: grpc.status.UNAVAILABLE } : {});
     const od = {
-      consecutive5xx: 3, intervalMs: 50, baseEjectionTimeMs: 300, maxEjectionTimeMs: 300_000, maxEjectionTimeJitterMs: 0, maxEjectionPercent: 50,
+      consecutive5xx: 3, intervalMs: 50, baseEjectionTimeMs: 1500, maxEjectionTimeMs: 300_000, maxEjectionTimeJitterMs: 0, maxEjectionPercent: 50,
       enforcingConsecutive5xx: 100, enforcingSuccessRate: 100, successRateMinimumHosts: 5, successRateRequestVolume: 100, successRateStdevFactor: 1900,
       consecutiveGatewayFailure: 5, enforcingConsecutiveGatewayFailure: 0, splitExternalLocalOriginErrors: false, consecutiveLocalOriginFailure: 5,
       enforcingConsecutiveLocalOriginFailure: 100, enforcingLocalOriginSuccessRate: 100, failurePercentageThreshold: 85, enforcingFailurePercentage: 0,
@@ -267,9 +268,9 @@ describe('gRPC adapter resilience', () => {
       assert.equal(first.filter((c) => c !== 0).length, 3, 'three failures, then the host is ejected');
       isFailing = false;
       const before = a.callsByMethod.get('Unary') ?? 0;
-      // Re-admission: bounded polling (at most 100 calls, 20 ms apart) until `a` serves again.
+      // Re-admission: bounded polling (at most 400 calls, 20 ms apart) until `a` serves again.
       let isReadmitted = false;
-      for (let i = 0; i < 100 && !isReadmitted; i++) {
+      for (let i = 0; i < 400 && !isReadmitted; i++) {
         await unary(client, { text: 'probe' });
         isReadmitted = (a.callsByMethod.get('Unary') ?? 0) > before;
         if (!isReadmitted) await new Promise((r) => setTimeout(r, 20));
