@@ -6,16 +6,14 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { startControlPlane as startControlPlaneProcess } from '../../control-plane/src/demo/control-plane-process.ts';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Mesh } from '../src/mesh/mesh.ts';
 import type { HostSnapshot } from '../src/mesh/host-snapshot.ts';
 
-const WEFT = fileURLToPath(new URL('../../control-plane/src/cli/weft.ts', import.meta.url));
 const configDir = mkdtempSync(join(tmpdir(), 'weft-core-mesh-'));
 const processes = new Set<ChildProcess>();
 after(() => {
@@ -68,30 +66,10 @@ ${split.join('\n')}
 }
 
 async function startControlPlane(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [WEFT, 'control-plane', '--config', configDir, '--xds-port', '0', '--admin-port', '0', '--debounce-ms', '20'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  processes.add(child);
-  child.on('exit', () => processes.delete(child));
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`control plane not up within 20 s: ${stderr}`)), 20_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const m = /xDS on [^\s,]*:(\d+)/.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`control plane exited with ${code}: ${stderr}`));
-    });
-  });
-  return { child, port };
+  const cp = await startControlPlaneProcess({ configPaths: [configDir], args: ['--debounce-ms', '20'] });
+  processes.add(cp.child);
+  cp.child.on('exit', () => processes.delete(cp.child));
+  return { child: cp.child, port: Number(cp.xdsAddress.split(':').pop()) };
 }
 
 /** Resolves once `predicate` holds for the current snapshot of `authority` (bounded). */

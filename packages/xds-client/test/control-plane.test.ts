@@ -6,15 +6,14 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { startControlPlane as startControlPlaneProcess } from '../../control-plane/src/demo/control-plane-process.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createXdsClient, type MeshError, type XdsConfig } from '@weft/xds-client';
 import { waitFor } from './fake-ads-server.ts';
 
-const WEFT = fileURLToPath(new URL('../../control-plane/src/cli/weft.ts', import.meta.url));
 const LISTENER = 'reviews.default.svc.cluster.local:9080';
 const dir = mkdtempSync(join(tmpdir(), 'weft-xds-client-cp-'));
 const children = new Set<ChildProcess>();
@@ -72,30 +71,10 @@ ${routes.join('\n')}
 
 /** Starts `weft control-plane` on `xdsPort` (0 = any); resolves with the bound xDS port. */
 async function startControlPlane(xdsPort: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [WEFT, 'control-plane', '--config', dir, '--xds-port', String(xdsPort), '--admin-port', '0', '--debounce-ms', '20'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  let out = '';
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`control plane did not start within 20 s: ${err}`)), 20_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /xDS on [^\s,]*:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`control plane exited with ${code}: ${err}`));
-    });
-  });
-  return { child, port };
+  const cp = await startControlPlaneProcess({ configPaths: [dir], xdsPort, args: ['--debounce-ms', '20'] });
+  children.add(cp.child);
+  cp.child.on('exit', () => children.delete(cp.child));
+  return { child: cp.child, port: Number(cp.xdsAddress.split(':').pop()) };
 }
 
 /** Weights of the v1/v2 clusters in the catch-all route of the latest config. */
