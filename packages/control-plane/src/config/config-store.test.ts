@@ -250,3 +250,51 @@ test('a watched file that disappears is a rejected change naming the path; resto
   assert.deepEqual(weights(await next), [20, 80]);
   assert.deepEqual(store.lastRejected, []);
 });
+
+test('saves through a temp file renamed over the original, deletions and files in new sub-directories are all picked up', async (t) => {
+  const { mkdir, rename } = await import('node:fs/promises');
+  const { dir, store } = await setup(t, { 'dr.yaml': dr, 'vs.yaml': vs(90, 10) });
+  // 1. editor-style save: write a temp file beside the target, rename it over the target.
+  for (const [w1, w2] of [[80, 20], [70, 30], [60, 40]] as const) {
+    const next = nextGeneration(store);
+    await writeFile(join(dir, '.vs.yaml.swp'), vs(w1, w2));
+    await rename(join(dir, '.vs.yaml.swp'), join(dir, 'vs.yaml'));
+    assert.deepEqual(weights(await next), [w1, w2]);
+  }
+  // The renamed-in file is a new inode: an in-place write to it must still be seen.
+  const inPlace = nextGeneration(store);
+  await writeFile(join(dir, 'vs.yaml'), vs(55, 45));
+  assert.deepEqual(weights(await inPlace), [55, 45]);
+  // ...and so must its deletion.
+  const gone = nextGeneration(store);
+  await unlink(join(dir, 'vs.yaml'));
+  assert.equal((await gone).virtualServices.length, 0);
+  // 2. a new file in a new sub-directory.
+  const added = nextGeneration(store);
+  await mkdir(join(dir, 'team', 'extra'), { recursive: true });
+  await writeFile(join(dir, 'team', 'extra', 'se.yaml'), `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ext, namespace: shop }
+spec:
+  hosts: [api.example.com]
+  ports: [{ number: 443, name: https, protocol: TLS }]
+  resolution: DNS
+`);
+  assert.equal((await added).serviceEntries.length, 1);
+  // 3. a temp-file save inside that new sub-directory.
+  const edited = nextGeneration(store);
+  await writeFile(join(dir, 'team', 'extra', 'se.yaml.tmp'), `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ext2, namespace: shop }
+spec:
+  hosts: [api2.example.com]
+  ports: [{ number: 443, name: https, protocol: TLS }]
+  resolution: DNS
+`);
+  await rename(join(dir, 'team', 'extra', 'se.yaml.tmp'), join(dir, 'team', 'extra', 'se.yaml'));
+  assert.equal((await edited).serviceEntries[0]?.name, 'ext2');
+  // 4. deleting a file.
+  const removed = nextGeneration(store);
+  await unlink(join(dir, 'team', 'extra', 'se.yaml'));
+  assert.equal((await removed).serviceEntries.length, 0);
+});

@@ -3,7 +3,7 @@
  * and publishes one immutable MeshModel generation after each effective change. A change with
  * any error is rejected as a whole (`lastRejected`), and the previous generation keeps serving.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { watch } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { MeshError, isMeshError } from '@weft/xds-client';
@@ -13,6 +13,7 @@ import { createRegistry, type Registry } from '../registry/registry.ts';
 import { FindingCode, formatFinding, hasErrors, makeFinding } from './finding.ts';
 import { createReadCache, readConfig } from './read-config.ts';
 import type { AnyConfigObject } from './resource-parse.ts';
+import { watchTree } from './tree-watcher.ts';
 
 /** Options of {@link createConfigStore}. */
 export interface ConfigStoreOptions {
@@ -87,7 +88,7 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   const listeners = new Set<(model: MeshModel) => void>();
-  const watchers: FSWatcher[] = [];
+  const watchers: { close(): void }[] = [];
 
   const schedule = (): void => {
     if (closed) return;
@@ -159,19 +160,27 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
   });
 
   if (options.watch ?? true) {
+    const changed = (): void => {
+      filesDirty = true;
+      schedule();
+    };
     for (const p of options.paths) {
       const full = resolve(p);
-      const isDir = (await stat(full)).isDirectory();
-      const target = isDir ? full : dirname(full);
-      const only = isDir ? undefined : basename(full);
-      const w = watch(target, { recursive: isDir, persistent: false }, (_event, filename) => {
-        if (only !== undefined && filename !== null && filename !== only) return;
-        filesDirty = true;
-        schedule();
-      });
-      w.on('error', (err) => {
+      const failed = (err: Error): void => {
         process.stderr.write(`weft: watching ${p} failed: ${err.message}\n`);
+      };
+      if ((await stat(full)).isDirectory()) {
+        // Not fs.watch recursive: see tree-watcher.ts for why (temp-file-then-rename saves).
+        watchers.push(await watchTree(full, changed, failed));
+        continue;
+      }
+      // A single file is watched through its directory, so a rename over it is seen too.
+      const only = basename(full);
+      const w = watch(dirname(full), { persistent: false }, (_event, filename) => {
+        if (filename !== null && filename !== only) return;
+        changed();
       });
+      w.on('error', failed);
       watchers.push(w);
     }
   }
