@@ -4,14 +4,17 @@
  * nothing that is published); the config store and `weft validate` both start here.
  *
  * With a {@link ReadCache}, a file whose bytes did not change since the last pass is not parsed
- * again: its objects and findings are reused (they are immutable once published), so an edit
- * to one file of a large config costs one file's parse.
+ * again: its objects and findings are reused (they are immutable once published). Inside a
+ * changed file, each document whose text and starting line are unchanged is reused too, so an
+ * edit to one document of a large multi-document file costs that document's YAML parse and
+ * schema check, not the file's.
  */
 import { createHash } from 'node:crypto';
 import type { ConfigKind, Finding } from '../model/mesh-model.ts';
 import { FindingCode, makeFinding } from './finding.ts';
 import { locate, parseResource, resourceName, type AnyConfigObject } from './resource-parse.ts';
-import { listConfigFiles, parseSource, readSourceFile } from './yaml-source.ts';
+import { splitDocuments } from './document-split.ts';
+import { decodeSource, emptyFileFinding, listConfigFiles, parseDocumentText, readSourceFile } from './yaml-source.ts';
 
 /** The parsed config: objects in input order (files sorted, documents in file order) and findings. */
 export interface ReadResult {
@@ -21,11 +24,22 @@ export interface ReadResult {
   files: string[];
 }
 
+/** Objects and findings parsed from one piece of a file (see document-split.ts). */
+interface PieceResult {
+  objects: AnyConfigObject[];
+  findings: Finding[];
+  nextIndex: number;
+  /** YAML documents with content (0 for comment-only pieces). */
+  documentCount: number;
+}
+
 interface FileEntry {
   hash: string;
   defaultNamespace: string;
   objects: AnyConfigObject[];
   findings: Finding[];
+  /** Per piece, keyed by `<first index>:<start line>:<text>`. */
+  pieces: Map<string, PieceResult>;
 }
 
 /** Per-file results of earlier passes, keyed by path; owned by one config store. */
@@ -36,16 +50,35 @@ export function createReadCache(): ReadCache {
   return new Map();
 }
 
-async function parseFile(shown: string, bytes: Uint8Array, defaultNamespace: string): Promise<{ objects: AnyConfigObject[]; findings: Finding[] }> {
-  const parsed = parseSource(shown, bytes);
-  const findings = [...parsed.findings];
+async function parseFile(shown: string, bytes: Uint8Array, defaultNamespace: string, previous: FileEntry | undefined): Promise<Omit<FileEntry, 'hash'>> {
+  const decoded = decodeSource(shown, bytes);
+  if ('finding' in decoded) return { defaultNamespace, objects: [], findings: [decoded.finding], pieces: new Map() };
+  const reusable = previous?.defaultNamespace === defaultNamespace ? previous.pieces : undefined;
+  const pieces = new Map<string, PieceResult>();
   const objects: AnyConfigObject[] = [];
-  for (const doc of parsed.documents) {
-    const r = await parseResource(doc, defaultNamespace);
-    findings.push(...r.findings);
-    if (r.object) objects.push(r.object);
+  const findings: Finding[] = [];
+  let index = 0;
+  let documentCount = 0;
+  for (const piece of splitDocuments(decoded.text)) {
+    const key = `${index}:${piece.line}:${piece.text}`;
+    let result = reusable?.get(key) ?? pieces.get(key);
+    if (!result) {
+      const parsed = parseDocumentText(shown, piece, index);
+      result = { objects: [], findings: [...parsed.findings], nextIndex: parsed.nextIndex, documentCount: parsed.documents.length };
+      for (const doc of parsed.documents) {
+        const r = await parseResource(doc, defaultNamespace);
+        result.findings.push(...r.findings);
+        if (r.object) result.objects.push(r.object);
+      }
+    }
+    pieces.set(key, result);
+    objects.push(...result.objects);
+    findings.push(...result.findings);
+    documentCount += result.documentCount;
+    index = result.nextIndex;
   }
-  return { objects, findings };
+  if (documentCount === 0 && findings.length === 0) findings.push(emptyFileFinding(shown));
+  return { defaultNamespace, objects, findings, pieces };
 }
 
 /**
@@ -67,7 +100,7 @@ export async function readConfig(paths: readonly string[], defaultNamespace: str
     const hash = createHash('sha256').update(src.bytes).digest('hex');
     let entry = cache?.get(file);
     if (!entry || entry.hash !== hash || entry.defaultNamespace !== defaultNamespace) {
-      entry = { hash, defaultNamespace, ...(await parseFile(src.shown, src.bytes, defaultNamespace)) };
+      entry = { hash, ...(await parseFile(src.shown, src.bytes, defaultNamespace, entry)) };
       cache?.set(file, entry);
     }
     findings.push(...entry.findings);

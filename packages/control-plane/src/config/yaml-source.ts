@@ -11,6 +11,7 @@ import { LineCounter, parseAllDocuments, isMap, isSeq, isPair, isScalar, type No
 import { MeshError } from '@weft/xds-client';
 import type { Finding, SourcePosition } from '../model/mesh-model.ts';
 import { FindingCode, makeFinding } from './finding.ts';
+import { splitDocuments, type DocumentText } from './document-split.ts';
 
 /** Largest file read, in bytes; larger files are reported, not parsed (keeps memory bounded). */
 export const maxFileBytes = 64 * 1024 * 1024;
@@ -126,35 +127,42 @@ export async function loadSources(paths: readonly string[]): Promise<LoadedSourc
 }
 
 /**
- * Parses one file's bytes. Binary content (NUL bytes or invalid UTF-8) and YAML syntax errors
- * become findings with the position of the problem; documents that parse are returned even when
- * a sibling document in the same file does not.
+ * Decodes one file's bytes to text. Binary content (NUL bytes or invalid UTF-8) gives a finding
+ * with the position of the problem instead.
  */
-export function parseSource(file: string, bytes: Uint8Array): { documents: SourceDocument[]; findings: Finding[] } {
-  const findings: Finding[] = [];
-  const documents: SourceDocument[] = [];
+export function decodeSource(file: string, bytes: Uint8Array): { text: string } | { finding: Finding } {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    findings.push(makeFinding('error', FindingCode.unreadableFile, 'file is not UTF-8 text (binary content?)', { position: { file, line: 1, column: 1 } }));
-    return { documents, findings };
+    return { finding: makeFinding('error', FindingCode.unreadableFile, 'file is not UTF-8 text (binary content?)', { position: { file, line: 1, column: 1 } }) };
   }
   const nul = text.indexOf('\u0000');
   if (nul !== -1) {
     const before = text.slice(0, nul);
     const line = before.split('\n').length;
-    findings.push(makeFinding('error', FindingCode.unreadableFile, 'file contains NUL bytes (binary content?)', { position: { file, line, column: nul - before.lastIndexOf('\n') } }));
-    return { documents, findings };
+    return { finding: makeFinding('error', FindingCode.unreadableFile, 'file contains NUL bytes (binary content?)', { position: { file, line, column: nul - before.lastIndexOf('\n') } }) };
   }
+  return { text };
+}
+
+/**
+ * Parses one piece of a stream (see {@link splitDocuments}): YAML syntax errors become findings,
+ * positions are those of the whole file (`piece.line` is where the piece starts). `firstIndex`
+ * is the index in the file of the piece's first document; `nextIndex` that of the next piece.
+ */
+export function parseDocumentText(file: string, piece: DocumentText, firstIndex: number): { documents: SourceDocument[]; findings: Finding[]; nextIndex: number } {
+  const findings: Finding[] = [];
+  const documents: SourceDocument[] = [];
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const docs = parseAllDocuments(piece.text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const list = Array.isArray(docs) ? docs : [];
+  const lineOffset = piece.line - 1;
   const pos = (offset: number): SourcePosition => {
     const lp = lineCounter.linePos(offset);
-    return { file, line: lp.line, column: lp.col };
+    return { file, line: lp.line + lineOffset, column: lp.col };
   };
-  let index = -1;
+  let index = firstIndex - 1;
   for (const doc of list) {
     index++;
     if (doc.errors.length > 0) {
@@ -183,9 +191,32 @@ export function parseSource(file: string, bytes: Uint8Array): { documents: Sourc
       locate: (path) => locateNode(root, path, pos, position),
     });
   }
-  if (documents.length === 0 && findings.length === 0) {
-    findings.push(makeFinding('info', FindingCode.emptyFile, 'file holds no YAML documents', { position: { file, line: 1, column: 1 } }));
+  return { documents, findings, nextIndex: Math.max(index + 1, firstIndex + 1) };
+}
+
+/** The info finding for a file that holds no documents at all. */
+export function emptyFileFinding(file: string): Finding {
+  return makeFinding('info', FindingCode.emptyFile, 'file holds no YAML documents', { position: { file, line: 1, column: 1 } });
+}
+
+/**
+ * Parses one file's bytes. Binary content (NUL bytes or invalid UTF-8) and YAML syntax errors
+ * become findings with the position of the problem; documents that parse are returned even when
+ * a sibling document in the same file does not.
+ */
+export function parseSource(file: string, bytes: Uint8Array): { documents: SourceDocument[]; findings: Finding[] } {
+  const decoded = decodeSource(file, bytes);
+  if ('finding' in decoded) return { documents: [], findings: [decoded.finding] };
+  const findings: Finding[] = [];
+  const documents: SourceDocument[] = [];
+  let index = 0;
+  for (const piece of splitDocuments(decoded.text)) {
+    const parsed = parseDocumentText(file, piece, index);
+    index = parsed.nextIndex;
+    documents.push(...parsed.documents);
+    findings.push(...parsed.findings);
   }
+  if (documents.length === 0 && findings.length === 0) findings.push(emptyFileFinding(file));
   return { documents, findings };
 }
 
