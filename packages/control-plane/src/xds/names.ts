@@ -77,3 +77,26 @@ export function hostAliases(hostname: string, port: number, domainSuffix: string
   }
   return out;
 }
+
+/**
+ * Prefix of inbound (server) listener names: Istio's `server_listener_resource_name_template`
+ * `xds.istio.io/grpc/lds/inbound/%s`, where `%s` is `<ip>:<port>` (`0.0.0.0:50051`,
+ * `[::]:50051`) as the serving workload fills it in.
+ */
+export const INBOUND_LISTENER_PREFIX = 'xds.istio.io/grpc/lds/inbound/';
+
+/** The Istio server listener name template (the bootstrap's `server_listener_resource_name_template`). */
+export const INBOUND_LISTENER_TEMPLATE = `${INBOUND_LISTENER_PREFIX}%s`;
+
+/**
+ * The address (brackets of an IPv6 literal removed) and port of an inbound listener name;
+ * `undefined` for any other name or a malformed `<ip>:<port>`.
+ */
+export function parseInboundListenerName(name: string): { address: string; port: number } | undefined {
+  if (!name.startsWith(INBOUND_LISTENER_PREFIX)) return undefined;
+  const hp = splitHostPort(name.slice(INBOUND_LISTENER_PREFIX.length));
+  if (!hp || !hp.host) return undefined;
+  const address = hp.host.startsWith('[') && hp.host.endsWith(']') ? hp.host.slice(1, -1) : hp.host;
+  if (!address || /[\s/]/.test(address)) return undefined;
+  return { address, port: hp.port };
+}

@@ -4,12 +4,16 @@
  * version, last NACK), backpressure (a stream that does not drain gets no new messages, only a
  * "dirty" mark per type), and make-before-break removal of clusters and assignments.
  */
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { XdsNode } from '@weft/xds-client';
-import { capabilitiesFor, detectClientKind, type ClientCapabilities, type ClientKind } from '../client-capabilities.ts';
+import type { MeshModel } from '../../model/mesh-model.ts';
+import { capabilitiesFor, detectClientKind, type ClientCapabilities, type ClientKind, type Omission } from '../client-capabilities.ts';
+import type { InboundWorkload } from '../generators/workload-selector.ts';
 import { fromStruct } from '../generators/types.ts';
+import { createInboundResources, inboundWorkloadFromMetadata, type InboundResources } from '../inbound-resources.ts';
 import { metricsForType, type XdsMetrics } from '../metrics.ts';
-import type { EncodedResource, Snapshot, SnapshotTypeUrl } from '../snapshot.ts';
+import { INBOUND_LISTENER_PREFIX } from '../names.ts';
+import { isSnapshotType, type EncodedResource, type Snapshot, type SnapshotTypeUrl } from '../snapshot.ts';
 import { TypeUrl } from '@weft/xds-client';
 
 /** The last NACK a client sent for one type. */
@@ -57,6 +61,11 @@ export interface ConnectionLimits {
 /** The services a stream needs from its server. */
 export interface ConnectionHost {
   snapshotFor(caps: ClientCapabilities): Snapshot | undefined;
+  /**
+   * The model in force, for the per-node inbound listeners
+   * (`xds.istio.io/grpc/lds/inbound/<ip>:<port>`); without it those names are answered as absent.
+   */
+  model?(): MeshModel;
   metrics: XdsMetrics;
   limits: ConnectionLimits;
   /** Called once when the first request named the node. */
@@ -65,7 +74,22 @@ export interface ConnectionHost {
   onClosed(conn: ClientConnection): void;
 }
 
+/** Types whose empty first subscription means "everything" (wildcard), as in the xDS spec. */
+export const WILDCARD_TYPES: ReadonlySet<string> = new Set<string>([TypeUrl.listener, TypeUrl.cluster]);
+
 let connectionCounter = 0;
+
+/** One inbound listener resolver per server (host), shared by its streams. */
+const inboundResolvers = new WeakMap<ConnectionHost, InboundResources>();
+
+function inboundResolverOf(host: ConnectionHost): InboundResources {
+  let r = inboundResolvers.get(host);
+  if (!r) {
+    r = createInboundResources();
+    inboundResolvers.set(host, r);
+  }
+  return r;
+}
 
 /** Reads the node's metadata (a decoded `google.protobuf.Struct`) as plain JSON. */
 export function nodeMetadata(node: XdsNode | undefined): Record<string, unknown> {
@@ -91,6 +115,9 @@ export abstract class ClientConnection {
   /** Type URLs the client asked for that the server does not serve (bounded). */
   readonly unknownTypes = new Set<string>();
   isClosed = false;
+  /** Omissions of the inbound listeners this stream asked for, by listener name. */
+  readonly inboundOmissions = new Map<string, readonly Omission[]>();
+  private inboundWorkload: InboundWorkload | undefined;
   protected nonceCounter = 0;
   protected removalTimer: NodeJS.Timeout | undefined;
   protected readonly host: ConnectionHost;
@@ -119,6 +146,53 @@ export abstract class ClientConnection {
     this.host.metrics.connections.inc({ kind: this.kind, protocol: this.protocol });
     this.host.onIdentified(this);
     return true;
+  }
+
+  /**
+   * The common start of every request, SotW or delta: identifies the node (the stream ends
+   * with INVALID_ARGUMENT when its first request names none) and checks the type. Returns the
+   * type URL to serve, or `undefined` when the request needs nothing more (stream ended, or an
+   * unknown type, which is recorded).
+   */
+  protected beginRequest(node: XdsNode | undefined, typeUrl: string, requestName: string): SnapshotTypeUrl | undefined {
+    if (this.isClosed) return undefined;
+    if (!this.identify(node)) {
+      this.host.metrics.badRequests.inc({ reason: 'no_node' });
+      this.end(status.INVALID_ARGUMENT, `the first ${requestName} of a stream must carry node.id`);
+      return undefined;
+    }
+    if (!isSnapshotType(typeUrl)) {
+      this.noteUnknownType(typeUrl);
+      return undefined;
+    }
+    return typeUrl;
+  }
+
+  /** Ends the stream with RESOURCE_EXHAUSTED when `names` exceed its limits; true when it did. */
+  protected refuseOverLimits(st: TypeState, names: readonly string[]): boolean {
+    const problem = this.exceedsLimits(st, names);
+    if (!problem) return false;
+    this.host.metrics.badRequests.inc({ reason: 'limits' });
+    this.end(status.RESOURCE_EXHAUSTED, problem);
+    return true;
+  }
+
+  /** False when no response may be written now: the stream is closed, or full (the type is then marked dirty). */
+  protected canRespond(st: TypeState): boolean {
+    if (this.isClosed) return false;
+    if (this.isBlocked()) {
+      st.isDirty = true;
+      return false;
+    }
+    return true;
+  }
+
+  /** Records the version and nonce of the response about to be written for `st`. */
+  protected markSent(st: TypeState, version: string, nonce: string): void {
+    st.sentVersion = version;
+    st.sentNonce = nonce;
+    st.sentAt = Date.now();
+    st.hasResponded = true;
   }
 
   protected typeState(typeUrl: SnapshotTypeUrl): TypeState {
@@ -168,8 +242,9 @@ export abstract class ClientConnection {
     const names = st.isWildcard ? new Set([...(snap.resources.get(st.typeUrl)?.keys() ?? []), ...st.subscribed]) : st.subscribed;
     const now = Date.now();
     const delay = this.host.limits.removalDelayMs;
+    const isListener = st.typeUrl === TypeUrl.listener;
     for (const name of names) {
-      const r = snap.lookup(st.typeUrl, name, this.namespace);
+      const r = isListener && name.startsWith(INBOUND_LISTENER_PREFIX) ? this.inboundListener(name) : snap.lookup(st.typeUrl, name, this.namespace);
       if (r) {
         out.set(name, r);
         st.removalDue.delete(name);
@@ -187,6 +262,25 @@ export abstract class ClientConnection {
       }
     }
     return out;
+  }
+
+  /** The node-specific inbound listener `name` under the model in force, if the server has one. */
+  private inboundListener(name: string): EncodedResource | undefined {
+    const model = this.host.model?.();
+    if (!model) return undefined;
+    this.inboundWorkload ??= inboundWorkloadFromMetadata(this.metadata, this.namespace);
+    const result = inboundResolverOf(this.host).resolve(model, name, this.inboundWorkload, this.caps);
+    if (!result) return undefined;
+    if (result.omissions.length) this.inboundOmissions.set(name, result.omissions);
+    else this.inboundOmissions.delete(name);
+    return result.resource;
+  }
+
+  /** Everything left out for this stream: its profile's snapshot omissions plus its inbound listeners'. */
+  get omissions(): readonly Omission[] {
+    const base = this.snapshot?.omissions ?? [];
+    if (this.inboundOmissions.size === 0) return base;
+    return [...base, ...[...this.inboundOmissions.values()].flat()];
   }
 
   private scheduleRemoval(ms: number): void {

@@ -5,13 +5,11 @@
  * already sent, so an unchanged resource is not sent twice. ACK/NACK follow the nonce as in SotW;
  * subscription changes are applied whatever the nonce.
  */
-import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { TypeUrl, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DeltaResource } from '@weft/xds-client';
-import { isSnapshotType, type EncodedResource } from '../snapshot.ts';
+import type { EncodedResource } from '../snapshot.ts';
 import { deltaResourceField, deltaResponse } from './wire.ts';
-import { ClientConnection, type ConnectionHost, type TypeState } from './client-connection.ts';
-
-const WILDCARD_TYPES = new Set<string>([TypeUrl.listener, TypeUrl.cluster]);
+import { ClientConnection, WILDCARD_TYPES, type ConnectionHost, type TypeState } from './client-connection.ts';
 
 /** Stand-in for a resource the client says it holds at a version we did not send on this stream. */
 function held(name: string, version: string): EncodedResource {
@@ -30,17 +28,8 @@ export class DeltaConnection extends ClientConnection {
   }
 
   private onRequest(req: DeltaDiscoveryRequest): void {
-    if (this.isClosed) return;
-    if (!this.identify(req.node)) {
-      this.host.metrics.badRequests.inc({ reason: 'no_node' });
-      this.end(status.INVALID_ARGUMENT, 'the first DeltaDiscoveryRequest of a stream must carry node.id');
-      return;
-    }
-    const typeUrl = req.type_url ?? '';
-    if (!isSnapshotType(typeUrl)) {
-      this.noteUnknownType(typeUrl);
-      return;
-    }
+    const typeUrl = this.beginRequest(req.node, req.type_url ?? '', 'DeltaDiscoveryRequest');
+    if (!typeUrl) return;
     const isFirst = !this.types.has(typeUrl);
     const st = this.typeState(typeUrl);
     const nonce = req.response_nonce ?? '';
@@ -52,12 +41,7 @@ export class DeltaConnection extends ClientConnection {
     }
     const subscribe = req.resource_names_subscribe ?? [];
     const unsubscribe = req.resource_names_unsubscribe ?? [];
-    const problem = this.exceedsLimits(st, subscribe);
-    if (problem) {
-      this.host.metrics.badRequests.inc({ reason: 'limits' });
-      this.end(status.RESOURCE_EXHAUSTED, problem);
-      return;
-    }
+    if (this.refuseOverLimits(st, subscribe)) return;
     if (isFirst) {
       const initial = Object.entries(req.initial_resource_versions ?? {}).slice(0, this.host.limits.maxNamesPerType);
       for (const [name, version] of initial) st.sent.set(name, held(name, version));
@@ -85,11 +69,7 @@ export class DeltaConnection extends ClientConnection {
   }
 
   protected respond(st: TypeState, isForced: boolean): void {
-    if (this.isClosed) return;
-    if (this.isBlocked()) {
-      st.isDirty = true;
-      return;
-    }
+    if (!this.canRespond(st)) return;
     const desired = this.desired(st);
     const resources: DeltaResource[] = [];
     const fields: Buffer[] = [];
@@ -112,10 +92,7 @@ export class DeltaConnection extends ClientConnection {
     for (const name of removed) st.sent.delete(name);
     for (const r of resources) st.sent.set(r.name as string, desired.get(r.name as string) as EncodedResource);
     const nonce = this.nextNonce();
-    st.sentVersion = this.snapshot?.version ?? '';
-    st.sentNonce = nonce;
-    st.sentAt = Date.now();
-    st.hasResponded = true;
+    this.markSent(st, this.snapshot?.version ?? '', nonce);
     this.write(st, deltaResponse(st.sentVersion, fields, st.typeUrl, removed, nonce), bytes);
   }
 }

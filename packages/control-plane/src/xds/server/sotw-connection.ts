@@ -6,14 +6,11 @@
  * config). A type is pushed again only when the resources the client subscribes to changed.
  */
 import { createHash } from 'node:crypto';
-import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { TypeUrl, type DiscoveryRequest, type DiscoveryResponse } from '@weft/xds-client';
-import { isSnapshotType, type EncodedResource } from '../snapshot.ts';
+import type { EncodedResource } from '../snapshot.ts';
 import { sotwResourceField, sotwResponse } from './wire.ts';
-import { ClientConnection, type ConnectionHost, type TypeState } from './client-connection.ts';
-
-/** Types whose empty first subscription means "everything" (wildcard), as in the xDS spec. */
-const WILDCARD_TYPES = new Set<string>([TypeUrl.listener, TypeUrl.cluster]);
+import { ClientConnection, WILDCARD_TYPES, type ConnectionHost, type TypeState } from './client-connection.ts';
 
 /** Version of a set of resources: the resource's own version for one, else a hash of names and versions. */
 function setVersion(desired: ReadonlyMap<string, EncodedResource>): string {
@@ -36,17 +33,8 @@ export class SotwConnection extends ClientConnection {
   }
 
   private onRequest(req: DiscoveryRequest): void {
-    if (this.isClosed) return;
-    if (!this.identify(req.node)) {
-      this.host.metrics.badRequests.inc({ reason: 'no_node' });
-      this.end(status.INVALID_ARGUMENT, 'the first DiscoveryRequest of a stream must carry node.id');
-      return;
-    }
-    const typeUrl = req.type_url ?? '';
-    if (!isSnapshotType(typeUrl)) {
-      this.noteUnknownType(typeUrl);
-      return;
-    }
+    const typeUrl = this.beginRequest(req.node, req.type_url ?? '', 'DiscoveryRequest');
+    if (!typeUrl) return;
     const st = this.typeState(typeUrl);
     const nonce = req.response_nonce ?? '';
     if (nonce) {
@@ -58,12 +46,7 @@ export class SotwConnection extends ClientConnection {
       else this.recordAck(st, req.version_info ?? '', nonce);
     }
     const names = req.resource_names ?? [];
-    const problem = this.exceedsLimits({ ...st, subscribed: new Set() }, names);
-    if (problem) {
-      this.host.metrics.badRequests.inc({ reason: 'limits' });
-      this.end(status.RESOURCE_EXHAUSTED, problem);
-      return;
-    }
+    if (this.refuseOverLimits({ ...st, subscribed: new Set() }, names)) return;
     const isWildcard = names.includes('*') || (names.length === 0 && WILDCARD_TYPES.has(typeUrl) && (!st.hasResponded || st.isWildcard));
     const next = new Set(names.filter((n) => n !== '*'));
     const isChanged = isWildcard !== st.isWildcard || next.size !== st.subscribed.size || [...next].some((n) => !st.subscribed.has(n));
@@ -74,11 +57,7 @@ export class SotwConnection extends ClientConnection {
   }
 
   protected respond(st: TypeState, isForced: boolean): void {
-    if (this.isClosed) return;
-    if (this.isBlocked()) {
-      st.isDirty = true;
-      return;
-    }
+    if (!this.canRespond(st)) return;
     const desired = this.desired(st);
     const isSame = desired.size === st.sent.size && [...desired].every(([n, r]) => st.sent.get(n)?.version === r.version);
     if (isSame && !isForced) return;
@@ -91,10 +70,7 @@ export class SotwConnection extends ClientConnection {
       return r.sotwField;
     });
     st.sent = desired;
-    st.sentVersion = version;
-    st.sentNonce = nonce;
-    st.sentAt = Date.now();
-    st.hasResponded = true;
+    this.markSent(st, version, nonce);
     this.write(st, sotwResponse(version, fields, st.typeUrl, nonce), bytes);
   }
 }
