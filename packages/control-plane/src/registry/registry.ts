@@ -26,6 +26,13 @@ export interface RegisteredWorkload {
 }
 
 /**
+ * What a model generation reads from the registry: the registered workloads, and (as the
+ * non-enumerable `endpointHealth`) the health that probes set for endpoints by id — WorkloadEntries
+ * (`namespace/name`), ServiceEntry endpoints and registrations alike.
+ */
+export type RegistryListing = readonly RegisteredWorkload[] & { readonly endpointHealth?: ReadonlyMap<string, EndpointHealth> };
+
+/**
  * Adds and removes self-registered workloads. Every method is synchronous and cheap; the model
  * that includes the change is published later (debounced) by the config store that owns the
  * registry. Bad input (empty id/service/address, a port outside 1..65535) throws a MeshError
@@ -38,8 +45,13 @@ export interface Registry {
   unregister(id: string): void;
   /** Sets the health of a registered workload; unknown ids are ignored. */
   setHealth(id: string, health: EndpointHealth): void;
-  /** The registered workloads, in registration order (a snapshot: later changes do not show). */
-  list(): readonly RegisteredWorkload[];
+  /**
+   * Sets the probed health of any endpoint by its id (see {@link RegistryListing}); `undefined`
+   * clears it, so the endpoint's declared health applies again. Unchanged values are no-ops.
+   */
+  setEndpointHealth(id: string, health: EndpointHealth | undefined): void;
+  /** The registered workloads, in registration order, plus probed health (a snapshot: later changes do not show). */
+  list(): RegistryListing;
 }
 
 /** A {@link Registry} plus the change hook its owner (the config store) listens on. */
@@ -70,6 +82,7 @@ function checkWorkload(w: RegisteredWorkload): RegisteredWorkload {
 /** Creates an empty registry. The config store creates one per store; tests may create their own. */
 export function createRegistry(): ObservableRegistry {
   const workloads = new Map<string, RegisteredWorkload>();
+  const probed = new Map<string, EndpointHealth>();
   const listeners: (() => void)[] = [];
   const changed = (): void => {
     for (const l of listeners) l();
@@ -90,8 +103,17 @@ export function createRegistry(): ObservableRegistry {
       workloads.set(id, Object.freeze({ ...w, health }));
       changed();
     },
+    setEndpointHealth(id, health) {
+      if (health !== undefined && !healthValues.includes(health)) throw invalid('health', `must be one of ${healthValues.join(', ')}`, id);
+      if (probed.get(id) === health) return;
+      if (health === undefined) probed.delete(id);
+      else probed.set(id, health);
+      changed();
+    },
     list() {
-      return [...workloads.values()];
+      const out = [...workloads.values()];
+      if (probed.size > 0) Object.defineProperty(out, 'endpointHealth', { value: new Map(probed), enumerable: false });
+      return out;
     },
     onMutate(listener) {
       listeners.push(listener);

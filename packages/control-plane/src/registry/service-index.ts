@@ -6,7 +6,7 @@
  */
 import type { ConfigObject, ServiceEntrySpec, ServiceModel, ServicePort, WorkloadEntrySpec, WorkloadInstance, EndpointHealth } from '../model/mesh-model.ts';
 import { portProtocol, resolveHostname } from './hostname.ts';
-import type { RegisteredWorkload } from './registry.ts';
+import type { RegisteredWorkload, RegistryListing } from './registry.ts';
 
 /** Services by FQDN and their endpoints, ready to go into a MeshModel. */
 export interface ServiceIndex {
@@ -27,7 +27,7 @@ function sePorts(spec: ServiceEntrySpec): ServicePort[] {
   });
 }
 
-function fromWorkloadEntry(we: ConfigObject<WorkloadEntrySpec>, origin: WorkloadInstance['origin'], id: string, serviceHostname?: string): WorkloadInstance {
+function fromWorkloadEntry(we: ConfigObject<WorkloadEntrySpec>, origin: WorkloadInstance['origin'], id: string, probed: HealthOverlay, serviceHostname?: string): WorkloadInstance {
   const s = we.spec;
   const inst: WorkloadInstance = {
     id,
@@ -38,14 +38,17 @@ function fromWorkloadEntry(we: ConfigObject<WorkloadEntrySpec>, origin: Workload
     serviceAccount: s.serviceAccount ?? 'default',
     locality: s.locality ?? '',
     weight: s.weight && s.weight > 0 ? s.weight : 1,
-    health: 'HEALTHY',
+    health: probed.get(id) ?? 'HEALTHY',
     origin,
   };
   if (serviceHostname !== undefined) inst.serviceHostname = serviceHostname;
   return inst;
 }
 
-function fromRegistration(w: RegisteredWorkload): WorkloadInstance {
+/** Probed health by endpoint id (empty when nothing is probed). */
+type HealthOverlay = ReadonlyMap<string, EndpointHealth>;
+
+function fromRegistration(w: RegisteredWorkload, probed: HealthOverlay): WorkloadInstance {
   const ports: Record<string, number> = {};
   for (const p of w.ports) ports[p.name || `port-${p.number}`] = p.targetPort ?? p.number;
   return {
@@ -57,7 +60,7 @@ function fromRegistration(w: RegisteredWorkload): WorkloadInstance {
     serviceAccount: w.serviceAccount,
     locality: w.locality ?? '',
     weight: 1,
-    health: (w.health ?? 'HEALTHY') as EndpointHealth,
+    health: probed.get(w.id) ?? ((w.health ?? 'HEALTHY') as EndpointHealth),
     origin: 'registration',
   };
 }
@@ -66,14 +69,16 @@ function fromRegistration(w: RegisteredWorkload): WorkloadInstance {
  * Builds the index. ServiceEntries win over registrations for the same host (the registered
  * workload becomes an endpoint of the declared service); when two ServiceEntries declare one
  * host, the first in input order wins, as the conflict analyzer reports. Short hosts resolve in
- * the namespace of the resource that wrote them.
+ * the namespace of the resource that wrote them. Probed health (`registered.endpointHealth`,
+ * see {@link RegistryListing}) overrides the declared health of the endpoint with that id.
  */
 export function buildServiceIndex(
   serviceEntries: readonly ConfigObject<ServiceEntrySpec>[],
   workloadEntries: readonly ConfigObject<WorkloadEntrySpec>[],
-  registered: readonly RegisteredWorkload[],
+  registered: readonly RegisteredWorkload[] | RegistryListing,
   domainSuffix: string,
 ): ServiceIndex {
+  const probed: HealthOverlay = (registered as RegistryListing).endpointHealth ?? new Map();
   const services = new Map<string, ServiceModel>();
   const endpoints = new Map<string, WorkloadInstance[]>();
   const add = (host: string, inst: WorkloadInstance): void => {
@@ -110,7 +115,7 @@ export function buildServiceIndex(
           serviceAccount: ep.serviceAccount ?? 'default',
           locality: ep.locality ?? '',
           weight: ep.weight && ep.weight > 0 ? ep.weight : 1,
-          health: 'HEALTHY',
+          health: probed.get(`${se.namespace}/${se.name}/${hostname}/${i}`) ?? 'HEALTHY',
           origin: 'ServiceEntry',
           serviceHostname: hostname,
         };
@@ -119,11 +124,11 @@ export function buildServiceIndex(
       if (selector) {
         for (const we of workloadEntries) {
           if (we.namespace === se.namespace && labelsMatch(selector, we.spec.labels ?? {})) {
-            add(hostname, fromWorkloadEntry(we, 'WorkloadEntry', `${we.namespace}/${we.name}`));
+            add(hostname, fromWorkloadEntry(we, 'WorkloadEntry', `${we.namespace}/${we.name}`, probed));
           }
         }
         for (const w of registered) {
-          if (w.namespace === se.namespace && labelsMatch(selector, w.labels)) add(hostname, fromRegistration(w));
+          if (w.namespace === se.namespace && labelsMatch(selector, w.labels)) add(hostname, fromRegistration(w, probed));
         }
       }
     }
@@ -147,7 +152,7 @@ export function buildServiceIndex(
       for (const p of w.ports) if (!merged.some((m) => m.number === p.number)) merged.push({ ...p, name: p.name || `port-${p.number}`, protocol: portProtocol(p.name, p.protocol) });
       services.set(hostname, { ...existing, ports: merged });
     }
-    add(hostname, fromRegistration(w));
+    add(hostname, fromRegistration(w, probed));
   }
   return { services, endpoints };
 }

@@ -8,6 +8,12 @@
  * With `--ca-dir DIR` the control plane is also the mesh CA: Istio's
  * `IstioCertificateService/CreateCertificate` on the xDS port, and `POST /ca/token` (loopback
  * callers only) on the admin port for `weft token create --admin URL`.
+ *
+ * Workloads' load reports (LRS) are accepted on the xDS port and aggregated into the service
+ * graph (`/debug/graph`, `/ui`): `--lrs-interval 5s` is the reporting interval asked of
+ * clients, `--graph-window 60s` the sliding window of the graph's numbers. WorkloadGroups with a
+ * `spec.probe` in the config are health-checked against their member endpoints, and the result
+ * is published in EDS (`/debug/health` shows the probes).
  */
 import { MeshError } from '@weft/xds-client';
 import { createConfigStore } from '../../config/config-store.ts';
@@ -18,6 +24,15 @@ import { createXdsMetrics } from '../../xds/metrics.ts';
 import { createCertificateAuthority } from '../../ca/certificate-authority.ts';
 import { caServiceDefinition, createCaServiceHandlers } from '../../ca/ca-service.ts';
 import { createTokenAdminHandler, TOKEN_ADMIN_PATH } from '../../ca/token-admin-handler.ts';
+import { parseDurationMs } from '../../ca/duration.ts';
+import { createServiceGraph } from '../../lrs/service-graph.ts';
+import { createLrsService } from '../../lrs/lrs-service.ts';
+import { createLrsMetrics } from '../../lrs/lrs-metrics.ts';
+import { clusterTlsOf } from '../../lrs/cluster-tls.ts';
+import { mountGraphRoutes } from '../../admin/graph-routes.ts';
+import { mountHealthRoutes } from '../../admin/health-routes.ts';
+import { createEndpointHealthMonitor } from '../../health/endpoint-health.ts';
+import { readWorkloadGroups } from '../../health/workload-group-source.ts';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../parse-args.ts';
 
@@ -32,7 +47,7 @@ function port(flag: string, value: string | undefined, fallback: number): number
 export const controlPlaneCommand: Command = {
   name: 'control-plane',
   summary: 'serve Istio config as xDS (SotW and delta ADS) with the admin API',
-  synopsis: '--config PATH… [--xds-port 15010] [--xds-address 127.0.0.1] [--admin-port 15014] [--admin-address 127.0.0.1] [--debounce-ms 100] [--ca-dir DIR] [--trust-domain cluster.local]',
+  synopsis: '--config PATH… [--xds-port 15010] [--xds-address 127.0.0.1] [--admin-port 15014] [--admin-address 127.0.0.1] [--debounce-ms 100] [--ca-dir DIR] [--trust-domain cluster.local] [--lrs-interval 5s] [--graph-window 60s]',
   async run(args) {
     const { values } = parseCommandArgs('control-plane', {
       args,
@@ -48,6 +63,8 @@ export const controlPlaneCommand: Command = {
         'domain-suffix': { type: 'string' },
         'default-namespace': { type: 'string' },
         'ca-dir': { type: 'string' },
+        'lrs-interval': { type: 'string' },
+        'graph-window': { type: 'string' },
       },
     });
     const paths = values.config ?? [];
@@ -57,6 +74,8 @@ export const controlPlaneCommand: Command = {
     const graceMs = values['registration-grace-ms'] === undefined ? 5000 : Number(values['registration-grace-ms']);
     const xdsPort = port('xds-port', values['xds-port'], 15010);
     const adminPort = port('admin-port', values['admin-port'], 15014);
+    const lrsIntervalMs = values['lrs-interval'] === undefined ? 5000 : parseDurationMs(values['lrs-interval'], 'weft control-plane: --lrs-interval');
+    const graphWindowMs = values['graph-window'] === undefined ? 60_000 : parseDurationMs(values['graph-window'], 'weft control-plane: --graph-window');
 
     const store = await createConfigStore({
       paths,
@@ -70,6 +89,18 @@ export const controlPlaneCommand: Command = {
     const xds = createXdsServer({ source: store, debounceMs: 0, registrationGraceMs: graceMs, metrics: createXdsMetrics(undefined, true) });
     const admin = createAdminServer();
     mountXdsRoutes(admin, { xds });
+    const graph = createServiceGraph({
+      windowMs: graphWindowMs,
+      domainSuffix: store.current.domainSuffix,
+      knownServices: () => store.current.services.values(),
+      isClusterTls: (nodeId, cluster) => clusterTlsOf(xds, nodeId, cluster),
+    });
+    const lrs = createLrsService({ graph, reportingIntervalMs: lrsIntervalMs, domainSuffix: store.current.domainSuffix, metrics: createLrsMetrics(xds.metrics.registry, () => graph.edgeCount) });
+    xds.grpcServer.addService(lrs.definition, lrs.handlers);
+    mountGraphRoutes(admin, graph);
+    const defaultNamespace = values['default-namespace'] ?? 'default';
+    const health = createEndpointHealthMonitor({ source: store, sink: store.registry, readGroups: () => readWorkloadGroups(paths, defaultNamespace) });
+    mountHealthRoutes(admin, health);
     const caDir = values['ca-dir'];
     if (caDir !== undefined) {
       const ca = createCertificateAuthority({ caDir, ...(values['trust-domain'] ? { trustDomain: values['trust-domain'] } : {}) });
@@ -79,6 +110,8 @@ export const controlPlaneCommand: Command = {
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (async () => {
+        lrs.close();
+        health.close();
         await xds.close(2000);
         await admin.close();
         await store.close();
