@@ -28,6 +28,10 @@ export const ErrorCode = {
   certInvalid: 'WEFT_ERR_CERT_INVALID',
   certUnavailable: 'WEFT_ERR_CERT_UNAVAILABLE',
   unauthorized: 'WEFT_ERR_UNAUTHORIZED',
+  /** An inbound request was denied by an authorization (RBAC) policy: HTTP 403, gRPC PERMISSION_DENIED. */
+  accessDenied: 'WEFT_ERR_ACCESS_DENIED',
+  /** A plaintext connection reached a port whose PeerAuthentication is STRICT; it was reset. */
+  mtlsRequired: 'WEFT_ERR_MTLS_REQUIRED',
   closed: 'WEFT_ERR_CLOSED',
 } as const;
 
