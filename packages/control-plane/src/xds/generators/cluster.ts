@@ -2,13 +2,15 @@
  * CDS generator: one EDS cluster per service port (`outbound|port||host`) and one per
  * DestinationRule subset (`outbound|port|subset|host`), with the DestinationRule traffic policy
  * applied: load balancer, consistent hash (ring hash), locality weighting, connection pool →
- * circuit breaker thresholds, and outlier detection.
+ * circuit breaker thresholds, outlier detection, and upstream TLS (upstream-tls.ts: ISTIO_MUTUAL,
+ * auto mTLS, SIMPLE/MUTUAL).
  */
 import { TypeUrl } from '@weft/xds-client';
 import { durationFromMs, parseDurationMs, protoDuration } from '../durations.ts';
 import { clusterName } from '../names.ts';
 import type { TrafficPolicyView } from './istio-views.ts';
 import type { GeneratedResource, GeneratorContext } from './types.ts';
+import { upstreamTransport } from './upstream-tls.ts';
 
 /** The type URL this generator produces. */
 export const CLUSTER_TYPE_URL = TypeUrl.cluster;
@@ -103,6 +105,7 @@ export function buildCluster(ctx: GeneratorContext, hostname: string, port: numb
   if (healthy !== undefined) {
     message.common_lb_config = { ...((message.common_lb_config as object) ?? {}), healthy_panic_threshold: { value: healthy } };
   }
+  Object.assign(message, upstreamTransport(ctx, name, hostname, port, subset));
   return { name, message };
 }
 

@@ -11,27 +11,28 @@
  * - DISABLE: one plaintext chain.
  *
  * Each chain holds one HttpConnectionManager with an inline route configuration (virtual host
- * `*`, prefix `/` → `non_forwarding_action`) and the HTTP filters RBAC DENY, RBAC ALLOW, local
+ * `*`, prefix `/` → `non_forwarding_action`) and the HTTP filters RBAC DENY (`envoy.filters.http.rbac.deny`),
+ * RBAC ALLOW (`envoy.filters.http.rbac.allow`), local
  * rate limit (each only when configured) and the router.
  */
 import { TypeUrl, type AnyMessage } from '@weft/xds-client';
 import type { MeshModel } from '../../model/mesh-model.ts';
 import type { ClientCapabilities, Omission } from '../client-capabilities.ts';
 import { buildWorkloadRbac } from './authz.ts';
+import { CERT_PROVIDER_INSTANCE, IDENTITY_CERT_NAME, ROOT_CERT_NAME } from './cert-providers.ts';
 import { inboundRateLimitFilter } from './inbound-rate-limit.ts';
 import { packResource } from './pack.ts';
 import { effectiveMtls, type MtlsMode } from './peer-authn.ts';
 import type { GeneratedResource } from './types.ts';
 import type { InboundWorkload } from './workload-selector.ts';
 
-/** Certificate provider instance and certificate names istiod uses for proxyless gRPC (A29). */
-export const CERT_PROVIDER_INSTANCE = 'default';
-/** Certificate name of the workload's own chain and key. */
-export const IDENTITY_CERT_NAME = 'default';
-/** Certificate name of the trust roots. */
-export const ROOT_CERT_NAME = 'ROOTCA';
-
-const RBAC_FILTER = 'envoy.filters.http.rbac';
+/**
+ * Instance names of the two RBAC filters. Envoy accepts one name twice, gRPC (A39) rejects
+ * duplicate names, so each filter gets its own; the type is in `typed_config`.
+ */
+export const RBAC_DENY_FILTER = 'envoy.filters.http.rbac.deny';
+/** See {@link RBAC_DENY_FILTER}. */
+export const RBAC_ALLOW_FILTER = 'envoy.filters.http.rbac.allow';
 const ROUTER_FILTER = 'envoy.filters.http.router';
 
 /** What an inbound listener is built from. */
@@ -64,8 +65,8 @@ export function downstreamMtlsSocket(): Record<string, unknown> {
 function httpFilters(input: InboundListenerInput): Record<string, unknown>[] {
   const filters: Record<string, unknown>[] = [];
   const rbac = buildWorkloadRbac(input.model, input.workload, input.name, input.omit);
-  if (rbac.deny) filters.push({ name: RBAC_FILTER, typed_config: packResource(TypeUrl.rbac, rbac.deny) });
-  if (rbac.allow) filters.push({ name: RBAC_FILTER, typed_config: packResource(TypeUrl.rbac, rbac.allow) });
+  if (rbac.deny) filters.push({ name: RBAC_DENY_FILTER, typed_config: packResource(TypeUrl.rbac, rbac.deny) });
+  if (rbac.allow) filters.push({ name: RBAC_ALLOW_FILTER, typed_config: packResource(TypeUrl.rbac, rbac.allow) });
   const isGrpc = input.caps.kind === 'grpc' || input.caps.kind === 'grpc-js-xds';
   const rateLimit = inboundRateLimitFilter(input.model, input.workload, input.name, isGrpc, input.omit);
   if (rateLimit) filters.push(rateLimit);
