@@ -1,12 +1,20 @@
 /**
- * Lookups the generators share, computed once per model generation: which VirtualService and
- * DestinationRule apply to a host, the effective traffic policy of a cluster (top level →
+ * Lookups the generators share, computed once per model generation and client namespace:
+ * which services a client may see (`exportTo`, Sidecar egress hosts), which VirtualService and
+ * DestinationRule apply to a host for it, the effective traffic policy of a cluster (top level →
  * port level → subset → subset port level, field by field as Istio merges them), and the
  * endpoints of a subset.
+ *
+ * DestinationRule precedence follows istiod: a rule in the client's namespace, else one in the
+ * service's namespace exported to the client, else one in the root namespace exported to the
+ * client; rules elsewhere do not apply. VirtualServices visible to the client are preferred in
+ * the client's namespace, then the service's, then in config order.
  */
+import { createHash } from 'node:crypto';
 import type { ConfigObject, MeshModel, ServiceModel, WorkloadInstance } from '../model/mesh-model.ts';
-import type { DestinationRuleView, SubsetView, TrafficPolicyView, VirtualServiceView } from './generators/istio-views.ts';
+import type { DestinationRuleView, SidecarView, SubsetView, TrafficPolicyView, VirtualServiceView } from './generators/istio-views.ts';
 import { hostMatches, resolveHost } from './names.ts';
+import { compileEgress, isExportedTo, sidecarFor, type EgressFilter } from './visibility.ts';
 
 /** A VirtualService as it applies to one host. */
 export interface VirtualServiceEntry {
@@ -23,11 +31,24 @@ export interface DestinationRuleEntry {
   spec: DestinationRuleView;
 }
 
-/** Read-only index over one {@link MeshModel}; see the module comment. */
+/**
+ * Read-only index over one {@link MeshModel}, as seen from one client namespace (or, for the
+ * index `indexModel` returns, from no namespace in particular: every service, rules picked as
+ * from the service's own namespace). See the module comment.
+ */
 export interface MeshIndex {
   readonly model: MeshModel;
-  /** Services sorted by host name (stable output order). */
+  /** Client namespace of this view; undefined for the namespace-agnostic index. */
+  readonly namespace: string | undefined;
+  /**
+   * Equal for two views that see the same services and pick the same rules for every host, so
+   * they can share generated resources.
+   */
+  readonly viewKey: string;
+  /** Services this view sees, sorted by host name (stable output order). */
   readonly services: readonly ServiceModel[];
+  /** True when this view sees the service `hostname`. */
+  isVisible(hostname: string): boolean;
   virtualServiceFor(hostname: string): VirtualServiceEntry | undefined;
   destinationRuleFor(hostname: string): DestinationRuleEntry | undefined;
   /** Traffic policy in force for a cluster, merged field by field; `{}` when none applies. */
@@ -38,6 +59,8 @@ export interface MeshIndex {
   subsetFor(hostname: string, subset: string): SubsetView | undefined;
   /** Resolves a destination host written in config in `namespace` to a known FQDN. */
   resolve(host: string, namespace: string): string;
+  /** The view of a client in `namespace` (memoized per index). */
+  forNamespace(namespace: string): MeshIndex;
 }
 
 function isMeshVirtualService(spec: VirtualServiceView): boolean {
@@ -59,49 +82,103 @@ function portLevel(policy: TrafficPolicyView | undefined, port: number): Traffic
   return policy?.portLevelSettings?.find((p) => p.port?.number === port);
 }
 
-/** Builds the index of a model. Pure; the result is immutable like the model. */
+/** Host → candidates in config order; wildcard hosts are few and scanned per service. */
+interface HostTable<T> {
+  exact: Map<string, T[]>;
+  wildcard: [string, T][];
+}
+
+function addHost<T>(table: HostTable<T>, host: string, value: T): void {
+  if (host.startsWith('*')) table.wildcard.push([host, value]);
+  else {
+    const list = table.exact.get(host);
+    if (list) list.push(value);
+    else table.exact.set(host, [value]);
+  }
+}
+
+/** Exact host matches first, then wildcards, each in config order. */
+function candidatesOf<T>(table: HostTable<T>, hostname: string): T[] {
+  const exact = table.exact.get(hostname) ?? [];
+  if (table.wildcard.length === 0) return exact;
+  return [...exact, ...table.wildcard.filter(([h]) => hostMatches(h, hostname)).map(([, o]) => o)];
+}
+
+/** What every view of one model shares. */
+interface Shared {
+  model: MeshModel;
+  allServices: readonly ServiceModel[];
+  vsTable: HostTable<ConfigObject<VirtualServiceView>>;
+  drTable: HostTable<ConfigObject<DestinationRuleView>>;
+  views: Map<string, MeshIndex>;
+}
+
+const MAX_VIEWS = 1000;
+
+/** Builds the namespace-agnostic index of a model. Pure; the result is immutable like the model. */
 export function indexModel(model: MeshModel): MeshIndex {
   const suffix = model.domainSuffix;
-  const services = [...model.services.values()].sort((a, b) => a.hostname.localeCompare(b.hostname));
-  const vsByHost = new Map<string, VirtualServiceEntry>();
-  const drByHost = new Map<string, DestinationRuleEntry>();
-
-  // host → candidates in config order; wildcard hosts are few and scanned per service.
-  const vsExact = new Map<string, ConfigObject<VirtualServiceView>[]>();
-  const vsWildcard: [string, ConfigObject<VirtualServiceView>][] = [];
+  const vsTable: HostTable<ConfigObject<VirtualServiceView>> = { exact: new Map(), wildcard: [] };
   for (const vs of model.virtualServices as readonly ConfigObject<VirtualServiceView>[]) {
     if (!isMeshVirtualService(vs.spec)) continue;
-    for (const h of vs.spec.hosts ?? []) {
-      const host = resolveHost(h, vs.namespace, suffix);
-      if (host.startsWith('*')) vsWildcard.push([host, vs]);
-      else vsExact.set(host, [...(vsExact.get(host) ?? []), vs]);
-    }
+    for (const h of vs.spec.hosts ?? []) addHost(vsTable, resolveHost(h, vs.namespace, suffix), vs);
   }
-  const drExact = new Map<string, ConfigObject<DestinationRuleView>[]>();
-  const drWildcard: [string, ConfigObject<DestinationRuleView>][] = [];
+  const drTable: HostTable<ConfigObject<DestinationRuleView>> = { exact: new Map(), wildcard: [] };
   for (const dr of model.destinationRules as readonly ConfigObject<DestinationRuleView>[]) {
-    if (!dr.spec.host) continue;
-    const host = resolveHost(dr.spec.host, dr.namespace, suffix);
-    if (host.startsWith('*')) drWildcard.push([host, dr]);
-    else drExact.set(host, [...(drExact.get(host) ?? []), dr]);
+    if (dr.spec.host) addHost(drTable, resolveHost(dr.spec.host, dr.namespace, suffix), dr);
   }
-  /** Exact host matches first, own namespace first, then wildcards (same order). */
-  const pick = <T extends { namespace: string }>(exact: T[] | undefined, wildcard: [string, T][], svc: ServiceModel): T | undefined => {
-    const candidates = [...(exact ?? []), ...wildcard.filter(([h]) => hostMatches(h, svc.hostname)).map(([, o]) => o)];
-    return candidates.find((c) => c.namespace === svc.namespace) ?? candidates[0];
+  const shared: Shared = {
+    model,
+    allServices: [...model.services.values()].sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0)),
+    vsTable,
+    drTable,
+    views: new Map(),
   };
+  return buildView(shared, undefined);
+}
+
+function buildView(shared: Shared, namespace: string | undefined): MeshIndex {
+  const { model } = shared;
+  const suffix = model.domainSuffix;
+  const root = model.rootNamespace;
+  const sidecar = namespace === undefined ? undefined : sidecarFor(model.sidecars as readonly ConfigObject<SidecarView>[], namespace, root);
+  const egress: EgressFilter | undefined = sidecar ? compileEgress(sidecar) : undefined;
+  const sees = (exportTo: readonly string[] | undefined, configNamespace: string): boolean => namespace === undefined || isExportedTo(exportTo, configNamespace, namespace);
+
+  const services = shared.allServices.filter((s) => sees(s.exportTo, s.namespace) && (!egress || egress.allows(s.namespace, s.hostname)));
+  const visible = new Set(services.map((s) => s.hostname));
+  const vsByHost = new Map<string, VirtualServiceEntry>();
+  const drByHost = new Map<string, DestinationRuleEntry>();
+  const signature: string[] = [];
   for (const svc of services) {
-    const vs = pick(vsExact.get(svc.hostname), vsWildcard, svc);
+    const vsCandidates = candidatesOf(shared.vsTable, svc.hostname).filter(
+      (vs) => sees(vs.spec.exportTo, vs.namespace) && (!egress || (vs.spec.hosts ?? []).some((h) => egress.allows(vs.namespace, resolveHost(h, vs.namespace, suffix)))),
+    );
+    const vs = (namespace !== undefined ? vsCandidates.find((c) => c.namespace === namespace) : undefined) ?? vsCandidates.find((c) => c.namespace === svc.namespace) ?? vsCandidates[0];
     if (vs) vsByHost.set(svc.hostname, { id: `${vs.namespace}/${vs.name}`, namespace: vs.namespace, spec: vs.spec });
-    const dr = pick(drExact.get(svc.hostname), drWildcard, svc);
+    const drCandidates = candidatesOf(shared.drTable, svc.hostname);
+    let dr: ConfigObject<DestinationRuleView> | undefined;
+    if (namespace === undefined) {
+      dr = drCandidates.find((c) => c.namespace === svc.namespace) ?? drCandidates.find((c) => c.namespace === root) ?? drCandidates[0];
+    } else {
+      dr =
+        drCandidates.find((c) => c.namespace === namespace) ??
+        drCandidates.find((c) => c.namespace === svc.namespace && isExportedTo(c.spec.exportTo, c.namespace, namespace)) ??
+        drCandidates.find((c) => c.namespace === root && isExportedTo(c.spec.exportTo, c.namespace, namespace));
+    }
     if (dr) drByHost.set(svc.hostname, { id: `${dr.namespace}/${dr.name}`, namespace: dr.namespace, spec: dr.spec });
+    signature.push(`${svc.hostname} ${vs ? `${vs.namespace}/${vs.name}` : ''} ${dr ? `${dr.namespace}/${dr.name}` : ''}`);
   }
+  const viewKey = createHash('sha256').update(signature.join('\n')).digest('hex').slice(0, 16);
 
   const subsetFor = (hostname: string, subset: string) => drByHost.get(hostname)?.spec.subsets?.find((s) => s.name === subset);
 
-  return {
+  const index: MeshIndex = {
     model,
+    namespace,
+    viewKey,
     services,
+    isVisible: (h) => visible.has(h),
     virtualServiceFor: (h) => vsByHost.get(h),
     destinationRuleFor: (h) => drByHost.get(h),
     subsetFor,
@@ -124,6 +201,14 @@ export function indexModel(model: MeshModel): MeshIndex {
       const wanted = Object.entries(labels);
       return all.filter((w) => wanted.every(([k, v]) => w.labels[k] === v));
     },
-    resolve: (host, namespace) => resolveHost(host, namespace, suffix),
+    resolve: (host, ns) => resolveHost(host, ns, suffix),
+    forNamespace(ns) {
+      const hit = shared.views.get(ns);
+      if (hit) return hit;
+      const view = buildView(shared, ns);
+      if (shared.views.size < MAX_VIEWS) shared.views.set(ns, view);
+      return view;
+    },
   };
+  return index;
 }

@@ -47,15 +47,22 @@ export interface Snapshot {
   generation: number;
   /** Model version plus profile. */
   version: string;
+  /** The namespace-agnostic resources (every service; for listings and config dumps). */
   resources: ReadonlyMap<SnapshotTypeUrl, ReadonlyMap<string, EncodedResource>>;
   /** Features left out for this client profile. */
   omissions: readonly Omission[];
+  /** Namespace views that failed their consistency check (their clients get nothing new). */
+  readonly viewFailures: readonly string[];
   /**
-   * The resource of that type and name. Listener names may be short (`catalog:50051`,
-   * `catalog.shop:50051`): they resolve in `namespace` like istiod resolves them for proxyless
-   * clients, and the answer carries the requested name.
+   * The resource of that type and name as a client in `namespace` sees it: undefined when the
+   * client may not see it (`exportTo`, Sidecar egress hosts), and the DestinationRule in force
+   * for the client (its namespace first, then the service's, then the root namespace). Listener
+   * names may be short (`catalog:50051`, `catalog.shop:50051`): they resolve in `namespace`
+   * like istiod resolves them for proxyless clients, and the answer carries the requested name.
    */
   lookup(typeUrl: SnapshotTypeUrl, name: string, namespace: string): EncodedResource | undefined;
+  /** Every resource a client in `namespace` may see (for wildcard subscriptions). */
+  resourcesFor(namespace: string): ReadonlyMap<SnapshotTypeUrl, ReadonlyMap<string, EncodedResource>> | undefined;
 }
 
 function encode(typeUrl: string, r: GeneratedResource, previous?: EncodedResource): EncodedResource {
@@ -79,21 +86,23 @@ function routeClusters(route: GeneratedResource): string[] {
 }
 
 /**
- * Routes may name hosts that are not (yet) in the registry: Istio allows it (a warning), and a
- * self-registering workload may appear later. Such destinations get an empty EDS cluster, so
- * calls fail like Envoy's "no cluster" instead of the whole generation being refused. A subset
- * that the DestinationRule of a known host does not define stays an error (inconsistent).
+ * Routes may name hosts that are not (yet) in the registry, or that this client may not see
+ * (`exportTo`, Sidecar): Istio allows it (a warning), and a self-registering workload may appear
+ * later. Such destinations get an empty EDS cluster, so calls fail like Envoy's "no cluster"
+ * instead of the whole generation being refused. A subset that the DestinationRule of a visible
+ * host does not define stays an error (inconsistent).
  */
 function addPlaceholders(ctx: GeneratorContext, routes: GeneratedResource[], clusters: GeneratedResource[], assignments: GeneratedResource[]): void {
   const known = new Set(clusters.map((c) => c.name));
   for (const route of routes) {
     for (const name of routeClusters(route)) {
       const key = parseClusterName(name);
-      if (known.has(name) || !key || ctx.index.model.services.has(key.hostname)) continue;
+      if (known.has(name) || !key || ctx.index.isVisible(key.hostname)) continue;
       known.add(name);
       clusters.push(buildCluster(ctx, key.hostname, key.port, key.subset));
       assignments.push({ name, message: { cluster_name: name, endpoints: [] } });
-      ctx.omit({ type: 'cluster', resource: name, field: 'destination.host', reason: `host ${key.hostname} is not known (no ServiceEntry, no registered workload): cluster sent without endpoints` });
+      const why = ctx.index.model.services.has(key.hostname) ? `is not visible in namespace ${ctx.index.namespace ?? '?'} (exportTo / Sidecar)` : 'is not known (no ServiceEntry, no registered workload)';
+      ctx.omit({ type: 'cluster', resource: name, field: 'destination.host', reason: `host ${key.hostname} ${why}: cluster sent without endpoints` });
     }
   }
 }
@@ -121,13 +130,16 @@ export function checkConsistency(resources: ReadonlyMap<SnapshotTypeUrl, Readonl
   return problems;
 }
 
-/**
- * Generates, encodes and checks the snapshot of a model for one client profile; resources whose
- * message equals the one in `previous` (same profile) reuse its encoding and version. Throws a
- * MeshError `WEFT_ERR_CONFIG_INVALID` listing the inconsistencies; callers keep the last good
- * snapshot then.
- */
-export function buildSnapshot(index: MeshIndex, caps: ClientCapabilities, previous?: Snapshot): Snapshot {
+/** The resources of one view (see {@link MeshIndex.viewKey}), checked for consistency. */
+interface ViewResources {
+  resources: Map<SnapshotTypeUrl, Map<string, EncodedResource>>;
+  omissions: Omission[];
+  ctx: GeneratorContext;
+  /** Listener aliases (short names) resolved so far, per client namespace and name. */
+  aliases: Map<string, EncodedResource | null>;
+}
+
+function buildView(index: MeshIndex, caps: ClientCapabilities, previous: ReadonlyMap<SnapshotTypeUrl, ReadonlyMap<string, EncodedResource>> | undefined): ViewResources {
   const omissions: Omission[] = [];
   const ctx: GeneratorContext = { index, caps, omit: (o) => omissions.push(o) };
   const clusters = generateClusters(ctx);
@@ -143,41 +155,84 @@ export function buildSnapshot(index: MeshIndex, caps: ClientCapabilities, previo
   const resources = new Map<SnapshotTypeUrl, Map<string, EncodedResource>>();
   for (const [typeUrl, list] of generated) {
     const byName = new Map<string, EncodedResource>();
-    const before = previous?.resources.get(typeUrl);
+    const before = previous?.get(typeUrl);
     for (const r of list) byName.set(r.name, encode(typeUrl, r, before?.get(r.name)));
     resources.set(typeUrl, byName);
   }
   const problems = checkConsistency(resources);
   if (problems.length) {
-    throw new MeshError('WEFT_ERR_CONFIG_INVALID', `generation ${index.model.generation} is not consistent: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`, {
+    const where = index.namespace === undefined ? '' : ` for namespace ${index.namespace}`;
+    throw new MeshError('WEFT_ERR_CONFIG_INVALID', `generation ${index.model.generation} is not consistent${where}: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`, {
       details: { problems },
     });
   }
-  const listeners = resources.get(TypeUrl.listener) as Map<string, EncodedResource>;
-  const aliases = new Map<string, EncodedResource | null>();
-  const MAX_ALIASES = 10_000;
+  return { resources, omissions, ctx, aliases: new Map() };
+}
+
+const MAX_ALIASES = 10_000;
+const MAX_VIEWS = 256;
+
+/** A resource of one view by name, resolving listener short names in `namespace`. */
+function lookupIn(view: ViewResources, typeUrl: SnapshotTypeUrl, name: string, namespace: string): EncodedResource | undefined {
+  const found = view.resources.get(typeUrl)?.get(name);
+  if (found || typeUrl !== TypeUrl.listener) return found;
+  const key = `${namespace}\u0000${name}`;
+  const cached = view.aliases.get(key);
+  if (cached !== undefined) return cached ?? undefined;
+  const hp = splitHostPort(name);
+  let alias: EncodedResource | null = null;
+  if (hp) {
+    const canonical = listenerName(resolveHost(hp.host, namespace, view.ctx.index.model.domainSuffix), hp.port);
+    if (canonical !== name && view.resources.get(TypeUrl.listener)?.has(canonical)) {
+      const host = canonical.slice(0, canonical.lastIndexOf(':'));
+      alias = encode(TypeUrl.listener, buildListener(name, canonical, hostHasFault(view.ctx, host)));
+    }
+  }
+  if (view.aliases.size < MAX_ALIASES) view.aliases.set(key, alias);
+  return alias ?? undefined;
+}
+
+/**
+ * Generates, encodes and checks the snapshot of a model for one client profile; resources whose
+ * message equals the one in `previous` (same profile) reuse its encoding and version. Throws a
+ * MeshError `WEFT_ERR_CONFIG_INVALID` listing the inconsistencies; callers keep the last good
+ * snapshot then.
+ *
+ * `resources` is the namespace-agnostic view (every service). What one client gets comes from
+ * {@link Snapshot.lookup}: the view of its namespace (`exportTo`, Sidecar egress hosts, rule
+ * precedence), built on first use and shared by every namespace that sees the same config. A
+ * namespace view that is not consistent is left out (its clients keep what they have) and
+ * reported in `viewFailures`.
+ */
+export function buildSnapshot(index: MeshIndex, caps: ClientCapabilities, previous?: Snapshot): Snapshot {
+  const main = buildView(index, caps, previous?.resources);
+  const views = new Map<string, ViewResources | null>([[index.viewKey, main]]);
+  const viewFailures: string[] = [];
+  const viewOf = (namespace: string): ViewResources | undefined => {
+    const nsIndex = index.forNamespace(namespace);
+    const hit = views.get(nsIndex.viewKey);
+    if (hit !== undefined) return hit ?? undefined;
+    let view: ViewResources | null = null;
+    try {
+      view = buildView(nsIndex, caps, previous?.resourcesFor(namespace) ?? main.resources);
+    } catch (err) {
+      if (viewFailures.length < 20) viewFailures.push(err instanceof Error ? err.message : String(err));
+    }
+    if (views.size < MAX_VIEWS) views.set(nsIndex.viewKey, view);
+    return view ?? undefined;
+  };
   return {
     generation: index.model.generation,
     version: index.model.version,
-    resources,
-    omissions,
+    resources: main.resources,
+    omissions: main.omissions,
+    viewFailures,
+    resourcesFor(namespace) {
+      return viewOf(namespace)?.resources;
+    },
     lookup(typeUrl, name, namespace) {
-      const found = resources.get(typeUrl)?.get(name);
-      if (found || typeUrl !== TypeUrl.listener) return found;
-      const key = `${namespace}\u0000${name}`;
-      const cached = aliases.get(key);
-      if (cached !== undefined) return cached ?? undefined;
-      const hp = splitHostPort(name);
-      let alias: EncodedResource | null = null;
-      if (hp) {
-        const canonical = listenerName(resolveHost(hp.host, namespace, index.model.domainSuffix), hp.port);
-        if (canonical !== name && listeners.has(canonical)) {
-          const host = canonical.slice(0, canonical.lastIndexOf(':'));
-          alias = encode(TypeUrl.listener, buildListener(name, canonical, hostHasFault(ctx, host)));
-        }
-      }
-      if (aliases.size < MAX_ALIASES) aliases.set(key, alias);
-      return alias ?? undefined;
+      const view = viewOf(namespace);
+      return view ? lookupIn(view, typeUrl, name, namespace) : undefined;
     },
   };
 }

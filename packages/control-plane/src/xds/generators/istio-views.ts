@@ -132,3 +132,10 @@ export interface DestinationRuleView {
   subsets?: SubsetView[];
   exportTo?: string[];
 }
+
+/** Istio `Sidecar` spec: the parts that decide what a client may see. */
+export interface SidecarView {
+  workloadSelector?: { labels?: Record<string, string> };
+  /** Each listener's `hosts` are `namespace/host` (`*`, `.`, `~` or a name / `*`, FQDN or `*.suffix`). */
+  egress?: { hosts?: string[] }[];
+}
