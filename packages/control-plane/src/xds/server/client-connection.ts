@@ -231,18 +231,23 @@ export abstract class ClientConnection {
   }
 
   /**
-   * The resources this stream should hold for a type right now: the subscribed (or all, for a
-   * wildcard) resources of the snapshot, plus vanished clusters/assignments still inside their
-   * removal delay.
+   * The resources this stream should hold for a type right now: the subscribed (or all its
+   * namespace may see, for a wildcard) resources of the snapshot, node-specific inbound
+   * listeners, plus vanished clusters/assignments still inside their removal delay. When the
+   * namespace view of the snapshot failed its consistency check, what was sent stays.
    */
   protected desired(st: TypeState): Map<string, EncodedResource> {
     const out = new Map<string, EncodedResource>();
     const snap = this.snapshot;
     if (!snap) return out;
-    const names = st.isWildcard ? new Set([...(snap.resources.get(st.typeUrl)?.keys() ?? []), ...st.subscribed]) : st.subscribed;
+    const visible = snap.resourcesFor(this.namespace);
+    // the client's namespace view failed its consistency check: it keeps what it has
+    if (!visible) return new Map(st.sent);
+    const names = st.isWildcard ? new Set([...(visible.get(st.typeUrl)?.keys() ?? []), ...st.subscribed]) : st.subscribed;
     const now = Date.now();
     const delay = this.host.limits.removalDelayMs;
     const isListener = st.typeUrl === TypeUrl.listener;
+    if (isListener) for (const name of this.inboundOmissions.keys()) if (!names.has(name)) this.inboundOmissions.delete(name);
     for (const name of names) {
       const r = isListener && name.startsWith(INBOUND_LISTENER_PREFIX) ? this.inboundListener(name) : snap.lookup(st.typeUrl, name, this.namespace);
       if (r) {
