@@ -13,7 +13,8 @@
  * graph (`/debug/graph`, `/ui`): `--lrs-interval 5s` is the reporting interval asked of
  * clients, `--graph-window 60s` the sliding window of the graph's numbers. WorkloadGroups with a
  * `spec.probe` in the config are health-checked against their member endpoints, and the result
- * is published in EDS (`/debug/health` shows the probes).
+ * is published in EDS (`/debug/health` shows the probes). `/ui` on the admin port is the mesh
+ * view (graph, routing, sync status, NACKs and config errors).
  */
 import { MeshError } from '@weft/xds-client';
 import { createConfigStore } from '../../config/config-store.ts';
@@ -31,6 +32,7 @@ import { createLrsMetrics } from '../../lrs/lrs-metrics.ts';
 import { clusterTlsOf } from '../../lrs/cluster-tls.ts';
 import { mountGraphRoutes } from '../../admin/graph-routes.ts';
 import { mountHealthRoutes } from '../../admin/health-routes.ts';
+import { mountUiRoutes } from '../../ui/ui-routes.ts';
 import { createEndpointHealthMonitor } from '../../health/endpoint-health.ts';
 import { readWorkloadGroups } from '../../health/workload-group-source.ts';
 import type { Command } from '../command.ts';
@@ -101,6 +103,7 @@ export const controlPlaneCommand: Command = {
     const defaultNamespace = values['default-namespace'] ?? 'default';
     const health = createEndpointHealthMonitor({ source: store, sink: store.registry, readGroups: () => readWorkloadGroups(paths, defaultNamespace) });
     mountHealthRoutes(admin, health);
+    mountUiRoutes(admin, { source: store, xds });
     const caDir = values['ca-dir'];
     if (caDir !== undefined) {
       const ca = createCertificateAuthority({ caDir, ...(values['trust-domain'] ? { trustDomain: values['trust-domain'] } : {}) });
