@@ -4,8 +4,11 @@
  * dispatcher (the register hook does). It is the endpoint stage composed with the policy
  * interceptors, outermost first:
  *
- *   route → local rate limit → fault injection → timeout + retry → [endpoint: circuit breaker,
- *   pick, outlier detection, per-endpoint keep-alive pool]
+ *   [telemetry] → route → local rate limit → fault injection → timeout + retry → [endpoint:
+ *   circuit breaker, pick, outlier detection, load stats, trace headers, per-endpoint keep-alive pool]
+ *
+ * The telemetry stage is present only when `telemetry` is given (Istio metrics, client spans,
+ * access log, LRS load stats); without it nothing telemetry-related runs per request.
  *
  * Requests to hosts the mesh does not know follow the outbound traffic policy (pass-through
  * Agent or a `WEFT_ERR_UNKNOWN_HOST` failure). `close()`/`destroy()` release every pool, the
@@ -24,6 +27,8 @@ import { createRetryInterceptor } from './interceptors/retry-interceptor.ts';
 import type { RetryInterceptorOptions } from './interceptors/retry-interceptor.ts';
 import { createRouteInterceptor } from './interceptors/route-interceptor.ts';
 import type { OutboundTrafficPolicy } from './interceptors/route-interceptor.ts';
+import { createContextCaptureInterceptor, createTelemetryInterceptor } from './interceptors/telemetry-interceptor.ts';
+import type { MeshTelemetry } from '@weft/core';
 
 /** Options of {@link createMeshDispatcher}. */
 export interface MeshDispatcherOptions {
@@ -57,6 +62,11 @@ export interface MeshDispatcherOptions {
   readonly poolOptions?: Pool.Options;
   /** Uniform [0, 1) source for sampling (faults, rate limit fractions, mirrors, jitter). Tests inject one. */
   readonly random?: () => number;
+  /**
+   * The process's telemetry (core's `meshTelemetryFromEnv()`): Istio `reporter="source"` metrics,
+   * a CLIENT span and `traceparent` per request, access log, load stats. Default: none.
+   */
+  readonly telemetry?: MeshTelemetry;
 }
 
 /**
@@ -97,8 +107,10 @@ export function createMeshDispatcher(options: MeshDispatcherOptions): MeshDispat
     passthrough: options.passthrough ?? createPassthroughAgent(options.passthroughOptions),
     localReplies,
     poolOptions: options.poolOptions,
+    telemetry: options.telemetry,
   });
   const shadowDispatch = endpoints.dispatch.bind(endpoints);
+  const telemetry = options.telemetry;
   const composed = endpoints.compose(
     createRetryInterceptor({
       localReplies,
@@ -109,6 +121,7 @@ export function createMeshDispatcher(options: MeshDispatcherOptions): MeshDispat
     }),
     createFaultInterceptor({ localReplies, random: options.random }),
     createRateLimitInterceptor({ localReplies, random: options.random }),
+    ...(telemetry === undefined ? [] : [createContextCaptureInterceptor()]),
     createRouteInterceptor({
       mesh: options.mesh,
       outboundTrafficPolicy: policy,
@@ -118,6 +131,7 @@ export function createMeshDispatcher(options: MeshDispatcherOptions): MeshDispat
       shadowDispatch,
       random: options.random,
     }),
+    ...(telemetry === undefined ? [] : [createTelemetryInterceptor({ telemetry })]),
   );
   // compose() returns a Proxy of the endpoint stage; only its composed dispatch function is kept.
   return new MeshDispatcher(endpoints, composed.dispatch);

@@ -14,10 +14,14 @@ import type { ClusterRuntime } from './cluster-runtime.ts';
 import { EndpointPools } from './endpoint-pools.ts';
 import { LazyHeaders, asHeaders } from './lazy-headers.ts';
 import { replyWithError } from './local-reply.ts';
+import { normalizeHeaders } from './headers.ts';
 import type { LocalReplyMode } from './local-reply.ts';
 import { contextOf } from './request-context.ts';
 import type { MeshRequestContext } from './request-context.ts';
 import { classifyError } from './upstream-errors.ts';
+import type { LoadAttempt, MeshTelemetry } from '@weft/core';
+import { recordOf } from '../interceptors/telemetry-interceptor.ts';
+import type { OutboundRecord } from '../interceptors/telemetry-interceptor.ts';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -26,6 +30,8 @@ export interface EndpointDispatcherOptions {
   readonly passthrough: Dispatcher;
   readonly localReplies: LocalReplyMode;
   readonly poolOptions?: import('undici').Pool.Options;
+  /** When set: load stats per attempt, trace and peer-metadata headers on every meshed attempt. */
+  readonly telemetry?: MeshTelemetry;
 }
 
 /** See the module comment. Owns its pools and the pass-through agent it was given. */
@@ -34,11 +40,13 @@ export class EndpointDispatcher extends Dispatcher {
   readonly runtimes = new ClusterRuntimes();
   readonly #passthrough: Dispatcher;
   readonly #mode: LocalReplyMode;
+  readonly #telemetry: MeshTelemetry | undefined;
 
   constructor(options: EndpointDispatcherOptions) {
     super();
     this.#passthrough = options.passthrough;
     this.#mode = options.localReplies;
+    this.#telemetry = options.telemetry;
     this.pools = new EndpointPools(options.poolOptions);
   }
 
@@ -59,6 +67,7 @@ export class EndpointDispatcher extends Dispatcher {
     const rt = this.runtimes.of(cluster);
     const breaker = rt.breaker;
     if (!ctx.isShadow && !breaker.tryAcquire('requests')) {
+      this.#telemetry?.loadStats.recordDrop(ctx.clusterName, 'circuit_breaker');
       replyWithError(handler, this.#mode, 503, breaker.createOverflowError('requests'), { 'x-envoy-overloaded': 'true' });
       return true;
     }
@@ -67,6 +76,7 @@ export class EndpointDispatcher extends Dispatcher {
     if (!ctx.isShadow && cluster.spec.upstreamProtocol !== 'http2' && breaker.active('requests') > rt.maxConnections) {
       if (!breaker.tryAcquire('pendingRequests')) {
         breaker.release('requests');
+        this.#telemetry?.loadStats.recordDrop(ctx.clusterName, 'circuit_breaker');
         replyWithError(handler, this.#mode, 503, breaker.createOverflowError('pendingRequests'), { 'x-envoy-overloaded': 'true' });
         return true;
       }
@@ -85,7 +95,20 @@ export class EndpointDispatcher extends Dispatcher {
     const servername = ctx.authority.replace(/:\d+$/, '');
     const pool = this.pools.get(ctx.scheme, endpoint, cluster.spec, servername);
     endpoint.state.activeRequests++;
-    const tracked = new EndpointHandler(handler, ctx, rt, endpoint, isPending);
+    const telemetry = this.#telemetry;
+    let load: LoadAttempt | undefined;
+    let record: OutboundRecord | undefined;
+    if (telemetry !== undefined) {
+      record = ctx.isShadow ? undefined : recordOf(opts);
+      if (record !== undefined) {
+        record.endpoint = endpoint;
+        record.upstreamStartMs = performance.now();
+        record.isHttp2 = cluster.spec.upstreamProtocol === 'http2';
+      }
+      if (!ctx.isShadow) load = telemetry.loadStats.startAttempt(ctx.clusterName, localityOf(endpoint), endpoint.key);
+      opts = withTelemetryHeaders(opts, telemetry, record);
+    }
+    const tracked = new EndpointHandler(handler, ctx, rt, endpoint, isPending, load, record);
     // undici's Pool reads only the fields it knows; the symbol-keyed context is ignored.
     return pool.dispatch(opts, tracked as unknown as Dispatcher.DispatchHandler);
   }
@@ -111,6 +134,31 @@ export class EndpointDispatcher extends Dispatcher {
 /** A pass-through Agent with the given options. */
 export function createPassthroughAgent(options?: Agent.Options): Agent {
   return new Agent(options);
+}
+
+function localityOf(endpoint: EndpointView): { region?: string; zone?: string; subZone?: string } | undefined {
+  return (endpoint as EndpointView & { readonly locality?: { region?: string; zone?: string; subZone?: string } }).locality;
+}
+
+/**
+ * The attempt's options with the trace headers of the request's client span (`traceparent`,
+ * and `tracestate`/`baggage` when there are any) and this workload's metadata-exchange headers.
+ * The routing stage hands a fresh plain header object per request, which is updated in place
+ * (a retry sets the same values again); any other shape is copied.
+ */
+function withTelemetryHeaders(opts: Dispatcher.DispatchOptions, telemetry: MeshTelemetry, record: OutboundRecord | undefined): Dispatcher.DispatchOptions {
+  const given = opts.headers;
+  const isPlain = given !== null && given !== undefined && typeof given === 'object' && !Array.isArray(given) && typeof (given as Iterable<unknown>)[Symbol.iterator] !== 'function';
+  const headers = (isPlain ? given : normalizeHeaders(given)) as Record<string, string | string[] | undefined>;
+  headers['x-envoy-peer-metadata'] = telemetry.peerMetadataHeader;
+  headers['x-envoy-peer-metadata-id'] = telemetry.peerMetadataId;
+  if (record !== undefined) {
+    const span = record.span;
+    headers['traceparent'] = span.traceparent;
+    if (span.traceState !== undefined) headers['tracestate'] = span.traceState;
+    if (span.baggage !== undefined && headers['baggage'] === undefined) headers['baggage'] = span.baggage;
+  }
+  return isPlain ? opts : { ...opts, headers: headers as Record<string, string> };
 }
 
 function pick(ctx: MeshRequestContext): EndpointView {
@@ -181,15 +229,20 @@ class EndpointHandler {
   readonly #ctx: MeshRequestContext;
   readonly #rt: ClusterRuntime;
   readonly #endpoint: EndpointView;
+  readonly #load: LoadAttempt | undefined;
+  readonly #record: OutboundRecord | undefined;
   #isPending: boolean;
   #isDone = false;
+  #status = 0;
 
-  constructor(inner: Dispatcher.DispatchHandler, ctx: MeshRequestContext, rt: ClusterRuntime, endpoint: EndpointView, isPending: boolean) {
+  constructor(inner: Dispatcher.DispatchHandler, ctx: MeshRequestContext, rt: ClusterRuntime, endpoint: EndpointView, isPending: boolean, load?: LoadAttempt, record?: OutboundRecord) {
     this.#inner = inner;
     this.#ctx = ctx;
     this.#rt = rt;
     this.#endpoint = endpoint;
     this.#isPending = isPending;
+    this.#load = load;
+    this.#record = record;
   }
 
   onConnect(abort: (err?: Error) => void, context?: unknown): void {
@@ -203,6 +256,11 @@ class EndpointHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage: string): boolean {
     this.#ctrl.resumeFn = resume;
+    if (statusCode >= 200) {
+      this.#status = statusCode;
+      const record = this.#record;
+      if (record !== undefined && record.endpoint === this.#endpoint) record.upstreamServiceMs = performance.now() - record.upstreamStartMs;
+    }
     if (statusCode >= 200 && !this.#ctx.isShadow) this.#rt.detector?.record(this.#endpoint.key, { kind: 'response', status: statusCode });
     if (this.#isPending) {
       this.#isPending = false;
@@ -223,6 +281,7 @@ class EndpointHandler {
   }
 
   onError(error: Error): void {
+    if (!this.#isDone) this.#status = 0; // a failed body is a failed attempt for load reports
     if (!this.#isDone && !this.#ctx.isShadow) {
       const kind = classifyError(error);
       if (kind === 'connect-failure' || kind === 'reset' || kind === 'timeout') this.#rt.detector?.record(this.#endpoint.key, { kind });
@@ -234,6 +293,7 @@ class EndpointHandler {
   #finish(): void {
     if (this.#isDone) return;
     this.#isDone = true;
+    this.#load?.end(this.#status === 0 || this.#status >= 500);
     const state = this.#endpoint.state;
     if (state.activeRequests > 0) state.activeRequests--;
     if (this.#ctx.isShadow) return;

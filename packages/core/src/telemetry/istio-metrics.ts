@@ -1,0 +1,267 @@
+/**
+ * Istio's standard metrics with prom-client: `istio_requests_total`,
+ * `istio_request_duration_milliseconds`, `istio_request_bytes`, `istio_response_bytes`,
+ * `istio_request_messages_total` and `istio_response_messages_total` (gRPC streams), with
+ * Istio's exact label names and buckets, so Istio's Grafana dashboards read them unchanged.
+ *
+ * The registry is owned by the {@link MeshMetrics} object (pass one to share, e.g. prom-client's
+ * default `register`). Label values come only from mesh identities, status codes and response
+ * flags, never from paths. Each distinct label set is resolved once to its prom-client children
+ * and cached; past `maxSeries` distinct sets, new ones are aggregated into a series whose
+ * identity labels are all `unknown` — memory stays bounded whatever the traffic.
+ */
+import { Counter, Histogram, Registry } from 'prom-client';
+import { UNKNOWN } from './workload-identity-labels.ts';
+import type { PeerIdentity } from './workload-identity-labels.ts';
+
+/** Istio's label names, in Istio's order. */
+export const ISTIO_LABEL_NAMES = [
+  'reporter',
+  'source_workload',
+  'source_workload_namespace',
+  'source_principal',
+  'source_app',
+  'source_version',
+  'source_canonical_service',
+  'source_canonical_revision',
+  'source_cluster',
+  'destination_workload',
+  'destination_workload_namespace',
+  'destination_principal',
+  'destination_app',
+  'destination_version',
+  'destination_service',
+  'destination_service_name',
+  'destination_service_namespace',
+  'destination_canonical_service',
+  'destination_canonical_revision',
+  'destination_cluster',
+  'request_protocol',
+  'response_code',
+  'grpc_response_status',
+  'response_flags',
+  'connection_security_policy',
+] as const;
+
+/** Istio's duration buckets (milliseconds). */
+export const ISTIO_DURATION_BUCKETS_MS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
+/** Istio's size buckets (bytes): 1, 10, …, 1e9. */
+export const ISTIO_BYTE_BUCKETS = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
+
+/** The destination service of a request (`destination_service*` labels). */
+export interface DestinationService {
+  /** FQDN (`reviews.default.svc.cluster.local`) or `unknown`. */
+  readonly host: string;
+  readonly name: string;
+  readonly namespace: string;
+}
+
+/** An unknown destination service. */
+export const UNKNOWN_SERVICE: DestinationService = Object.freeze({ host: UNKNOWN, name: UNKNOWN, namespace: UNKNOWN });
+
+const serviceCache = new Map<string, DestinationService>();
+
+/**
+ * The service of a host name: `name.namespace.svc.<domain>` → name + namespace; an Istio
+ * outbound cluster name (`outbound|9080|v1|reviews.default.svc.cluster.local`) is accepted
+ * too; other hosts keep the host as name and `unknown` namespace. Cached (bounded).
+ */
+export function destinationServiceOf(hostOrCluster: string | undefined): DestinationService {
+  if (hostOrCluster === undefined || hostOrCluster === '') return UNKNOWN_SERVICE;
+  let svc = serviceCache.get(hostOrCluster);
+  if (svc !== undefined) return svc;
+  let host = hostOrCluster;
+  if (host.includes('|')) host = host.split('|')[3] ?? host;
+  host = host.replace(/:\d+$/, '');
+  const parts = host.split('.');
+  svc = Object.freeze(parts.length >= 3 && parts[2] === 'svc' ? { host, name: parts[0]!, namespace: parts[1]! } : { host, name: host, namespace: UNKNOWN });
+  if (serviceCache.size > 4096) serviceCache.clear();
+  serviceCache.set(hostOrCluster, svc);
+  return svc;
+}
+
+/** One finished request, as metrics see it. */
+export interface RequestSample {
+  readonly reporter: 'source' | 'destination';
+  readonly source: PeerIdentity;
+  readonly destination: PeerIdentity;
+  readonly service: DestinationService;
+  readonly protocol: 'http' | 'grpc';
+  /** HTTP status (0 when the request failed without a response). */
+  readonly responseCode: number;
+  /** gRPC status code as a decimal string; '' for plain HTTP. */
+  readonly grpcStatus: string;
+  /** Envoy response flags joined by `,`, `-` for none. */
+  readonly responseFlags: string;
+  /** `mutual_tls`, `none`, or `unknown` (what the client side reports). */
+  readonly securityPolicy: 'mutual_tls' | 'none' | 'unknown';
+  readonly durationMs: number;
+  readonly requestBytes: number;
+  readonly responseBytes: number;
+  /** gRPC messages sent/received (counted only for `grpc`). */
+  readonly requestMessages?: number;
+  readonly responseMessages?: number;
+}
+
+/** Options of {@link createMeshMetrics}. */
+export interface MeshMetricsOptions {
+  /** Registry to register the metrics in; default a new one owned by this object. */
+  readonly registry?: Registry;
+  /** Distinct label sets kept before aggregation into `unknown`; default 10,000. */
+  readonly maxSeries?: number;
+}
+
+type CounterChild = ReturnType<Counter<string>['labels']>;
+type HistogramChild = ReturnType<Histogram<string>['labels']>;
+
+interface Series {
+  readonly requests: CounterChild;
+  readonly duration: HistogramChild;
+  readonly requestBytes: HistogramChild;
+  readonly responseBytes: HistogramChild;
+  readonly requestMessages: CounterChild;
+  readonly responseMessages: CounterChild;
+}
+
+const identityIds = new WeakMap<object, number>();
+let nextIdentityId = 1;
+function idOf(o: object): number {
+  let id = identityIds.get(o);
+  if (id === undefined) identityIds.set(o, (id = nextIdentityId++));
+  return id;
+}
+
+/** Istio's standard request metrics in a prom-client registry; see the module comment. */
+export class MeshMetrics {
+  /** The registry holding the metrics (serve it at `/metrics`). */
+  readonly registry: Registry;
+  readonly #maxSeries: number;
+  readonly #series = new Map<string, Series>();
+  readonly #requests: Counter<string>;
+  readonly #duration: Histogram<string>;
+  readonly #requestBytes: Histogram<string>;
+  readonly #responseBytes: Histogram<string>;
+  readonly #requestMessages: Counter<string>;
+  readonly #responseMessages: Counter<string>;
+  #overflowed = 0;
+
+  /** Use {@link createMeshMetrics}. */
+  constructor(options: MeshMetricsOptions = {}) {
+    this.registry = options.registry ?? new Registry();
+    this.#maxSeries = Math.max(1, options.maxSeries ?? 10_000);
+    const labelNames = [...ISTIO_LABEL_NAMES];
+    const registers = [this.registry];
+    this.#requests = new Counter({ name: 'istio_requests_total', help: 'Total requests handled', labelNames, registers });
+    this.#duration = new Histogram({ name: 'istio_request_duration_milliseconds', help: 'Request duration in milliseconds', labelNames, buckets: ISTIO_DURATION_BUCKETS_MS, registers });
+    this.#requestBytes = new Histogram({ name: 'istio_request_bytes', help: 'Request body sizes in bytes', labelNames, buckets: ISTIO_BYTE_BUCKETS, registers });
+    this.#responseBytes = new Histogram({ name: 'istio_response_bytes', help: 'Response body sizes in bytes', labelNames, buckets: ISTIO_BYTE_BUCKETS, registers });
+    this.#requestMessages = new Counter({ name: 'istio_request_messages_total', help: 'gRPC messages sent by the client', labelNames, registers });
+    this.#responseMessages = new Counter({ name: 'istio_response_messages_total', help: 'gRPC messages sent by the server', labelNames, registers });
+  }
+
+  /** Distinct label sets currently held (at most `maxSeries` plus the aggregated ones). */
+  get seriesCount(): number {
+    return this.#series.size;
+  }
+
+  /** Samples that were aggregated into `unknown` because the series cap was reached. */
+  get overflowedSamples(): number {
+    return this.#overflowed;
+  }
+
+  /** Records one finished request. Cheap: one string key and one map lookup for a known label set. */
+  record(s: RequestSample): void {
+    const key = `${s.reporter}|${idOf(s.source)}|${idOf(s.destination)}|${idOf(s.service)}|${s.protocol}|${s.responseCode}|${s.grpcStatus}|${s.responseFlags}|${s.securityPolicy}`;
+    let series = this.#series.get(key);
+    if (series === undefined) series = this.#newSeries(key, s);
+    series.requests.inc();
+    series.duration.observe(s.durationMs);
+    series.requestBytes.observe(s.requestBytes);
+    series.responseBytes.observe(s.responseBytes);
+    if (s.protocol === 'grpc') {
+      if (s.requestMessages) series.requestMessages.inc(s.requestMessages);
+      if (s.responseMessages) series.responseMessages.inc(s.responseMessages);
+    }
+  }
+
+  /** The Prometheus text exposition of the registry. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  #newSeries(key: string, s: RequestSample): Series {
+    if (this.#series.size >= this.#maxSeries) {
+      this.#overflowed++;
+      const coarse = `overflow|${s.reporter}|${s.protocol}|${s.responseCode}|${s.grpcStatus}|${s.responseFlags}`;
+      const existing = this.#series.get(coarse);
+      if (existing !== undefined) return existing;
+      const unknownLabels = this.#labels({ ...s, source: UNKNOWN_IDENTITY, destination: UNKNOWN_IDENTITY, service: UNKNOWN_SERVICE, securityPolicy: 'unknown' });
+      const series = this.#children(unknownLabels);
+      this.#series.set(coarse, series);
+      return series;
+    }
+    const series = this.#children(this.#labels(s));
+    this.#series.set(key, series);
+    return series;
+  }
+
+  #children(labels: Record<string, string>): Series {
+    return {
+      requests: this.#requests.labels(labels),
+      duration: this.#duration.labels(labels),
+      requestBytes: this.#requestBytes.labels(labels),
+      responseBytes: this.#responseBytes.labels(labels),
+      requestMessages: this.#requestMessages.labels(labels),
+      responseMessages: this.#responseMessages.labels(labels),
+    };
+  }
+
+  #labels(s: Pick<RequestSample, 'reporter' | 'source' | 'destination' | 'service' | 'protocol' | 'responseCode' | 'grpcStatus' | 'responseFlags' | 'securityPolicy'>): Record<string, string> {
+    const src = s.source;
+    const dst = s.destination;
+    return {
+      reporter: s.reporter,
+      source_workload: src.workload,
+      source_workload_namespace: src.namespace,
+      source_principal: src.principal,
+      source_app: src.app,
+      source_version: src.version,
+      source_canonical_service: src.canonicalService,
+      source_canonical_revision: src.canonicalRevision,
+      source_cluster: src.cluster,
+      destination_workload: dst.workload,
+      destination_workload_namespace: dst.namespace,
+      destination_principal: dst.principal,
+      destination_app: dst.app,
+      destination_version: dst.version,
+      destination_service: s.service.host,
+      destination_service_name: s.service.name,
+      destination_service_namespace: s.service.namespace,
+      destination_canonical_service: dst.canonicalService,
+      destination_canonical_revision: dst.canonicalRevision,
+      destination_cluster: dst.cluster,
+      request_protocol: s.protocol,
+      response_code: String(s.responseCode),
+      grpc_response_status: s.grpcStatus,
+      response_flags: s.responseFlags,
+      connection_security_policy: s.securityPolicy,
+    };
+  }
+}
+
+const UNKNOWN_IDENTITY: PeerIdentity = Object.freeze({
+  workload: UNKNOWN,
+  namespace: UNKNOWN,
+  principal: UNKNOWN,
+  app: UNKNOWN,
+  version: UNKNOWN,
+  canonicalService: UNKNOWN,
+  canonicalRevision: UNKNOWN,
+  cluster: UNKNOWN,
+  labels: Object.freeze({}),
+});
+
+/** Creates the metrics; see {@link MeshMetricsOptions}. */
+export function createMeshMetrics(options?: MeshMetricsOptions): MeshMetrics {
+  return new MeshMetrics(options);
+}

@@ -1,0 +1,237 @@
+/**
+ * The telemetry interceptor, outermost of the mesh chain: per outgoing request it starts a
+ * CLIENT span (the `traceparent` the endpoint stage sends continues it), and when the response
+ * ends — or fails — records Istio's `reporter="source"` metrics, ends the span and writes the
+ * access-log line. What happened inside (route, cluster, chosen endpoint, upstream timing) is
+ * left by the inner stages in an {@link OutboundRecord} that travels on the dispatch options
+ * under a symbol key (object spreads of the options keep it).
+ *
+ * Per-request cost: one span start (a no-op object without an SDK), a pooled id, a
+ * small record, and at the end one cached metric series lookup. Nothing is parsed unless the
+ * access log is on or the endpoint's identity is unknown.
+ */
+import type { Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import { destinationServiceOf, peerFromEndpointMetadata, decodePeerMetadataHeader, UNKNOWN_PEER, PEER_METADATA_HEADER, isLoadError } from '@weft/core';
+import type { MeshSpan, MeshTelemetry, PeerIdentity } from '@weft/core';
+import { isMeshError } from '@weft/xds-client';
+import { ForwardingHandler } from '../internal/forwarding-handler.ts';
+import { LazyHeaders } from '../internal/lazy-headers.ts';
+import { normalizeHeaders } from '../internal/headers.ts';
+import { RESPONSE_FLAGS_HEADER } from '../internal/local-reply.ts';
+import { parseOrigin } from '../internal/origin.ts';
+import { contextOf } from '../internal/request-context.ts';
+import type { MeshRequestContext } from '../internal/request-context.ts';
+import type { EndpointView } from '../mesh-view.ts';
+
+type Controller = Dispatcher.DispatchController;
+
+/** Symbol key of the {@link OutboundRecord} on dispatch options. */
+export const TELEMETRY_RECORD = Symbol.for('weft.http.telemetryRecord');
+
+/** What the inner stages tell telemetry about one request (the last attempt wins). */
+export interface OutboundRecord {
+  readonly span: MeshSpan;
+  /** The mesh context, once routing decided (set by the context-capture stage). */
+  ctx: MeshRequestContext | undefined;
+  /** The endpoint of the last attempt. */
+  endpoint: EndpointView | undefined;
+  /** `performance.now()` when the last attempt was handed to its pool. */
+  upstreamStartMs: number;
+  /** Milliseconds from the last attempt's dispatch to its response headers. */
+  upstreamServiceMs: number | undefined;
+  /** True when the last attempt ran over HTTP/2. */
+  isHttp2: boolean;
+}
+
+/** The record carried by `opts`, if telemetry is on. */
+export function recordOf(opts: Dispatcher.DispatchOptions): OutboundRecord | undefined {
+  return (opts as { [TELEMETRY_RECORD]?: OutboundRecord })[TELEMETRY_RECORD];
+}
+
+/** Options of {@link createTelemetryInterceptor}. */
+export interface TelemetryInterceptorOptions {
+  readonly telemetry: MeshTelemetry;
+}
+
+const RESPONSE_CODE_OF_FLAG: Readonly<Record<string, number>> = { UO: 503, UH: 503, RL: 429, NR: 404, UT: 504, URX: 503, UF: 503, DI: 0, FI: 503 };
+
+function bodyBytes(body: unknown): number {
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  if (body instanceof Uint8Array) return body.byteLength;
+  return 0;
+}
+
+/** Creates the telemetry interceptor; see the module comment. */
+export function createTelemetryInterceptor(options: TelemetryInterceptorOptions): Dispatcher.DispatcherComposeInterceptor {
+  const { telemetry } = options;
+  const tracer = telemetry.tracer;
+  return (dispatch) => (opts, handler) => {
+    if (recordOf(opts) !== undefined) return dispatch(opts, handler);
+    const origin = parseOrigin(opts.origin);
+    const method = opts.method ?? 'GET';
+    const span = tracer.startClientSpan(method, {
+      'http.request.method': method,
+      'server.address': origin?.hostname ?? '',
+      'server.port': origin?.port ?? 0,
+      'url.full': `${origin === null ? String(opts.origin ?? '') : `${origin.scheme}//${origin.authority}`}${opts.path}`,
+    });
+    const record: OutboundRecord = { span, ctx: undefined, endpoint: undefined, upstreamStartMs: 0, upstreamServiceMs: undefined, isHttp2: false };
+    const next = { ...opts, [TELEMETRY_RECORD]: record };
+    return dispatch(next, new TelemetryHandler(handler, telemetry, record, opts, origin?.authority));
+  };
+}
+
+/**
+ * A stage composed right inside the routing interceptor: copies the mesh context routing
+ * attached into the request's {@link OutboundRecord} (so local replies of the policies — `RL`,
+ * `FI`, `UO` — are attributed to their cluster).
+ */
+export function createContextCaptureInterceptor(): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (opts, handler) => {
+    const record = recordOf(opts);
+    if (record !== undefined && !contextOf(opts)?.isShadow) record.ctx = contextOf(opts);
+    return dispatch(opts, handler);
+  };
+}
+
+class TelemetryHandler extends ForwardingHandler {
+  readonly #telemetry: MeshTelemetry;
+  readonly #record: OutboundRecord;
+  readonly #opts: Dispatcher.DispatchOptions;
+  readonly #authority: string | undefined;
+  readonly #startMs = performance.now();
+  readonly #startTime = Date.now();
+  #status = 0;
+  #flags = '-';
+  #responseBytes = 0;
+  #peer: PeerIdentity | undefined;
+  #isDone = false;
+
+  constructor(inner: Dispatcher.DispatchHandler, telemetry: MeshTelemetry, record: OutboundRecord, opts: Dispatcher.DispatchOptions, authority: string | undefined) {
+    super(inner);
+    this.#telemetry = telemetry;
+    this.#record = record;
+    this.#opts = opts;
+    this.#authority = authority;
+  }
+
+  override onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    if (statusCode >= 200) {
+      this.#status = statusCode;
+      if (!((headers as unknown) instanceof LazyHeaders)) {
+        const f = headers[RESPONSE_FLAGS_HEADER];
+        if (typeof f === 'string' && f !== '') this.#flags = f;
+      }
+      if (this.#record.endpoint === undefined || !hasIstioMetadata(this.#record.endpoint)) {
+        const h = (headers as unknown) instanceof LazyHeaders ? (headers as unknown as LazyHeaders).parsed : headers;
+        const v = h[PEER_METADATA_HEADER];
+        if (typeof v === 'string') this.#peer = decodePeerMetadataHeader(v);
+      }
+    }
+    super.onResponseStart(controller, statusCode, headers, statusMessage);
+  }
+
+  override onResponseData(controller: Controller, chunk: Buffer): void {
+    this.#responseBytes += chunk.length;
+    super.onResponseData(controller, chunk);
+  }
+
+  override onResponseEnd(controller: Controller, trailers: IncomingHttpHeaders): void {
+    this.#finish(undefined);
+    super.onResponseEnd(controller, trailers);
+  }
+
+  override onResponseError(controller: Controller, error: Error): void {
+    this.#finish(error);
+    super.onResponseError(controller, error);
+  }
+
+  #finish(error: Error | undefined): void {
+    if (this.#isDone) return;
+    this.#isDone = true;
+    const t = this.#telemetry;
+    const r = this.#record;
+    const durationMs = performance.now() - this.#startMs;
+    let status = this.#status;
+    let flags = this.#flags;
+    if (error !== undefined) {
+      const flag = isMeshError(error) ? error.responseFlag : undefined;
+      if (flag !== undefined) {
+        flags = flag;
+        status = RESPONSE_CODE_OF_FLAG[flag] ?? 0;
+      } else if (status === 0 && flags === '-') flags = 'UF';
+    }
+    const ctx = r.ctx;
+    const cluster = ctx?.clusterName;
+    if (cluster !== undefined && cluster !== '' && (flags === 'RL' || flags.startsWith('RL,'))) t.loadStats.recordDrop(cluster, 'rate_limit');
+    const endpoint = r.endpoint;
+    const destination = endpoint !== undefined && hasIstioMetadata(endpoint) ? peerFromEndpointMetadata(metadataOf(endpoint)) : (this.#peer ?? UNKNOWN_PEER);
+    const service = destinationServiceOf(cluster !== undefined && cluster !== '' ? cluster : (ctx?.authority ?? this.#authority));
+    const requestBytes = bodyBytes(this.#opts.body);
+    t.metrics.record({
+      reporter: 'source',
+      source: t.local,
+      destination,
+      service,
+      protocol: 'http',
+      responseCode: status,
+      grpcStatus: '',
+      responseFlags: flags,
+      securityPolicy: 'unknown',
+      durationMs,
+      requestBytes,
+      responseBytes: this.#responseBytes,
+    });
+    const span = r.span;
+    t.tracer.endSpan(
+      span,
+      {
+        'http.response.status_code': status,
+        ...(endpoint === undefined ? {} : { 'network.peer.address': endpoint.address, 'network.peer.port': endpoint.port }),
+        ...(cluster === undefined ? {} : { 'upstream_cluster': cluster }),
+        ...(flags === '-' ? {} : { response_flags: flags }),
+      },
+      error !== undefined ? { type: isMeshError(error) ? error.code : error.name, message: error.message } : isLoadError(status) ? { type: String(status) } : undefined,
+    );
+    const log = t.accessLog;
+    if (log !== undefined) {
+      const h = normalizeHeaders(this.#opts.headers);
+      const first = (k: string): string | null => {
+        const v = h[k];
+        return v === undefined ? null : Array.isArray(v) ? (v[0] ?? null) : v;
+      };
+      log.write({
+        start_time: new Date(this.#startTime).toISOString(),
+        method: this.#opts.method ?? null,
+        path: this.#opts.path ?? null,
+        protocol: r.isHttp2 ? 'HTTP/2' : 'HTTP/1.1',
+        response_code: status,
+        response_flags: flags,
+        bytes_received: requestBytes,
+        bytes_sent: this.#responseBytes,
+        duration: Math.round(durationMs),
+        upstream_service_time: r.upstreamServiceMs === undefined ? null : Math.round(r.upstreamServiceMs),
+        x_forwarded_for: first('x-forwarded-for'),
+        user_agent: first('user-agent'),
+        request_id: first('x-request-id'),
+        authority: ctx?.authority ?? this.#authority ?? null,
+        upstream_host: endpoint?.key ?? null,
+        upstream_cluster: cluster === undefined || cluster === '' ? (ctx === undefined ? 'PassthroughCluster' : null) : cluster,
+        upstream_local_address: null,
+        downstream_remote_address: null,
+        route_name: ctx?.route.spec.name || null,
+        trace_id: span.traceId,
+        grpc_status: null,
+      });
+    }
+  }
+}
+
+function metadataOf(endpoint: EndpointView): Readonly<Record<string, unknown>> | undefined {
+  return (endpoint as EndpointView & { readonly metadata?: Readonly<Record<string, unknown>> }).metadata;
+}
+
+function hasIstioMetadata(endpoint: EndpointView): boolean {
+  return metadataOf(endpoint)?.['istio'] !== undefined;
+}
