@@ -85,11 +85,14 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 }
 
 /** Text of one cell of the edges table row for `edgeId`. */
-function cellText(page: Page, edgeId: string, cls: string): Promise<string | null> {
-  return page.evaluate(([id, c]) => {
-    const row = [...document.querySelectorAll('#edges tbody tr')].find((r) => r.getAttribute('data-edge-id') === id);
-    return row?.querySelector(`td.${c}`)?.textContent ?? null;
-  }, [edgeId, cls] as const);
+async function cellText(page: Page, edgeId: string, cls: string): Promise<string | null> {
+  const cell = page.locator(`#edges tbody tr[data-edge-id="${edgeId}"] td.${cls}`);
+  return (await cell.count()) === 1 ? cell.textContent() : null;
+}
+
+/** Evaluates an expression in the page (the page's globals are not typed here). */
+function inPage<T>(page: Page, expression: string): Promise<T> {
+  return page.evaluate(expression) as Promise<T>;
 }
 
 test('/ui in Chromium: live graph from LRS, numbers update, NACKs and routing shown', { timeout: 120_000 }, async () => {
@@ -148,10 +151,7 @@ test('/ui in Chromium: live graph from LRS, numbers update, NACKs and routing sh
     // The graph: services from the config and from the reporters, three edges.
     const v1Edge = `frontend.shop.svc.cluster.local|${CATALOG}|8080|v1`;
     await until('three edges in the table', async () => ((await page.locator('#edges tbody tr').count()) >= 3 ? true : undefined));
-    const graph = await page.evaluate(() => {
-      const cy = (window as unknown as { weftUi: { cy: { nodes(): { map<T>(f: (n: { id(): string }) => T): T[] }; edges(): { map<T>(f: (n: { id(): string }) => T): T[] } } } }).weftUi.cy;
-      return { nodes: cy.nodes().map((n) => n.id()), edges: cy.edges().map((e) => e.id()) };
-    });
+    const graph = await inPage<{ nodes: string[]; edges: string[] }>(page, '({ nodes: window.weftUi.cy.nodes().map((n) => n.id()), edges: window.weftUi.cy.edges().map((e) => e.id()) })');
     for (const n of [CATALOG, RATINGS, 'frontend.shop.svc.cluster.local']) assert.ok(graph.nodes.includes(n), `graph node ${n} in ${graph.nodes.join(', ')}`);
     assert.ok(graph.edges.includes(v1Edge), `edge ${v1Edge}`);
     assert.equal(graph.edges.length, 3);
@@ -159,8 +159,8 @@ test('/ui in Chromium: live graph from LRS, numbers update, NACKs and routing sh
 
     // Two reads a few refreshes apart show different numbers.
     const first = await cellText(page, v1Edge, 'rps');
-    const refreshesBefore = await page.evaluate(() => (window as unknown as { weftUi: { refreshes: number } }).weftUi.refreshes);
-    await until('two more refreshes', async () => ((await page.evaluate(() => (window as unknown as { weftUi: { refreshes: number } }).weftUi.refreshes)) >= refreshesBefore + 2 ? true : undefined));
+    const refreshesBefore = await inPage<number>(page, 'window.weftUi.refreshes');
+    await until('two more refreshes', async () => ((await inPage<number>(page, 'window.weftUi.refreshes')) >= refreshesBefore + 2 ? true : undefined));
     const second = await until('a changed rate', async () => {
       const now = await cellText(page, v1Edge, 'rps');
       return now !== null && now !== first ? now : undefined;
@@ -174,7 +174,7 @@ test('/ui in Chromium: live graph from LRS, numbers update, NACKs and routing sh
     });
     assert.ok(nack.includes('CDS'), nack);
     assert.ok(nack.includes(XSS), 'the message is shown verbatim');
-    assert.equal(await page.evaluate(() => (window as unknown as { __weftXss?: number }).__weftXss), undefined, 'markup in a NACK message never runs');
+    assert.equal(await inPage<number | undefined>(page, 'window.__weftXss'), undefined, 'markup in a NACK message never runs');
     assert.equal(await page.locator('#nacks img').count(), 0);
 
     // Sync status and routing.
