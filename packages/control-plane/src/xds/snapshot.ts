@@ -10,6 +10,9 @@ import { packResource } from './generators/pack.ts';
 import type { ClientCapabilities, Omission } from './client-capabilities.ts';
 import { buildCluster, generateClusters } from './generators/cluster.ts';
 import { generateEndpoints } from './generators/endpoint.ts';
+import { applyLocalityLb, type ClientPlacement } from './generators/locality-lb.ts';
+
+export type { ClientPlacement } from './generators/locality-lb.ts';
 import { buildListener, generateListeners, hostHasFault } from './generators/listener.ts';
 import { generateRoutes } from './generators/route.ts';
 import type { GeneratedResource, GeneratorContext } from './generators/types.ts';
@@ -59,8 +62,11 @@ export interface Snapshot {
    * for the client (its namespace first, then the service's, then the root namespace). Listener
    * names may be short (`catalog:50051`, `catalog.shop:50051`): they resolve in `namespace`
    * like istiod resolves them for proxyless clients, and the answer carries the requested name.
+   * With `client` (the locality the client reports), a ClusterLoadAssignment carries the
+   * priorities and weights of the cluster's `localityLbSetting` relative to that locality
+   * (see generators/locality-lb.ts); without it, every priority is 0.
    */
-  lookup(typeUrl: SnapshotTypeUrl, name: string, namespace: string): EncodedResource | undefined;
+  lookup(typeUrl: SnapshotTypeUrl, name: string, namespace: string, client?: ClientPlacement): EncodedResource | undefined;
   /** Every resource a client in `namespace` may see (for wildcard subscriptions). */
   resourcesFor(namespace: string): ReadonlyMap<SnapshotTypeUrl, ReadonlyMap<string, EncodedResource>> | undefined;
 }
@@ -137,6 +143,8 @@ interface ViewResources {
   ctx: GeneratorContext;
   /** Listener aliases (short names) resolved so far, per client namespace and name. */
   aliases: Map<string, EncodedResource | null>;
+  /** Assignments adjusted to a client locality, per name, locality (and labels when they matter). */
+  placed: Map<string, EncodedResource>;
 }
 
 function buildView(index: MeshIndex, caps: ClientCapabilities, previous: ReadonlyMap<SnapshotTypeUrl, ReadonlyMap<string, EncodedResource>> | undefined): ViewResources {
@@ -166,15 +174,32 @@ function buildView(index: MeshIndex, caps: ClientCapabilities, previous: Readonl
       details: { problems },
     });
   }
-  return { resources, omissions, ctx, aliases: new Map() };
+  return { resources, omissions, ctx, aliases: new Map(), placed: new Map() };
 }
 
 const MAX_ALIASES = 10_000;
 const MAX_VIEWS = 256;
+const MAX_PLACED = 10_000;
+
+/** `found` (an assignment) as a client at `client` gets it under its cluster's locality LB setting. */
+function placedAssignment(view: ViewResources, found: EncodedResource, client: ClientPlacement): EncodedResource {
+  const key = parseClusterName(found.name);
+  if (!key) return found;
+  const policy = view.ctx.index.trafficPolicyFor(key.hostname, key.port, key.subset);
+  if (!policy.loadBalancer?.localityLbSetting && !policy.outlierDetection) return found;
+  const cacheKey = `${found.name}\u0000${client.locality}${policy.loadBalancer?.localityLbSetting?.failoverPriority?.length ? `\u0000${JSON.stringify(client.labels ?? {})}` : ''}`;
+  const hit = view.placed.get(cacheKey);
+  if (hit) return hit;
+  const message = applyLocalityLb(found.message, policy, client);
+  const placed = message ? encode(TypeUrl.clusterLoadAssignment, { name: found.name, message }) : found;
+  if (view.placed.size < MAX_PLACED) view.placed.set(cacheKey, placed);
+  return placed;
+}
 
 /** A resource of one view by name, resolving listener short names in `namespace`. */
-function lookupIn(view: ViewResources, typeUrl: SnapshotTypeUrl, name: string, namespace: string): EncodedResource | undefined {
+function lookupIn(view: ViewResources, typeUrl: SnapshotTypeUrl, name: string, namespace: string, client: ClientPlacement | undefined): EncodedResource | undefined {
   const found = view.resources.get(typeUrl)?.get(name);
+  if (found && client && typeUrl === TypeUrl.clusterLoadAssignment) return placedAssignment(view, found, client);
   if (found || typeUrl !== TypeUrl.listener) return found;
   const key = `${namespace}\u0000${name}`;
   const cached = view.aliases.get(key);
@@ -230,9 +255,9 @@ export function buildSnapshot(index: MeshIndex, caps: ClientCapabilities, previo
     resourcesFor(namespace) {
       return viewOf(namespace)?.resources;
     },
-    lookup(typeUrl, name, namespace) {
+    lookup(typeUrl, name, namespace, client) {
       const view = viewOf(namespace);
-      return view ? lookupIn(view, typeUrl, name, namespace) : undefined;
+      return view ? lookupIn(view, typeUrl, name, namespace, client?.locality ? client : undefined) : undefined;
     },
   };
 }

@@ -1,7 +1,12 @@
 /**
  * EDS generator: one ClusterLoadAssignment per cluster (same names as CDS), endpoints grouped
  * by locality (`region/zone/subzone`), each with its health status, load-balancing weight and,
- * like istiod, the workload's identity and labels in `metadata.filter_metadata.istio`.
+ * like istiod, the workload's identity and labels in `metadata.filter_metadata.istio`
+ * (`workload` is `<name>;<namespace>;<canonical service>;<canonical revision>;<cluster id>`)
+ * and, for mesh workloads (self-registered Weft workloads and anything labelled
+ * `security.istio.io/tlsMode: istio`), `filter_metadata["envoy.transport_socket_match"]` =
+ * `{tlsMode: "istio"}` so clients pick mTLS automatically. Priorities are 0 here; what a client
+ * gets is adjusted to its locality by locality-lb.ts.
  */
 import { isIP } from 'node:net';
 import { TypeUrl } from '@weft/xds-client';
@@ -17,6 +22,32 @@ function portOf(w: WorkloadInstance, svc: ServiceModel, port: number): number {
   const sp = svc.ports.find((p) => p.number === port);
   if (sp && w.ports[sp.name] !== undefined) return w.ports[sp.name] as number;
   return sp?.targetPort ?? port;
+}
+
+/** Istio's cluster id when none is configured. */
+const CLUSTER_ID = 'Kubernetes';
+
+/** The workload name Istio would report: the WorkloadEntry or ServiceEntry name, or the pod part of a node id. */
+function workloadName(w: WorkloadInstance): string {
+  if (w.origin === 'registration') {
+    // `xds:sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local`
+    const pod = w.id.split('~')[2]?.split('.')[0];
+    return pod || w.labels['app'] || w.id;
+  }
+  return w.id.split('/')[1] ?? w.id;
+}
+
+/** `filter_metadata.istio.workload` in Istio's format. */
+export function istioWorkloadValue(w: WorkloadInstance): string {
+  const name = workloadName(w);
+  const service = w.labels['service.istio.io/canonical-name'] ?? w.labels['app.kubernetes.io/name'] ?? w.labels['app'] ?? name;
+  const revision = w.labels['service.istio.io/canonical-revision'] ?? w.labels['app.kubernetes.io/version'] ?? w.labels['version'] ?? 'latest';
+  return `${name};${w.namespace};${service};${revision};${CLUSTER_ID}`;
+}
+
+/** True for endpoints that terminate Istio mTLS (see the module comment). */
+export function isMeshWorkload(w: WorkloadInstance): boolean {
+  return w.origin === 'registration' || w.labels['security.istio.io/tlsMode'] === 'istio';
 }
 
 function locality(l: string): Record<string, string> {
@@ -46,7 +77,8 @@ export function buildLoadAssignment(ctx: GeneratorContext, svc: ServiceModel, po
       load_balancing_weight: { value: Math.max(1, w.weight) },
       metadata: {
         filter_metadata: {
-          istio: toStruct({ workload: `${w.id};${w.namespace};${w.serviceAccount}`, namespace: w.namespace, labels: { ...w.labels } }),
+          istio: toStruct({ workload: istioWorkloadValue(w), namespace: w.namespace, service_account: w.serviceAccount, labels: { ...w.labels } }),
+          ...(isMeshWorkload(w) ? { 'envoy.transport_socket_match': toStruct({ tlsMode: 'istio' }) } : {}),
         },
       },
     });
