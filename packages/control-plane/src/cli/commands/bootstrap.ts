@@ -1,15 +1,22 @@
 /**
  * `weft bootstrap [--service S] [--namespace N] [--xds-address H:P] [--ports grpc:50051,…]
- * [--labels k=v,…] [--ip A] [--service-account SA] [--workload-name W]`: prints a gRFC A27
- * bootstrap (`xds_servers` with `server_features: ["xds_v3"]`, `node` in Istio's form) that
- * grpc-js-xds, gRPC in other languages and the Weft SDK read from `GRPC_XDS_BOOTSTRAP` /
+ * [--labels k=v,…] [--ip A] [--service-account SA] [--workload-name W] [--certs-dir DIR
+ * [--ca-dir CA | --admin URL] [--trust-domain TD]]`: prints a gRFC A27 bootstrap (`xds_servers`
+ * with `server_features: ["xds_v3"]`, `node` in Istio's form,
+ * `server_listener_resource_name_template` for xDS-enabled servers, A36) that grpc-js-xds, gRPC
+ * in other languages and the Weft SDK read from `GRPC_XDS_BOOTSTRAP` /
  * `GRPC_XDS_BOOTSTRAP_CONFIG`. With `--service` and `--ports`, the node announces itself and the
- * control plane registers it as an endpoint while its stream lives.
+ * control plane registers it as an endpoint while its stream lives. `--certs-dir` adds the A29
+ * `file_watcher` certificate provider `default` over `DIR/cert-chain.pem`, `DIR/key.pem` and
+ * `DIR/root-cert.pem`; with `--ca-dir` or `--admin` the files are minted for the node's identity
+ * (see bootstrap-certs.ts) before the bootstrap is printed.
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { MeshError } from '@weft/xds-client';
+import { INBOUND_LISTENER_TEMPLATE } from '../../xds/names.ts';
 import { parsePorts } from '../../xds/self-registration.ts';
+import { fileWatcherProviders, mintWorkloadCerts } from './bootstrap-certs.ts';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../parse-args.ts';
 
@@ -24,6 +31,8 @@ export interface BootstrapOptions {
   serviceAccount?: string;
   workloadName?: string;
   domainSuffix?: string;
+  /** Directory of the workload's PEM files: adds the `file_watcher` certificate provider. */
+  certsDir?: string;
 }
 
 /** The A27 bootstrap object (pure; exported for tests). Throws `WEFT_ERR_USAGE` on bad input. */
@@ -54,6 +63,8 @@ export function makeBootstrap(o: BootstrapOptions): Record<string, unknown> {
       metadata,
       locality: {},
     },
+    server_listener_resource_name_template: INBOUND_LISTENER_TEMPLATE,
+    ...(o.certsDir ? { certificate_providers: fileWatcherProviders(o.certsDir) } : {}),
   };
 }
 
@@ -61,7 +72,7 @@ export function makeBootstrap(o: BootstrapOptions): Record<string, unknown> {
 export const bootstrapCommand: Command = {
   name: 'bootstrap',
   summary: 'print a gRFC A27 xDS bootstrap for a workload (for grpc-js-xds, gRPC or the Weft SDK)',
-  synopsis: '[--service S] [--namespace N] [--xds-address 127.0.0.1:15010] [--ports grpc:50051] [--labels version=v1] [--ip 127.0.0.1]',
+  synopsis: '[--service S] [--namespace N] [--xds-address 127.0.0.1:15010] [--ports grpc:50051] [--labels version=v1] [--ip 127.0.0.1] [--service-account SA] [--certs-dir DIR [--ca-dir CA | --admin http://127.0.0.1:15014] [--trust-domain cluster.local]]',
   async run(args) {
     const { values } = parseCommandArgs('bootstrap', {
       args,
@@ -75,8 +86,16 @@ export const bootstrapCommand: Command = {
         'service-account': { type: 'string' },
         'workload-name': { type: 'string' },
         'domain-suffix': { type: 'string' },
+        'certs-dir': { type: 'string' },
+        'ca-dir': { type: 'string' },
+        admin: { type: 'string' },
+        'trust-domain': { type: 'string', default: 'cluster.local' },
       },
     });
+    const certsDir = values['certs-dir'] as string | undefined;
+    if (!certsDir && (values['ca-dir'] !== undefined || values.admin !== undefined)) {
+      throw new MeshError('WEFT_ERR_USAGE', 'weft bootstrap: --ca-dir and --admin mint certificates and need --certs-dir DIR to write them to');
+    }
     const bootstrap = makeBootstrap({
       xdsAddress: values['xds-address'] as string,
       namespace: values.namespace as string,
@@ -87,7 +106,21 @@ export const bootstrapCommand: Command = {
       ...(values['service-account'] ? { serviceAccount: values['service-account'] } : {}),
       ...(values['workload-name'] ? { workloadName: values['workload-name'] } : {}),
       ...(values['domain-suffix'] ? { domainSuffix: values['domain-suffix'] } : {}),
+      ...(certsDir ? { certsDir } : {}),
     });
+    if (certsDir && (values['ca-dir'] !== undefined || values.admin !== undefined)) {
+      const metadata = (bootstrap.node as { metadata: Record<string, unknown> }).metadata;
+      const spiffeId = await mintWorkloadCerts({
+        certsDir,
+        namespace: values.namespace as string,
+        serviceAccount: typeof metadata.SERVICE_ACCOUNT === 'string' ? metadata.SERVICE_ACCOUNT : 'default',
+        trustDomain: values['trust-domain'] as string,
+        xdsAddress: values['xds-address'] as string,
+        ...(values['ca-dir'] !== undefined ? { caDir: values['ca-dir'] as string } : {}),
+        ...(values.admin !== undefined ? { admin: values.admin as string } : {}),
+      });
+      process.stderr.write(`weft bootstrap: wrote a certificate for ${spiffeId} to ${certsDir}\n`);
+    }
     process.stdout.write(`${JSON.stringify(bootstrap, null, 2)}\n`);
     return 0;
   },
