@@ -95,3 +95,17 @@ export { startTelemetryFromEnv, isTraceExportConfigured } from './telemetry/otel
 export type { TelemetrySdkHandle } from './telemetry/otel-sdk-start.ts';
 export { startAdminServer, startAdminServerFromEnv, UNMESHED_SERVER } from './admin/admin-server.ts';
 export type { AdminServerOptions, AdminServerHandle, AdminMeshView } from './admin/admin-server.ts';
+// Security (mTLS, PeerAuthentication, AuthorizationPolicy): RBAC engine, inbound policy, upstream TLS, certificate providers.
+export { compileRbacFilter, compileRbacChain, createAccessDeniedError, RBAC_DENIED_BODY } from './security/rbac-engine.ts';
+export type { RbacRequest, RbacDenial, CompiledRbacFilter, RbacChain } from './security/rbac-engine.ts';
+export { compileInboundPolicy, defaultInboundPolicy, createMtlsRequiredError } from './security/inbound-policy.ts';
+export type { InboundPolicy, InboundChain, InboundTlsMode } from './security/inbound-policy.ts';
+export { inboundListenerName, DEFAULT_SERVER_LISTENER_TEMPLATE } from './security/inbound-watch.ts';
+export type { InboundPolicyWatcher, ListenerWatchSource } from './security/inbound-watch.ts';
+export { compileUpstreamTls, PLAINTEXT_UPSTREAM } from './security/upstream-tls.ts';
+export type { UpstreamTlsMode, UpstreamTlsRequirement, CompiledUpstreamTls } from './security/upstream-tls.ts';
+export { createCertificateProviders } from './security/certificate-providers.ts';
+export type { CertificateProviders, CertificateProvidersOptions, TlsCredentials } from './security/certificate-providers.ts';
+export { compileCidr, normalizeIp } from './security/cidr.ts';
+export type { IpPredicate } from './security/cidr.ts';
+export { upstreamTlsOf } from './cluster/compiled-cluster.ts';

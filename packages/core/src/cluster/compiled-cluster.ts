@@ -10,6 +10,9 @@ import type { ClusterLbConfig, ClusterLoadBalancer } from '../lb/cluster-load-ba
 import type { EndpointStateStore } from '../lb/endpoint-state-store.ts';
 import type { Hasher } from '../lb/hasher.ts';
 import type { LocalityEndpointsSpec, RandomSource } from '../lb/types.ts';
+import type { CertificateProviders } from '../security/certificate-providers.ts';
+import { compileUpstreamTls } from '../security/upstream-tls.ts';
+import type { CompiledUpstreamTls } from '../security/upstream-tls.ts';
 
 /** A compiled cluster. */
 export interface CompiledCluster {
@@ -21,6 +24,8 @@ export interface CompiledCluster {
   readonly leafClusters: readonly string[] | undefined;
   /** EDS `drop_overloads` (category, probability in [0, 1]). */
   readonly dropOverloads: readonly { readonly category: string; readonly probability: number }[];
+  /** The cluster's upstream TLS, resolved per endpoint (`upstreamTls.forEndpoint(endpoint.metadata)`). */
+  readonly upstreamTls: CompiledUpstreamTls;
 }
 
 /** What {@link compileCluster} needs besides the config. */
@@ -28,6 +33,19 @@ export interface ClusterCompileDependencies {
   hasher: Hasher;
   states: EndpointStateStore;
   random?: RandomSource;
+  /** Resolves the certificate provider instances the cluster's TLS names (the Mesh's). */
+  certificateProviders?: CertificateProviders;
+}
+
+const tlsBySpec = new WeakMap<Cluster, CompiledUpstreamTls>();
+
+/**
+ * The compiled upstream TLS of a decoded cluster, for adapters that hold only the `Cluster`
+ * spec (`undefined` when it was never compiled by {@link compileCluster}). The spec object is
+ * immutable and new per update, so the entry lives exactly as long as that cluster version.
+ */
+export function upstreamTlsOf(spec: Cluster): CompiledUpstreamTls | undefined {
+  return tlsBySpec.get(spec);
 }
 
 /**
@@ -76,8 +94,10 @@ export function localitiesFromXds(cla: ClusterLoadAssignment): LocalityEndpoints
 export function compileCluster(config: XdsClusterConfig, deps: ClusterCompileDependencies): CompiledCluster {
   const spec = config.cluster;
   const discovery = spec.discovery;
+  const upstreamTls = compileUpstreamTls(spec, deps.certificateProviders);
+  tlsBySpec.set(spec, upstreamTls);
   if (discovery.type === 'aggregate') {
-    return { name: spec.name, spec, balancer: undefined, leafClusters: config.leafClusters ?? discovery.clusters, dropOverloads: [] };
+    return { name: spec.name, spec, balancer: undefined, leafClusters: config.leafClusters ?? discovery.clusters, dropOverloads: [], upstreamTls };
   }
   let localities: LocalityEndpointsSpec[];
   let overprovisioningPercent = 140;
@@ -94,5 +114,5 @@ export function compileCluster(config: XdsClusterConfig, deps: ClusterCompileDep
   }
   const lb = { ...lbConfigFromXds(spec.lbPolicy, spec.isLocalityWeighted), overprovisioningPercent };
   const balancer = compileClusterLoadBalancer(spec.name, localities, lb, deps);
-  return { name: spec.name, spec, balancer, leafClusters: undefined, dropOverloads };
+  return { name: spec.name, spec, balancer, leafClusters: undefined, dropOverloads, upstreamTls };
 }

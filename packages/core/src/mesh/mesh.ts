@@ -18,6 +18,11 @@ import { loadHasher } from '../lb/hasher.ts';
 import type { Hasher } from '../lb/hasher.ts';
 import type { Endpoint, RandomSource } from '../lb/types.ts';
 import type { RequestFacts } from '../route/request-facts.ts';
+import type { WorkloadIdentity } from '../identity/workload-identity.ts';
+import { createCertificateProviders } from '../security/certificate-providers.ts';
+import type { CertificateProviders } from '../security/certificate-providers.ts';
+import { inboundListenerName, watchInboundPolicy } from '../security/inbound-watch.ts';
+import type { InboundPolicyWatcher, ListenerWatchSource } from '../security/inbound-watch.ts';
 import { listenerNameFor } from './authority.ts';
 import { compileHostSnapshot } from './host-snapshot.ts';
 import type { HostSnapshot, RouteDecision } from './host-snapshot.ts';
@@ -32,9 +37,15 @@ export type XdsWatchHandle = { cancel(): void } | { [Symbol.dispose](): void };
  */
 export interface XdsConfigSource {
   watchXdsConfig(listenerName: string, watcher: XdsConfigWatcher): XdsWatchHandle;
+  /** Single-resource watch (`XdsClient.watch`); needed by {@link Mesh.watchInbound}. */
+  watch?: ListenerWatchSource['watch'];
   close?(): void | Promise<void>;
   readonly bootstrap?: {
     readonly clientDefaultListenerResourceNameTemplate?: string;
+    /** A36 server listener name template; default `xds.istio.io/grpc/lds/inbound/%s`. */
+    readonly serverListenerResourceNameTemplate?: string;
+    /** Bootstrap `certificate_providers` (A29 `file_watcher` instances). */
+    readonly certificateProviders?: Readonly<Record<string, import('@weft/xds-client').CertificateProviderConfig>>;
     readonly node?: { readonly metadata?: Readonly<Record<string, unknown>> };
   };
 }
@@ -60,6 +71,12 @@ export interface MeshOptions {
   firstConfigTimeoutMs?: number;
   /** Uniform [0, 1) source for weighted choices and pickers (tests inject a seeded one). */
   random?: RandomSource;
+  /**
+   * The workload's identity: certificate provider instance `default` of xDS TLS contexts (unless
+   * the bootstrap defines that instance). Not owned by the Mesh; may also be set later with
+   * {@link Mesh.setIdentity}.
+   */
+  identity?: WorkloadIdentity;
 }
 
 /** Options of {@link Mesh.waitForHost}. */
@@ -107,6 +124,9 @@ export class Mesh {
   readonly #states = new Map<string, EndpointStateStore>();
   readonly #compiledClusters = new Map<string, { config: unknown; compiled: CompiledCluster | MeshError }>();
   readonly #listeners = new Set<HostUpdateListener>();
+  readonly #inboundWatches = new Set<{ cancel(): void }>();
+  readonly #certificateProviders: CertificateProviders;
+  #identity: WorkloadIdentity | undefined;
   #isClosed = false;
 
   readonly #namespace: string;
@@ -121,6 +141,8 @@ export class Mesh {
     const envNamespace = (options.xdsClientOptions?.env ?? process.env)['WEFT_NAMESPACE'];
     this.#namespace = options.namespace ?? (typeof metaNamespace === 'string' && metaNamespace !== '' ? metaNamespace : envNamespace || 'default');
     this.#nameTemplate = source.bootstrap?.clientDefaultListenerResourceNameTemplate || '%s';
+    this.#identity = options.identity;
+    this.#certificateProviders = createCertificateProviders({ identity: () => this.#identity, bootstrapProviders: source.bootstrap?.certificateProviders });
   }
 
   /**
@@ -228,6 +250,49 @@ export class Mesh {
     return { host, route: decision.route, clusterName: decision.clusterName, endpoint };
   }
 
+  /** The workload identity in use (see {@link MeshOptions.identity}), if any. */
+  get identity(): WorkloadIdentity | undefined {
+    return this.#identity;
+  }
+
+  /**
+   * Sets the workload identity after creation (e.g. once `WEFT_MTLS=on` created it). New TLS
+   * connections use it at once; the Mesh does not own or close it.
+   */
+  setIdentity(identity: WorkloadIdentity | undefined): void {
+    this.#identity = identity;
+  }
+
+  /** Resolves the certificate provider instances xDS TLS contexts name (identity or bootstrap files). */
+  get certificateProviders(): CertificateProviders {
+    return this.#certificateProviders;
+  }
+
+  /** The xDS server listener name of a served `port` (A36 template with `0.0.0.0:<port>`). */
+  inboundListenerName(port: number): string {
+    return inboundListenerName(port, this.#source.bootstrap?.serverListenerResourceNameTemplate);
+  }
+
+  /**
+   * Watches the inbound (server) listener of a served port and delivers it compiled
+   * ({@link InboundPolicy}): mTLS mode, RBAC, local rate limit. Callbacks are asynchronous.
+   * Throws `WEFT_ERR_CLOSED` after `close()` and `WEFT_ERR_CONFIG_INVALID` when the xds-client
+   * given to the Mesh has no single-resource `watch`. Returns a disposable; `close()` ends it too.
+   */
+  watchInbound(port: number, watcher: InboundPolicyWatcher): { cancel(): void; [Symbol.dispose](): void } {
+    if (this.#isClosed) throw new MeshError(ErrorCode.closed, `the Mesh was closed; cannot watch inbound port ${port}`);
+    const watch = this.#source.watch;
+    if (watch === undefined) throw new MeshError(ErrorCode.configInvalid, 'the xds-client of this Mesh cannot watch single resources (no watch())');
+    const handle = watchInboundPolicy({ watch: watch.bind(this.#source) }, this.inboundListenerName(port), port, watcher);
+    const cancel = (): void => {
+      handle.cancel();
+      this.#inboundWatches.delete(entry);
+    };
+    const entry = { cancel };
+    this.#inboundWatches.add(entry);
+    return { cancel, [Symbol.dispose]: cancel };
+  }
+
   /** Called after every snapshot swap (and with `undefined` on removal). Returns a disposable. */
   onUpdate(listener: HostUpdateListener): { [Symbol.dispose](): void; cancel(): void } {
     this.#listeners.add(listener);
@@ -262,6 +327,7 @@ export class Mesh {
       for (const w of [...entry.waiters]) w.reject(closed);
     }
     this.#listeners.clear();
+    for (const w of [...this.#inboundWatches]) w.cancel();
     if (this.#ownsSource) await this.#source.close?.();
   }
 
@@ -324,7 +390,7 @@ export class Mesh {
     if (!result.ok) compiled = result.error;
     else {
       try {
-        compiled = compileCluster(result.value, { hasher: this.#hasher, states: this.endpointStates(name), random: this.#options.random });
+        compiled = compileCluster(result.value, { hasher: this.#hasher, states: this.endpointStates(name), random: this.#options.random, certificateProviders: this.#certificateProviders });
       } catch (err) {
         compiled = err instanceof MeshError ? err : new MeshError(ErrorCode.xdsInvalid, `cluster ${name}: ${String(err)}`, { cause: err });
       }

@@ -7,6 +7,7 @@
 import { unpackAny, type AnyMessage } from '../protos.ts';
 import {
   arr,
+  structToJson,
   decodeSafely,
   durationMs,
   has,
@@ -230,6 +231,11 @@ function clusterFrom(m: Obj): Cluster {
   const lb = lbPolicy(m);
   const od = has(m, 'outlier_detection') ? outlierDetection(m['outlier_detection']) : undefined;
   const tls = upstreamTls(m['transport_socket'], 'transport_socket');
+  const transportSocketMatches = arr(m['transport_socket_matches']).map((t, i) => {
+    const f = `transport_socket_matches[${i}]`;
+    const matchTls = upstreamTls(t['transport_socket'], `${f}.transport_socket`);
+    return { name: str(t['name']), match: structToJson(t['match']), ...(matchTls ? { tls: matchTls } : {}) };
+  });
   const p = protocol(m);
   const maxRequestsPerConnection = wrapped(p.common['max_requests_per_connection']) ?? wrapped(m['max_requests_per_connection']);
   const idleTimeoutMs = durationMs(p.common['idle_timeout'], 'common_http_protocol_options.idle_timeout');
@@ -243,6 +249,7 @@ function clusterFrom(m: Obj): Cluster {
     circuitBreakers: circuitBreakers(m),
     ...(od ? { outlierDetection: od } : {}),
     ...(tls ? { tls } : {}),
+    ...(transportSocketMatches.length > 0 ? { transportSocketMatches } : {}),
     connectTimeoutMs: durationMs(m['connect_timeout'], 'connect_timeout') ?? 5000,
     isLoadReportingEnabled: has(lrs, 'self') || has(lrs, 'ads'),
     metadata: metadata(m['metadata']),

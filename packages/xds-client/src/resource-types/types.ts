@@ -580,6 +580,14 @@ export interface UpstreamTls {
   readonly alpnProtocols: readonly string[];
 }
 
+/** One `transport_socket_matches` entry of a cluster; `tls` absent = plaintext. */
+export interface TransportSocketMatch {
+  readonly name: string;
+  /** The `match` Struct as JSON; `{}` matches every endpoint. */
+  readonly match: Readonly<Record<string, unknown>>;
+  readonly tls?: UpstreamTls;
+}
+
 /** How the cluster's endpoints are found. */
 export type ClusterDiscovery =
   /** EDS over ADS; `serviceName` is the EDS resource name (`eds_service_name`, else the cluster name). */
@@ -603,8 +611,14 @@ export interface Cluster {
   readonly circuitBreakers: readonly CircuitBreakerThresholds[];
   /** Absent: outlier detection is off for this cluster. */
   readonly outlierDetection?: OutlierDetection;
-  /** Absent: plaintext upstream. */
+  /** Absent: plaintext upstream (unless a `transportSocketMatches` entry applies). */
   readonly tls?: UpstreamTls;
+  /**
+   * `transport_socket_matches`: per-endpoint transport sockets (Istio auto mTLS). The first
+   * entry whose `match` fields all equal the endpoint's (or its locality's)
+   * `filter_metadata["envoy.transport_socket_match"]` wins; none matching falls back to `tls`.
+   */
+  readonly transportSocketMatches?: readonly TransportSocketMatch[];
   /** Default 5,000. */
   readonly connectTimeoutMs: number;
   /** Report load for this cluster over LRS to the ADS server (`lrs_server: self`). */
