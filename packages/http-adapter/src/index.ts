@@ -20,3 +20,7 @@ export type { InboundOptions, InboundHandle, RequestListener } from './inbound/w
 export { wrapServersListeningOn } from './inbound/listen-hook.ts';
 export type { ListenHookHandle } from './inbound/listen-hook.ts';
 export { MeshError, ErrorCode, isMeshError } from '@weft/xds-client';
+export { startInboundTelemetry } from './telemetry/inbound-telemetry.ts';
+export type { InboundTelemetryOptions, InboundTelemetryHandle } from './telemetry/inbound-telemetry.ts';
+export { TELEMETRY_RECORD } from './interceptors/telemetry-interceptor.ts';
+export type { OutboundRecord } from './interceptors/telemetry-interceptor.ts';
