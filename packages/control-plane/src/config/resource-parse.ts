@@ -72,7 +72,7 @@ export async function parseResource(doc: SourceDocument, defaultNamespace: strin
   const label = `${kind} ${namespace}/${typeof name === 'string' ? name : '?'}`;
   const kinds = kindsFor(apiVersion);
   if (!kinds || !kinds.includes(kind as ConfigKind)) {
-    const why = kinds ? `kind ${kind} is not read from ${apiVersion}` : `apiVersion ${apiVersion} is not one Weft reads (networking.istio.io/v1|v1beta1|v1alpha3, security.istio.io/v1|v1beta1)`;
+    const why = kinds ? `kind ${kind} is not read from ${apiVersion}` : `apiVersion ${apiVersion} is not one Weft reads (networking.istio.io/v1|v1beta1|v1alpha3, security.istio.io/v1|v1beta1, telemetry.istio.io/v1|v1alpha1)`;
     findings.push(makeFinding('warning', FindingCode.unknownKind, `${why}; the document is ignored`, { resource: label, field: kinds ? 'kind' : 'apiVersion', position: doc.locate([kinds ? 'kind' : 'apiVersion']) }));
     return { findings };
   }

@@ -24,10 +24,13 @@ const modelModules: Record<string, () => Promise<Record<string, unknown>>> = {
   'networking.istio.io/v1alpha3': () => import('@kubernetes-models/istio/networking.istio.io/v1alpha3'),
   'security.istio.io/v1': () => import('@kubernetes-models/istio/security.istio.io/v1'),
   'security.istio.io/v1beta1': () => import('@kubernetes-models/istio/security.istio.io/v1beta1'),
+  'telemetry.istio.io/v1': () => import('@kubernetes-models/istio/telemetry.istio.io/v1'),
+  'telemetry.istio.io/v1alpha1': () => import('@kubernetes-models/istio/telemetry.istio.io/v1alpha1'),
 };
 
 const networkingKinds: readonly ConfigKind[] = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'WorkloadEntry', 'Sidecar'];
 const securityKinds: readonly ConfigKind[] = ['PeerAuthentication', 'AuthorizationPolicy'];
+const telemetryKinds: readonly ConfigKind[] = ['Telemetry'];
 
 /**
  * The kinds Weft reads at `apiVersion`, or undefined when the API group/version is not one Weft
@@ -43,6 +46,9 @@ export function kindsFor(apiVersion: string): readonly ConfigKind[] | undefined 
     case 'security.istio.io/v1':
     case 'security.istio.io/v1beta1':
       return securityKinds;
+    case 'telemetry.istio.io/v1':
+    case 'telemetry.istio.io/v1alpha1':
+      return telemetryKinds;
     default:
       return undefined;
   }

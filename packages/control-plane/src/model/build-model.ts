@@ -82,6 +82,7 @@ export function buildCandidate(
     envoyFilters: input.envoyFilters,
     peerAuthentications: input.peerAuthentications,
     authorizationPolicies: input.authorizationPolicies,
+    telemetries: ofKind(objects, 'Telemetry'),
     findings: sorted.filter((f) => f.level !== 'error'),
   };
   return { model, findings: sorted };
@@ -90,7 +91,7 @@ export function buildCandidate(
 /** Numbers and freezes a candidate model: the published, immutable generation. */
 export function publishModel(candidate: Candidate, generation: number): MeshModel {
   const m = candidate.model;
-  for (const list of [m.virtualServices, m.destinationRules, m.gateways, m.serviceEntries, m.workloadEntries, m.sidecars, m.envoyFilters, m.peerAuthentications, m.authorizationPolicies, m.findings]) deepFreeze(list);
+  for (const list of [m.virtualServices, m.destinationRules, m.gateways, m.serviceEntries, m.workloadEntries, m.sidecars, m.envoyFilters, m.peerAuthentications, m.authorizationPolicies, m.telemetries ?? [], m.findings]) deepFreeze(list);
   for (const s of m.services.values()) deepFreeze(s);
   for (const e of m.endpoints.values()) deepFreeze(e);
   return Object.freeze({ ...m, generation, services: new ReadonlyMapView(m.services), endpoints: new ReadonlyMapView(m.endpoints) }) as MeshModel;

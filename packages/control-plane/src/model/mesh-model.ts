@@ -8,6 +8,7 @@
 import type { IVirtualService, IDestinationRule, IGateway, IServiceEntry, IWorkloadEntry, ISidecar } from '@kubernetes-models/istio/networking.istio.io/v1';
 import type { IEnvoyFilter } from '@kubernetes-models/istio/networking.istio.io/v1alpha3';
 import type { IAuthorizationPolicy, IPeerAuthentication } from '@kubernetes-models/istio/security.istio.io/v1';
+import type { ITelemetry } from '@kubernetes-models/istio/telemetry.istio.io/v1';
 
 /** The `spec` of an Istio VirtualService. */
 export type VirtualServiceSpec = NonNullable<IVirtualService['spec']>;
@@ -27,6 +28,8 @@ export type EnvoyFilterSpec = NonNullable<IEnvoyFilter['spec']>;
 export type PeerAuthenticationSpec = NonNullable<IPeerAuthentication['spec']>;
 /** The `spec` of an Istio AuthorizationPolicy. */
 export type AuthorizationPolicySpec = NonNullable<IAuthorizationPolicy['spec']>;
+/** `telemetry.istio.io` Telemetry spec. */
+export type TelemetrySpec = NonNullable<ITelemetry['spec']>;
 
 /** The config kinds Weft reads. */
 export type ConfigKind =
@@ -38,7 +41,8 @@ export type ConfigKind =
   | 'Sidecar'
   | 'EnvoyFilter'
   | 'PeerAuthentication'
-  | 'AuthorizationPolicy';
+  | 'AuthorizationPolicy'
+  | 'Telemetry';
 
 /** Where a config object came from, for findings and `/debug` output. */
 export interface SourcePosition {
@@ -160,6 +164,11 @@ export interface MeshModel {
   envoyFilters: readonly ConfigObject<EnvoyFilterSpec>[];
   peerAuthentications: readonly ConfigObject<PeerAuthenticationSpec>[];
   authorizationPolicies: readonly ConfigObject<AuthorizationPolicySpec>[];
+  /**
+   * Telemetry resources (tracing sampling per mesh / namespace / workload). Optional so model
+   * literals built before Telemetry existed stay valid; absent means none.
+   */
+  telemetries?: readonly ConfigObject<TelemetrySpec>[];
   /** Findings of the analysis that produced this generation (warnings and infos only: errors block publishing). */
   findings: readonly Finding[];
 }

@@ -15,6 +15,7 @@ import type { ConfigObject, MeshModel, ServiceModel, WorkloadInstance } from '..
 import type { DestinationRuleView, SidecarView, SubsetView, TrafficPolicyView, VirtualServiceView } from './generators/istio-views.ts';
 import { hostMatches, resolveHost } from './names.ts';
 import { compileEgress, isExportedTo, sidecarFor, type EgressFilter } from './visibility.ts';
+import { tracingSamplingFor } from './telemetry-scope.ts';
 
 /** A VirtualService as it applies to one host. */
 export interface VirtualServiceEntry {
@@ -45,6 +46,8 @@ export interface MeshIndex {
    * they can share generated resources.
    */
   readonly viewKey: string;
+  /** Tracing random-sampling percentage from the Telemetry in force (undefined: none set). */
+  readonly tracingSamplingPercent: number | undefined;
   /** Services this view sees, sorted by host name (stable output order). */
   readonly services: readonly ServiceModel[];
   /** True when this view sees the service `hostname`. */
@@ -149,7 +152,8 @@ function buildView(shared: Shared, namespace: string | undefined): MeshIndex {
   const visible = new Set(services.map((s) => s.hostname));
   const vsByHost = new Map<string, VirtualServiceEntry>();
   const drByHost = new Map<string, DestinationRuleEntry>();
-  const signature: string[] = [];
+  const tracingSamplingPercent = tracingSamplingFor(model.telemetries ?? [], namespace, root);
+  const signature: string[] = [`tracing ${tracingSamplingPercent ?? '-'}`];
   for (const svc of services) {
     const vsCandidates = candidatesOf(shared.vsTable, svc.hostname).filter(
       (vs) => sees(vs.spec.exportTo, vs.namespace) && (!egress || (vs.spec.hosts ?? []).some((h) => egress.allows(vs.namespace, resolveHost(h, vs.namespace, suffix)))),
@@ -177,6 +181,7 @@ function buildView(shared: Shared, namespace: string | undefined): MeshIndex {
     model,
     namespace,
     viewKey,
+    tracingSamplingPercent,
     services,
     isVisible: (h) => visible.has(h),
     virtualServiceFor: (h) => vsByHost.get(h),

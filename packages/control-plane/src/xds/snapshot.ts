@@ -210,7 +210,7 @@ function lookupIn(view: ViewResources, typeUrl: SnapshotTypeUrl, name: string, n
     const canonical = listenerName(resolveHost(hp.host, namespace, view.ctx.index.model.domainSuffix), hp.port);
     if (canonical !== name && view.resources.get(TypeUrl.listener)?.has(canonical)) {
       const host = canonical.slice(0, canonical.lastIndexOf(':'));
-      alias = encode(TypeUrl.listener, buildListener(name, canonical, hostHasFault(view.ctx, host)));
+      alias = encode(TypeUrl.listener, buildListener(name, canonical, hostHasFault(view.ctx, host), view.ctx.index.tracingSamplingPercent));
     }
   }
   if (view.aliases.size < MAX_ALIASES) view.aliases.set(key, alias);

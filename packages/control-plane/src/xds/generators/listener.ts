@@ -1,7 +1,8 @@
 /**
  * LDS generator: one API listener per service port, named `host:port` as istiod names them for
  * proxyless gRPC, holding an HttpConnectionManager that fetches its RouteConfiguration (same
- * name) over ADS, with the fault filter when any route injects faults and the router last.
+ * name) over ADS, with the fault filter when any route injects faults and the router last, and
+ * `tracing.random_sampling` when a Telemetry resource sets a sampling percentage for the client.
  */
 import { TypeUrl } from '@weft/xds-client';
 import { packResource } from './pack.ts';
@@ -11,8 +12,11 @@ import type { GeneratedResource, GeneratorContext } from './types.ts';
 /** The type URL this generator produces. */
 export const LISTENER_TYPE_URL = TypeUrl.listener;
 
-/** Builds the API listener for a service port, under `name` (an alias may differ from `host:port`). */
-export function buildListener(name: string, routeConfigName: string, hasFault: boolean): GeneratedResource {
+/**
+ * Builds the API listener for a service port, under `name` (an alias may differ from
+ * `host:port`); `samplingPercent` (0–100) becomes the HCM's `tracing.random_sampling`.
+ */
+export function buildListener(name: string, routeConfigName: string, hasFault: boolean, samplingPercent?: number): GeneratedResource {
   const httpFilters: Record<string, unknown>[] = [];
   if (hasFault) httpFilters.push({ name: 'envoy.filters.http.fault', typed_config: packResource(TypeUrl.fault, {}) });
   httpFilters.push({ name: 'envoy.filters.http.router', typed_config: packResource(TypeUrl.router, {}) });
@@ -20,6 +24,7 @@ export function buildListener(name: string, routeConfigName: string, hasFault: b
     stat_prefix: name,
     rds: { config_source: { ads: {}, resource_api_version: 'V3' }, route_config_name: routeConfigName },
     http_filters: httpFilters,
+    ...(samplingPercent !== undefined ? { tracing: { random_sampling: { value: samplingPercent } } } : {}),
   };
   return {
     name,
@@ -39,7 +44,7 @@ export function generateListeners(ctx: GeneratorContext): GeneratedResource[] {
     const hasFault = hostHasFault(ctx, svc.hostname);
     for (const port of svc.ports) {
       const name = listenerName(svc.hostname, port.number);
-      out.push(buildListener(name, name, hasFault));
+      out.push(buildListener(name, name, hasFault, ctx.index.tracingSamplingPercent));
     }
   }
   return out;
