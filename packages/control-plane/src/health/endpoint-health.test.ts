@@ -13,7 +13,7 @@ import { createXdsServer } from '../xds/xds-server.ts';
 import { rawAdsClient, testNode } from '../xds/testing/raw-ads-client.ts';
 import { createEndpointHealthMonitor } from './endpoint-health.ts';
 import { createHealthChecker } from './health-checker.ts';
-import { readWorkloadGroups } from './workload-group-source.ts';
+import { createWorkloadGroupReader } from './workload-group-source.ts';
 import { parseWorkloadGroup } from './workload-group.ts';
 
 const HOST = 'catalog.shop.svc.cluster.local';
@@ -81,7 +81,7 @@ test('WorkloadGroup probe: a failing endpoint turns UNHEALTHY in EDS and comes b
   await writeFile(join(dir, 'mesh.yaml'), config(probePort));
   const store = await createConfigStore({ paths: [dir], debounceMs: 10, watch: false });
   const xds = createXdsServer({ source: store, debounceMs: 0 });
-  const monitor = createEndpointHealthMonitor({ source: store, sink: store.registry, readGroups: () => readWorkloadGroups([dir]) });
+  const monitor = createEndpointHealthMonitor({ source: store, sink: store.registry, readGroups: createWorkloadGroupReader([dir]), rereadMs: 50 });
   const port = await xds.listen('127.0.0.1', 0);
   const client = rawAdsClient(`127.0.0.1:${port}`);
   try {
@@ -111,6 +111,14 @@ test('WorkloadGroup probe: a failing endpoint turns UNHEALTHY in EDS and comes b
 
     isReady = true;
     await waitFor((h) => h[9001] === 'HEALTHY');
+
+    isReady = false;
+    await waitFor((h) => h[9001] === 'UNHEALTHY');
+    // Removing the WorkloadGroup alone publishes no generation; the re-read stops the probe and
+    // clears the health it set.
+    await writeFile(join(dir, 'mesh.yaml'), config(probePort).split('---').slice(0, 3).join('---'));
+    await waitFor((h) => h[9001] === 'HEALTHY');
+    assert.deepEqual(monitor.report().endpoints, []);
     s.close();
   } finally {
     monitor.close();

@@ -4,7 +4,8 @@
  * (WorkloadEntries and self-registered workloads in the group's namespace carrying all of the
  * group's `spec.metadata.labels`), and keeps a {@link HealthChecker} probing exactly those.
  * Transitions go to the registry, so the next generation publishes them in EDS: an UNHEALTHY
- * endpoint leaves clients' picks and comes back when it is HEALTHY again.
+ * endpoint leaves clients' picks and comes back when it is HEALTHY again. Groups are also
+ * re-read on a timer (unref'd), because a WorkloadGroup-only edit publishes no generation.
  */
 import type { MeshModel } from '../model/mesh-model.ts';
 import { labelsMatch } from '../registry/service-index.ts';
@@ -18,8 +19,13 @@ export interface EndpointHealthOptions {
   source: { readonly current: MeshModel; onChange(listener: (model: MeshModel) => void): { [Symbol.dispose](): void } };
   /** Where probe results go (the config store's registry). */
   sink: HealthSink;
-  /** Reads the WorkloadGroups (e.g. {@link readWorkloadGroups} over the config paths). */
+  /** Reads the WorkloadGroups (e.g. `createWorkloadGroupReader` over the config paths). */
   readGroups: () => Promise<WorkloadGroupRead>;
+  /**
+   * Also re-reads the groups this often (ms), so a change to a WorkloadGroup alone (which
+   * publishes no new generation) is picked up; default 2000, 0 disables.
+   */
+  rereadMs?: number;
 }
 
 /** The `/debug/health` document. */
@@ -75,6 +81,12 @@ export function createEndpointHealthMonitor(options: EndpointHealthOptions): End
   };
   const ready = refresh();
   const sub = options.source.onChange(() => void refresh());
+  const rereadMs = options.rereadMs ?? 2000;
+  let timer: NodeJS.Timeout | undefined;
+  if (rereadMs > 0) {
+    timer = setInterval(() => void refresh(), rereadMs);
+    timer.unref();
+  }
 
   return {
     ready,
@@ -89,6 +101,7 @@ export function createEndpointHealthMonitor(options: EndpointHealthOptions): End
     close() {
       if (isClosed) return;
       isClosed = true;
+      if (timer) clearInterval(timer);
       sub[Symbol.dispose]();
       checker.close();
     },

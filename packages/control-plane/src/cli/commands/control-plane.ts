@@ -34,7 +34,7 @@ import { mountGraphRoutes } from '../../admin/graph-routes.ts';
 import { mountHealthRoutes } from '../../admin/health-routes.ts';
 import { mountUiRoutes } from '../../ui/ui-routes.ts';
 import { createEndpointHealthMonitor } from '../../health/endpoint-health.ts';
-import { readWorkloadGroups } from '../../health/workload-group-source.ts';
+import { createWorkloadGroupReader } from '../../health/workload-group-source.ts';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../parse-args.ts';
 
@@ -101,7 +101,7 @@ export const controlPlaneCommand: Command = {
     xds.grpcServer.addService(lrs.definition, lrs.handlers);
     mountGraphRoutes(admin, graph);
     const defaultNamespace = values['default-namespace'] ?? 'default';
-    const health = createEndpointHealthMonitor({ source: store, sink: store.registry, readGroups: () => readWorkloadGroups(paths, defaultNamespace) });
+    const health = createEndpointHealthMonitor({ source: store, sink: store.registry, readGroups: createWorkloadGroupReader(paths, defaultNamespace) });
     mountHealthRoutes(admin, health);
     mountUiRoutes(admin, { source: store, xds });
     const caDir = values['ca-dir'];
