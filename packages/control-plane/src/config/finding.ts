@@ -23,6 +23,8 @@ export const FindingCode = {
   invalidRegexp: 'IST0122',
   /** Istio IST0127 NoMatchingWorkloadsFound: a policy selector that matches no known workload. */
   noMatchingWorkloads: 'IST0127',
+  /** Istio IST0132 VirtualServiceHostNotFoundInGateway: a VirtualService host no server of its Gateway lists. */
+  virtualServiceHostNotInGateway: 'IST0132',
   /** Istio IST0173 DestinationRuleSubsetNotSelectPods. */
   subsetSelectsNoWorkload: 'IST0173',
   /** YAML that does not parse (syntax error, duplicate key, too many aliases). */

@@ -2,6 +2,7 @@
 import type { Analyzer } from '../analysis-context.ts';
 import { conflictingVirtualServiceAnalyzer, duplicateServiceEntryHostAnalyzer, sidecarSelectorAnalyzer } from './conflicts.ts';
 import { envoyFilterAnalyzer } from './envoy-filter.ts';
+import { gatewayHostAnalyzer } from './gateway-hosts.ts';
 import { gatewayReferenceAnalyzer } from './gateways.ts';
 import { destinationHostAnalyzer } from './hosts.ts';
 import { istioRulesAnalyzer } from './istio-rules.ts';
@@ -18,6 +19,7 @@ export const analyzers: readonly Analyzer[] = [
   subsetSelectsNothingAnalyzer,
   destinationHostAnalyzer,
   gatewayReferenceAnalyzer,
+  gatewayHostAnalyzer,
   conflictingVirtualServiceAnalyzer,
   sidecarSelectorAnalyzer,
   duplicateServiceEntryHostAnalyzer,
