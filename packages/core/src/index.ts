@@ -109,3 +109,5 @@ export type { CertificateProviders, CertificateProvidersOptions, TlsCredentials 
 export { compileCidr, normalizeIp } from './security/cidr.ts';
 export type { IpPredicate } from './security/cidr.ts';
 export { upstreamTlsOf } from './cluster/compiled-cluster.ts';
+export { clusterStatsOf, startLoadReporting } from './telemetry/load-reporting.ts';
+export type { LoadReportingOptions } from './telemetry/load-reporting.ts';

@@ -25,3 +25,5 @@ export type { ResourceStatus, ResourceErrorState } from './resource-cache.ts';
 export { decodeResource, isSupportedTypeUrl } from './resource-types/index.ts';
 export type { XdsResourceTypeUrl, XdsResourceValue, XdsResourceValues, DecodedResource } from './resource-types/index.ts';
 export { referencedClusters } from './dependency-manager.ts';
+export { createLrsClient, LRS_SEND_ALL_CLUSTERS_FEATURE } from './lrs-client.ts';
+export type { LrsClient, LrsClientOptions, LrsRequestedClusters, ClusterStats, UpstreamLocalityStats, UpstreamEndpointStats } from './lrs-client.ts';
