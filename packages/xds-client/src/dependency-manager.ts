@@ -132,38 +132,30 @@ export class DependencyManager {
   }
 
   #watchCluster(name: string): Watched<Cluster> {
-    let w = this.#clusters.get(name);
-    if (w) return w;
-    const entry: Watched<Cluster> = {
-      slot: { state: 'pending' },
-      handle: this.#source.watch(TypeUrl.cluster, name, {
-        onChanged: (c) => {
-          entry.slot = { state: 'value', value: c };
-          this.#update();
-        },
-        onError: (e) => {
-          if (e.code !== ErrorCode.xdsInvalid || entry.slot.state === 'value') return;
-          entry.slot = { state: 'error', error: e };
-          this.#update();
-        },
-        onDoesNotExist: () => {
-          entry.slot = { state: 'missing' };
-          this.#update();
-        },
-      }),
-    };
-    this.#clusters.set(name, (w = entry));
-    return w;
+    return this.#watchLeaf(this.#clusters, TypeUrl.cluster, name);
   }
 
   #watchEndpoints(name: string): Watched<ClusterLoadAssignment> {
-    let w = this.#endpoints.get(name);
-    if (w) return w;
-    const entry: Watched<ClusterLoadAssignment> = {
+    return this.#watchLeaf(this.#endpoints, TypeUrl.clusterLoadAssignment, name);
+  }
+
+  /**
+   * The watch of a cluster or assignment `name` in `watches`, started on first use. A value, or
+   * its absence, re-walks the closure; an invalid resource is an error only until a good value
+   * has been seen (the last good value keeps serving after that).
+   */
+  #watchLeaf<U extends typeof TypeUrl.cluster | typeof TypeUrl.clusterLoadAssignment>(
+    watches: Map<string, Watched<XdsResourceValues[U]>>,
+    typeUrl: U,
+    name: string,
+  ): Watched<XdsResourceValues[U]> {
+    const existing = watches.get(name);
+    if (existing) return existing;
+    const entry: Watched<XdsResourceValues[U]> = {
       slot: { state: 'pending' },
-      handle: this.#source.watch(TypeUrl.clusterLoadAssignment, name, {
-        onChanged: (cla) => {
-          entry.slot = { state: 'value', value: cla };
+      handle: this.#source.watch(typeUrl, name, {
+        onChanged: (value) => {
+          entry.slot = { state: 'value', value };
           this.#update();
         },
         onError: (e) => {
@@ -177,8 +169,8 @@ export class DependencyManager {
         },
       }),
     };
-    this.#endpoints.set(name, (w = entry));
-    return w;
+    watches.set(name, entry);
+    return entry;
   }
 
   /** Re-walks the closure, adjusts the watches, and emits when everything has resolved. */
