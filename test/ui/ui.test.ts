@@ -153,6 +153,8 @@ test('/ui in Chromium: live graph from LRS, numbers update, NACKs and routing sh
     await until('three edges in the table', async () => ((await page.locator('#edges tbody tr').count()) >= 3 ? true : undefined));
     const graph = await inPage<{ nodes: string[]; edges: string[] }>(page, '({ nodes: window.weftUi.cy.nodes().map((n) => n.id()), edges: window.weftUi.cy.edges().map((e) => e.id()) })');
     for (const n of [CATALOG, RATINGS, 'frontend.shop.svc.cluster.local']) assert.ok(graph.nodes.includes(n), `graph node ${n} in ${graph.nodes.join(', ')}`);
+    const catalogLabel = await inPage<string>(page, `window.weftUi.cy.getElementById(${JSON.stringify(CATALOG)}).data('label')`);
+    assert.match(catalogLabel, /2\/2 healthy/);
     assert.ok(graph.edges.includes(v1Edge), `edge ${v1Edge}`);
     assert.equal(graph.edges.length, 3);
     assert.equal(await cellText(page, `frontend.shop.svc.cluster.local|${CATALOG}|8080|v2`, 'latency'), '35.0 ms');
@@ -190,10 +192,16 @@ test('/ui in Chromium: live graph from LRS, numbers update, NACKs and routing sh
     assert.match(routing ?? '', /retries/);
     assert.match(routing ?? '', /DestinationRule shop\/catalog/);
 
+    // The NACK stays listed after the client is gone.
+    bad.close();
+    await until('the NACK kept after disconnect', async () => {
+      const items = await page.locator('#nacks li').allTextContents();
+      return items.find((t) => t.includes('bad-client') && t.includes('(disconnected)'));
+    });
+
     mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
     await page.screenshot({ path: join(ROOT, 'test-artifacts/ui.png'), fullPage: true });
     assert.deepEqual(problems, [], 'no script errors or CSP violations on the page');
-    bad.close();
   } finally {
     if (timer) clearInterval(timer);
     for (const s of streams) s.close();

@@ -88,6 +88,8 @@ export interface GraphNode {
   versions: string[];
   /** Live LRS streams of workloads of this node. */
   reporters: number;
+  /** Endpoints of a known service (health from EDS); null for nodes the model does not list. */
+  endpoints: { total: number; healthy: number } | null;
 }
 
 /** The `/debug/graph` document. */
@@ -112,8 +114,8 @@ export interface ServiceGraphOptions {
   maxEdges?: number;
   /** DNS suffix to resolve short destination hosts with; default `svc.cluster.local`. */
   domainSuffix?: string;
-  /** Services known to the model (FQDN → namespace), listed as nodes even without traffic. */
-  knownServices?: () => Iterable<{ hostname: string; namespace: string }>;
+  /** Services known to the model, listed as nodes even without traffic (with their endpoint counts when given). */
+  knownServices?: () => Iterable<{ hostname: string; namespace: string; endpoints?: { total: number; healthy: number } }>;
   /** Whether `nodeId`'s cluster `cluster` uses TLS (from what it was sent); undefined when unknown. */
   isClusterTls?: (nodeId: string, cluster: string) => boolean | undefined;
   /** Clock in ms; default `Date.now`. */
@@ -255,7 +257,7 @@ export function createServiceGraph(options: ServiceGraphOptions = {}): ServiceGr
         let g = nodes.get(id);
         if (!g) {
           const label = kind === 'workload' ? id.slice(id.indexOf('/') + 1) : id.endsWith(`.${namespace}.${domainSuffix}`) ? id.slice(0, id.length - namespace.length - domainSuffix.length - 2) : id;
-          g = { id, kind, namespace, label, versions: [], reporters: 0 };
+          g = { id, kind, namespace, label, versions: [], reporters: 0, endpoints: null };
           nodes.set(id, g);
         }
         return g;
@@ -263,7 +265,10 @@ export function createServiceGraph(options: ServiceGraphOptions = {}): ServiceGr
       const addVersion = (g: GraphNode, v: string | undefined): void => {
         if (v && !g.versions.includes(v)) g.versions.push(v);
       };
-      for (const s of options.knownServices?.() ?? []) node(s.hostname, 'service', s.namespace);
+      for (const s of options.knownServices?.() ?? []) {
+        const g = node(s.hostname, 'service', s.namespace);
+        if (s.endpoints) g.endpoints = { ...s.endpoints };
+      }
       for (const r of liveReporters.values()) {
         const g = node(r.source, r.sourceKind, r.namespace);
         g.reporters++;

@@ -1,7 +1,9 @@
 /**
  * `/debug/config_status`: what is wrong with the mesh config and how clients took it — the
  * error findings of the last rejected change (the previous generation keeps serving), the
- * warnings of the generation in force, and every client's latest NACK per type (newest first).
+ * warnings of the generation in force, and the recent NACKs, newest first. NACKs come from each
+ * connected client's latest NACK per type; a {@link NackLog} keeps the ones it has seen (up to a
+ * cap) after the client moved on or disconnected.
  */
 import type { Finding, MeshModel } from '../model/mesh-model.ts';
 import type { SyncReport } from '../xds/sync-report.ts';
@@ -15,6 +17,35 @@ export interface NackView {
   nonce: string;
   message: string;
   at: string;
+  /** False once the client has no stream any more (kept by the log). */
+  isConnected: boolean;
+}
+
+/** Remembers the NACKs it is shown, newest first, at most `max` (default 100). */
+export interface NackLog {
+  /** Merges the latest NACKs of the connected clients and returns the log. */
+  update(sync: SyncReport): NackView[];
+}
+
+/** Creates an empty log. */
+export function createNackLog(max = 100): NackLog {
+  const seen = new Map<string, NackView>();
+  return {
+    update(sync) {
+      const connected = new Set(sync.clients.map((c) => c.nodeId));
+      for (const c of sync.clients) {
+        for (const [type, t] of Object.entries(c.types)) {
+          const n = t.lastNack;
+          if (!n) continue;
+          const key = `${c.connectionId}\u0000${type}\u0000${n.nonce}`;
+          if (!seen.has(key)) seen.set(key, { nodeId: c.nodeId, type, version: n.version, nonce: n.nonce, message: n.message, at: n.at, isConnected: true });
+        }
+      }
+      const all = [...seen.entries()].sort(([, x], [, y]) => (x.at < y.at ? 1 : x.at > y.at ? -1 : 0));
+      for (const [key] of all.slice(max)) seen.delete(key);
+      return all.slice(0, max).map(([, v]) => ({ ...v, isConnected: connected.has(v.nodeId) }));
+    },
+  };
 }
 
 /** The `/debug/config_status` document. */
@@ -30,14 +61,7 @@ export interface ConfigStatusDocument {
   snapshotFailures: unknown[];
 }
 
-/** Builds the document. */
-export function configStatusDocument(model: MeshModel, rejected: readonly Finding[], sync: SyncReport): ConfigStatusDocument {
-  const nacks: NackView[] = [];
-  for (const c of sync.clients) {
-    for (const [type, t] of Object.entries(c.types)) {
-      if (t.lastNack) nacks.push({ nodeId: c.nodeId, type, version: t.lastNack.version, nonce: t.lastNack.nonce, message: t.lastNack.message, at: t.lastNack.at });
-    }
-  }
-  nacks.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
-  return { generation: model.generation, version: model.version, rejected, findings: model.findings, nacks, snapshotFailures: [...sync.snapshotFailures] };
+/** Builds the document; `log` keeps NACKs across calls (a fresh one shows only the current ones). */
+export function configStatusDocument(model: MeshModel, rejected: readonly Finding[], sync: SyncReport, log: NackLog = createNackLog()): ConfigStatusDocument {
+  return { generation: model.generation, version: model.version, rejected, findings: model.findings, nacks: log.update(sync), snapshotFailures: [...sync.snapshotFailures] };
 }

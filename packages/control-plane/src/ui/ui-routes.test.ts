@@ -5,6 +5,8 @@ import { createAdminServer } from '../admin/admin-server.ts';
 import { makeModel } from '../xds/testing/model-fixture.ts';
 import { clusterTlsOf } from '../lrs/cluster-tls.ts';
 import { mountUiRoutes } from './ui-routes.ts';
+import { createNackLog } from './config-status.ts';
+import type { SyncReport } from '../xds/sync-report.ts';
 import type { ClientConnection } from '../xds/server/client-connection.ts';
 
 const HOST = 'catalog.shop.svc.cluster.local';
@@ -74,4 +76,18 @@ test('cluster TLS of an edge comes from the cluster last sent to the node', () =
   assert.equal(clusterTlsOf(xds, 'a', 'auto'), true);
   assert.equal(clusterTlsOf(xds, 'a', 'missing'), undefined);
   assert.equal(clusterTlsOf(xds, 'b', 'tls'), undefined);
+});
+
+test('NACK log: keeps NACKs after the client is gone, newest first, bounded', () => {
+  const report = (clients: { nodeId: string; nonce: string; at: string }[]): SyncReport => ({
+    generation: 1, version: 'v', snapshotFailures: [],
+    clients: clients.map((c) => ({ nodeId: c.nodeId, connectionId: c.nodeId, protocol: 'sotw', kind: 'weft', namespace: 'ns', connectedAt: '', generation: 1, omissions: [], unknownTypes: [],
+      types: { lds: { state: 'NACKED', subscribed: 0, isWildcard: true, sentVersion: '', sentNonce: c.nonce, sentAt: '', ackedVersion: '', resourcesSent: 0, acks: 0, nacks: 1, lastNack: { nonce: c.nonce, version: '', message: `m-${c.nonce}`, code: 3, at: c.at } } } })),
+  });
+  const log = createNackLog(2);
+  log.update(report([{ nodeId: 'a', nonce: '1', at: '2026-01-01T00:00:01Z' }]));
+  let out = log.update(report([{ nodeId: 'b', nonce: '2', at: '2026-01-01T00:00:02Z' }]));
+  assert.deepEqual(out.map((n) => [n.nodeId, n.message, n.isConnected]), [['b', 'm-2', true], ['a', 'm-1', false]]);
+  out = log.update(report([{ nodeId: 'b', nonce: '3', at: '2026-01-01T00:00:03Z' }]));
+  assert.deepEqual(out.map((n) => n.message), ['m-3', 'm-2'], 'the oldest falls off past the cap');
 });

@@ -13,7 +13,7 @@ import type { ServerResponse } from 'node:http';
 import type { Finding, MeshModel } from '../model/mesh-model.ts';
 import type { XdsServer } from '../xds/xds-server.ts';
 import { sendJson, sendText, type AdminServer } from '../admin/admin-server.ts';
-import { configStatusDocument } from './config-status.ts';
+import { configStatusDocument, createNackLog } from './config-status.ts';
 import { createRoutingView } from './routing-view.ts';
 
 /** What the UI routes read. */
@@ -51,6 +51,7 @@ export function mountUiRoutes(admin: AdminServer, options: UiRoutesOptions): voi
   const assets = assetTable();
   const cache = new Map<string, Buffer>();
   const routing = createRoutingView();
+  const nackLog = createNackLog();
 
   async function serve(res: ServerResponse, path: string): Promise<void> {
     const asset = assets.get(path);
@@ -79,5 +80,5 @@ export function mountUiRoutes(admin: AdminServer, options: UiRoutesOptions): voi
     return serve(res, url.pathname);
   }, { isPrefix: true });
   admin.route('/debug/routing', (_req, res) => sendJson(res, 200, routing(options.source.current)));
-  admin.route('/debug/config_status', (_req, res) => sendJson(res, 200, configStatusDocument(options.source.current, options.source.lastRejected, options.xds.syncReport())));
+  admin.route('/debug/config_status', (_req, res) => sendJson(res, 200, configStatusDocument(options.source.current, options.source.lastRejected, options.xds.syncReport(), nackLog)));
 }

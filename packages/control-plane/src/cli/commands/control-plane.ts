@@ -35,8 +35,17 @@ import { mountHealthRoutes } from '../../admin/health-routes.ts';
 import { mountUiRoutes } from '../../ui/ui-routes.ts';
 import { createEndpointHealthMonitor } from '../../health/endpoint-health.ts';
 import { createWorkloadGroupReader } from '../../health/workload-group-source.ts';
+import type { MeshModel } from '../../model/mesh-model.ts';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../parse-args.ts';
+
+/** The model's services with their endpoint counts, for the service graph's nodes. */
+function knownServices(model: MeshModel): { hostname: string; namespace: string; endpoints: { total: number; healthy: number } }[] {
+  return [...model.services.values()].map((s) => {
+    const eps = model.endpoints.get(s.hostname) ?? [];
+    return { hostname: s.hostname, namespace: s.namespace, endpoints: { total: eps.length, healthy: eps.filter((e) => e.health === 'HEALTHY' || e.health === 'UNKNOWN').length } };
+  });
+}
 
 function port(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -94,7 +103,7 @@ export const controlPlaneCommand: Command = {
     const graph = createServiceGraph({
       windowMs: graphWindowMs,
       domainSuffix: store.current.domainSuffix,
-      knownServices: () => store.current.services.values(),
+      knownServices: () => knownServices(store.current),
       isClusterTls: (nodeId, cluster) => clusterTlsOf(xds, nodeId, cluster),
     });
     const lrs = createLrsService({ graph, reportingIntervalMs: lrsIntervalMs, domainSuffix: store.current.domainSuffix, metrics: createLrsMetrics(xds.metrics.registry, () => graph.edgeCount) });

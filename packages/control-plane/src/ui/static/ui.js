@@ -12,6 +12,7 @@ const cy = window.cytoscape({
     { selector: 'node', style: { label: 'data(label)', 'text-wrap': 'wrap', 'text-valign': 'center', 'font-size': 11, shape: 'round-rectangle', width: 'label', height: 'label', padding: 10, 'background-color': '#e8eefc', 'border-width': 1, 'border-color': '#2b5fd9' } },
     { selector: 'node[kind = "workload"]', style: { 'background-color': '#f1f1f1', 'border-color': '#6b7385', 'border-style': 'dashed' } },
     { selector: 'node[kind = "unknown"]', style: { 'background-color': '#fff4e5', 'border-color': '#8a5a00' } },
+    { selector: 'node[?degraded]', style: { 'border-color': '#b3261e', 'border-width': 2 } },
     { selector: 'edge', style: { label: 'data(label)', 'font-size': 10, 'text-background-color': '#fff', 'text-background-opacity': 0.85, 'text-background-padding': 2, 'curve-style': 'bezier', 'target-arrow-shape': 'triangle', width: 'data(width)', 'line-color': '#7a8bb0', 'target-arrow-color': '#7a8bb0' } },
     { selector: 'edge[?failing]', style: { 'line-color': '#b3261e', 'target-arrow-color': '#b3261e', color: '#b3261e' } },
   ],
@@ -40,11 +41,15 @@ function renderGraph(graph) {
   cy.batch(() => {
     for (const n of graph.nodes) {
       wanted.add(n.id);
-      const label = n.versions.length ? `${n.label}\n${n.versions.join(' · ')}` : n.label;
+      const lines = [n.label];
+      if (n.versions.length) lines.push(n.versions.join(' · '));
+      if (n.endpoints && n.endpoints.total > 0) lines.push(`${n.endpoints.healthy}/${n.endpoints.total} healthy`);
+      const label = lines.join('\n');
+      const isDegraded = n.endpoints !== null && n.endpoints.healthy < n.endpoints.total;
       const existing = cy.getElementById(n.id);
-      if (existing.nonempty()) existing.data({ label, kind: n.kind });
+      if (existing.nonempty()) existing.data({ label, kind: n.kind, degraded: isDegraded });
       else {
-        cy.add({ group: 'nodes', data: { id: n.id, label, kind: n.kind } });
+        cy.add({ group: 'nodes', data: { id: n.id, label, kind: n.kind, degraded: isDegraded } });
         isShapeChanged = true;
       }
     }
@@ -84,7 +89,7 @@ function renderGraph(graph) {
 function renderStatus(status) {
   $('generation').textContent = `generation ${status.generation} · ${status.version}`;
   const nacks = status.nacks.map((n) => el('li', { class: 'nack' },
-    el('strong', {}, n.nodeId), ' rejected ', el('code', {}, n.type.toUpperCase()), ` at ${new Date(n.at).toLocaleTimeString()} (still on version ${n.version || 'none'}): `,
+    el('strong', {}, n.nodeId), n.isConnected ? '' : el('span', { class: 'muted' }, ' (disconnected)'), ' rejected ', el('code', {}, n.type.toUpperCase()), ` at ${new Date(n.at).toLocaleTimeString()} (still on version ${n.version || 'none'}): `,
     el('span', { class: 'message' }, n.message),
   ));
   fill($('nacks'), nacks);
