@@ -17,3 +17,6 @@ export { healthServiceDefinition } from './internal/health-service.ts';
 export type { ServingStatus } from './internal/health-service.ts';
 export { meshConfigSource, lazyConfigSource } from './internal/mesh-source.ts';
 export type { MeshLike } from './internal/mesh-source.ts';
+export { createTelemetryServerInterceptor } from './internal/telemetry-server-interceptor.ts';
+export type { TelemetryServerInterceptorOptions } from './internal/telemetry-server-interceptor.ts';
+export { telemetryClientFilterFactory } from './internal/telemetry-client-filter.ts';

@@ -14,6 +14,8 @@ import { buildCallPlan } from './call-plan.ts';
 import type { CallConfig, CallPlan } from './call-plan.ts';
 import type { ClientSnapshot } from './client-snapshot.ts';
 import { statusFromMeshError } from './grpc-status.ts';
+import { telemetryClientFilterFactory } from './telemetry-client-filter.ts';
+import type { MeshTelemetry } from '@weft/core';
 
 /** Keys of the pick information a Weft call carries to the picker. */
 export const PickInfoKey = {
@@ -72,8 +74,12 @@ interface RoutePlans {
   readonly byClusterAndPath: Map<string, CallPlan>;
 }
 
-/** Creates the ConfigSelector of one snapshot; `hasher` is present when ring hash / Maglev may be used. */
-export function createConfigSelector(snapshot: ClientSnapshot, hasher: Hasher | undefined): experimental.ConfigSelector {
+/**
+ * Creates the ConfigSelector of one snapshot; `hasher` is present when ring hash / Maglev may
+ * be used. With `telemetry`, every routed call gets the client telemetry filter first
+ * (metrics, span, trace and metadata-exchange headers, access log, load stats).
+ */
+export function createConfigSelector(snapshot: ClientSnapshot, hasher: Hasher | undefined, telemetry?: MeshTelemetry): experimental.ConfigSelector {
   const plans = new Map<CompiledRoute, RoutePlans>();
   const authority = snapshot.authority;
   const isMetadataIgnored = isMetadataFree(snapshot);
@@ -107,6 +113,7 @@ export function createConfigSelector(snapshot: ClientSnapshot, hasher: Hasher | 
       let plan = rp.byClusterAndPath.get(key);
       if (plan === undefined) {
         plan = buildCallPlan(snapshot, route, cluster, methodName);
+        if (telemetry !== undefined) plan = { ...plan, filterFactories: [telemetryClientFilterFactory(telemetry, cluster, methodName, authority), ...plan.filterFactories] };
         rp.byClusterAndPath.set(key, plan);
       }
       const pickInformation: Record<string, string> = { [PickInfoKey.cluster]: cluster, [PickInfoKey.path]: methodName };
