@@ -111,3 +111,4 @@ export type { IpPredicate } from './security/cidr.ts';
 export { upstreamTlsOf } from './cluster/compiled-cluster.ts';
 export { clusterStatsOf, startLoadReporting } from './telemetry/load-reporting.ts';
 export type { LoadReportingOptions } from './telemetry/load-reporting.ts';
+export { createIdentityFromEnv, isMtlsEnabled } from './identity/identity-from-env.ts';

@@ -11,12 +11,21 @@
  * Extra variables: `WEFT_OUTBOUND_POLICY` (`ALLOW_ANY` default, or `REGISTRY_ONLY`),
  * `WEFT_FIRST_CONFIG_TIMEOUT_MS` (default 5,000), `WEFT_LOCAL_REPLIES` (`response` default, or `error`).
  *
+ * Security: the inbound listener of each served port (PeerAuthentication, AuthorizationPolicy,
+ * inbound rate limit) is watched and enforced on the server. With `WEFT_MTLS=on` the workload
+ * identity is created first (a bounded wait of `WEFT_CERT_TIMEOUT_MS`, default 15,000; on
+ * failure a `WEFT_ERR_CERT_*` warning is printed and the identity keeps retrying), outbound
+ * connections use mTLS where the cluster says so, and served ports default to PERMISSIVE until
+ * their policy arrives. `WEFT_SECURITY_LOG=1` prints each denial and refused connection.
+ *
  * This module is the only one with import-time side effects. The xDS client connects on the
  * first watched host; its sockets and timers are unref'd, so the process still exits by itself. A failure here never crashes the application: it is reported on stderr and the
  * process runs unmeshed.
  */
 import { setGlobalDispatcher } from 'undici';
-import { Mesh } from '@weft/core';
+import { Mesh, createIdentityFromEnv, isMtlsEnabled } from '@weft/core';
+import type { MeshError } from '@weft/xds-client';
+import { watchMeshInbound } from './inbound/mesh-inbound.ts';
 import { createMeshDispatcher } from './mesh-dispatcher.ts';
 import { wrapServersListeningOn } from './inbound/listen-hook.ts';
 
@@ -41,6 +50,22 @@ try {
       localReplies: env.WEFT_LOCAL_REPLIES === 'error' ? 'error' : 'response',
     }),
   );
+  const isMtls = isMtlsEnabled(env);
+  if (isMtls) {
+    const identity = createIdentityFromEnv(env);
+    mesh.setIdentity(identity);
+    identity.onError((err) => process.emitWarning(`weft: ${err.code}: ${err.message}`, { code: 'WEFT_CERT' }));
+    const waitMs = Number(env.WEFT_CERT_TIMEOUT_MS);
+    try {
+      await identity.ready({ timeoutMs: Number.isFinite(waitMs) && waitMs > 0 ? waitMs : 15_000 });
+    } catch (err) {
+      process.emitWarning(`weft: mTLS is on but no certificate yet (${(err as MeshError).code}): ${(err as Error).message}`, { code: 'WEFT_CERT' });
+    }
+  }
+  const isSecurityLogged = env.WEFT_SECURITY_LOG === '1';
+  const logSecurity = (err: MeshError): void => {
+    if (isSecurityLogged) process.stderr.write(`weft: ${err.code}: ${err.message}\n`);
+  };
   const service = env.WEFT_SERVICE;
   for (const port of service ? servedPorts(env.WEFT_PORT) : []) {
     try {
@@ -48,7 +73,13 @@ try {
     } catch (err) {
       process.emitWarning(`weft: cannot watch ${service}:${port}: ${(err as Error).message}`, { code: 'WEFT_REGISTER' });
     }
-    wrapServersListeningOn(port, {});
+    let options = {};
+    try {
+      options = watchMeshInbound(mesh, port, { isMtlsEnabled: isMtls, onError: logSecurity }).options;
+    } catch (err) {
+      process.emitWarning(`weft: no inbound policy for port ${port}: ${(err as Error).message}`, { code: 'WEFT_REGISTER' });
+    }
+    wrapServersListeningOn(port, options);
   }
 } catch (err) {
   process.emitWarning(`weft: the HTTP mesh is not active: ${(err as Error).message}`, { code: 'WEFT_REGISTER' });

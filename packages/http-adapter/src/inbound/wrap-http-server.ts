@@ -1,10 +1,14 @@
 /**
  * The inbound side: a wrapper around an `http`/`https`/`http2` (compat API) server's request
- * listeners that applies server-side policy before the application sees a request. Today:
- * local rate limiting (Envoy's `local_ratelimit` on the inbound listener: 429 — or the
- * configured status — with `x-envoy-ratelimited: true`, the configured response headers and
- * `x-weft-response-flags: RL`, answered without calling the application). mTLS, authorization
- * and server metrics plug into the same path later.
+ * listeners that applies server-side policy before the application sees a request:
+ * - mTLS per the port's PeerAuthentication (`policy`, see `tls-termination.ts`; plain `http`
+ *   servers only): STRICT resets plaintext connections, PERMISSIVE sniffs the ClientHello;
+ * - authorization (the inbound listener's RBAC filters, AuthorizationPolicy): a denied request
+ *   gets Envoy's `403 RBAC: access denied` with `x-weft-response-flags: RBAC`, and the
+ *   application never sees it;
+ * - local rate limiting (Envoy's `local_ratelimit` on the inbound listener — from `policy`, else
+ *   the `localRateLimit` option: 429 — or the configured status — with
+ *   `x-envoy-ratelimited: true`, the configured response headers and `x-weft-response-flags: RL`).
  *
  * Wrapping uses only the public EventEmitter API: the server's current `request` listeners
  * are replaced by one listener that calls them in order when the request is admitted;
@@ -12,7 +16,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventEmitter } from 'node:events';
-import type { LocalRateLimitFilterConfig } from '@weft/xds-client';
+import type { LocalRateLimitFilterConfig, MeshError } from '@weft/xds-client';
+import { RBAC_DENIED_BODY, createAccessDeniedError, type CertificateProviders, type InboundChain, type InboundPolicy, type RbacRequest } from '@weft/core';
+import { TLSSocket } from 'node:tls';
+import { Server as HttpServer } from 'node:http';
+import { peerPrincipalOf, terminateTls } from './tls-termination.ts';
 import { RateLimitBuckets } from '../internal/rate-limit-buckets.ts';
 import { RESPONSE_FLAGS_HEADER } from '../internal/local-reply.ts';
 
@@ -30,6 +38,18 @@ export interface InboundOptions {
   readonly now?: () => number;
   /** Uniform [0, 1) source for `filter_enabled`/`filter_enforced` sampling. */
   readonly random?: () => number;
+  /**
+   * The port's inbound policy now (mTLS mode, RBAC, rate limit), read per connection and per
+   * request — e.g. kept current by `Mesh.watchInbound`. Undefined (or returning undefined) =
+   * no policy: plaintext, nothing denied, `localRateLimit` only.
+   */
+  readonly policy?: () => InboundPolicy | undefined;
+  /** Where TLS chains get their certificate (`Mesh.certificateProviders`); needed for mTLS. */
+  readonly certificateProviders?: CertificateProviders;
+  /** The served port (error messages and RBAC `destination_port` when the socket has none). */
+  readonly port?: number;
+  /** Told about denials, refused plaintext and failed handshakes (for logs). */
+  readonly onError?: (error: MeshError) => void;
 }
 
 /** Handle of a wrapped server. */
@@ -56,11 +76,15 @@ export function wrapHttpServer(server: EventEmitter, options: InboundOptions = {
   const gate = createGate(originals, options);
   for (const l of originals) server.removeListener('request', l);
   server.on('request', gate);
+  const tls = options.policy !== undefined && options.certificateProviders !== undefined && server instanceof HttpServer
+    ? terminateTls(server, { policy: options.policy, certificateProviders: options.certificateProviders, port: options.port ?? 0, onError: options.onError })
+    : undefined;
   let isWrapped = true;
   const handle: InboundHandle = {
     unwrap() {
       if (!isWrapped) return;
       isWrapped = false;
+      tls?.unwrap();
       server.removeListener('request', gate);
       for (const l of originals) server.on('request', l);
       delete marked[WRAPPED];
@@ -70,13 +94,60 @@ export function wrapHttpServer(server: EventEmitter, options: InboundOptions = {
   return handle;
 }
 
+const bucketKeys = new WeakMap<object, string>();
+let bucketSerial = 0;
+
+/** The RBAC view of one request. */
+function rbacRequest(req: IncomingMessage, principal: string | undefined, port: number | undefined): RbacRequest {
+  const socket = req.socket;
+  return {
+    method: req.method,
+    path: req.url ?? '/',
+    headers: req.headers as RbacRequest['headers'],
+    authority: req.headers.host ?? (req.headers[':authority'] as string | undefined),
+    principal,
+    sourceIp: socket.remoteAddress,
+    destinationIp: socket.localAddress,
+    destinationPort: socket.localPort ?? port,
+  };
+}
+
+function deny(req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(403, { 'content-type': 'text/plain', 'content-length': String(RBAC_DENIED_BODY.length), [RESPONSE_FLAGS_HEADER]: 'RBAC' });
+  res.end(RBAC_DENIED_BODY);
+  req.resume();
+}
+
 function createGate(listeners: readonly RequestListener[], options: InboundOptions): RequestListener {
   const buckets = new RateLimitBuckets(options.now);
   const source = options.localRateLimit;
+  const policyOf = options.policy;
   return function weftInbound(this: unknown, req, res) {
-    const cfg = typeof source === 'function' ? source() : source;
+    const policy = policyOf?.();
+    let chain: InboundChain | undefined;
+    if (policy !== undefined) {
+      const isTls = req.socket instanceof TLSSocket;
+      chain = isTls ? policy.tlsChain : policy.plaintextChain;
+      if (chain === undefined) {
+        // The mode changed under an open connection (e.g. PERMISSIVE → STRICT): close it.
+        req.socket.destroy();
+        return;
+      }
+      if (!chain.rbac.isPermissive) {
+        const facts = rbacRequest(req, isTls ? peerPrincipalOf(req.socket) : undefined, options.port);
+        const denial = chain.rbac.authorize(facts);
+        if (denial !== undefined) {
+          options.onError?.(createAccessDeniedError(denial, facts));
+          deny(req, res);
+          return;
+        }
+      }
+    }
+    const cfg = chain?.localRateLimit ?? (typeof source === 'function' ? source() : source);
     if (cfg !== undefined) {
-      const verdict = buckets.check('inbound', cfg, options.random);
+      let key = chain?.localRateLimit === undefined ? 'inbound' : bucketKeys.get(cfg);
+      if (key === undefined) bucketKeys.set(cfg, (key = `inbound#${++bucketSerial}`));
+      const verdict = buckets.check(key, cfg, options.random);
       if (verdict === 'reject') {
         const headers: Record<string, string> = { 'x-envoy-ratelimited': 'true', [RESPONSE_FLAGS_HEADER]: 'RL', 'content-type': 'text/plain' };
         for (const h of cfg.responseHeadersToAdd) headers[h.key.toLowerCase()] = h.value;
