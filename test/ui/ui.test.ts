@@ -22,6 +22,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
 const CATALOG = 'catalog.shop.svc.cluster.local';
 const RATINGS = 'ratings.shop.svc.cluster.local';
+const FRONTEND_NODE = 'sidecar~127.0.0.1~frontend-1.shop~shop.svc.cluster.local';
 const XSS = '<img src=x onerror="window.__weftXss=1">';
 
 const CONFIG = `
@@ -108,7 +109,7 @@ test('/ui in Chromium: live graph from LRS, numbers update, NACKs and routing sh
   let ads: ReturnType<typeof rawAdsClient> | undefined;
   try {
     cp = await startControlPlane({ configPaths: [dir], args: ['--lrs-interval', '200ms', '--debounce-ms', '20'] });
-    const frontend = openLrsStream(cp.xdsAddress, testNode('sidecar~127.0.0.1~frontend-1.shop~shop.svc.cluster.local', { NAMESPACE: 'shop', WEFT_SERVICE: 'frontend', WORKLOAD_NAME: 'frontend-1', LABELS: 'app=frontend,version=v1' }));
+    const frontend = openLrsStream(cp.xdsAddress, testNode(FRONTEND_NODE, { NAMESPACE: 'shop', WEFT_SERVICE: 'frontend', WORKLOAD_NAME: 'frontend-1', LABELS: 'app=frontend,version=v1' }));
     const catalog = openLrsStream(cp.xdsAddress, testNode('sidecar~127.0.0.1~catalog-v1.shop~shop.svc.cluster.local', { NAMESPACE: 'shop', WEFT_SERVICE: 'catalog', WORKLOAD_NAME: 'catalog-v1', LABELS: 'app=catalog,version=v1' }));
     streams.push(frontend, catalog);
     const interval = await frontend.response;
@@ -132,6 +133,10 @@ test('/ui in Chromium: live graph from LRS, numbers update, NACKs and routing sh
     const bad = ads.sotw<DiscoveryRequest, DiscoveryResponse>();
     bad.send({ node: testNode('sidecar~127.0.0.1~bad-client.shop~shop.svc.cluster.local', { NAMESPACE: 'shop' }), type_url: TypeUrl.cluster });
     const cds = await bad.next(10_000);
+    const frontendAds = ads.sotw<DiscoveryRequest, DiscoveryResponse>();
+    frontendAds.send({ node: testNode(FRONTEND_NODE, { NAMESPACE: 'shop' }), type_url: TypeUrl.cluster });
+    const frontendCds = await frontendAds.next(10_000);
+    frontendAds.send({ type_url: TypeUrl.cluster, response_nonce: frontendCds.nonce, version_info: frontendCds.version_info });
     bad.send({ type_url: TypeUrl.cluster, response_nonce: cds.nonce, version_info: '', error_detail: { code: 3, message: `cluster rejected by test ${XSS}` } });
 
     browser = await chromium.launch({
@@ -192,6 +197,16 @@ test('/ui in Chromium: live graph from LRS, numbers update, NACKs and routing sh
     assert.match(routing ?? '', /retries/);
     assert.match(routing ?? '', /DestinationRule shop\/catalog/);
 
+    // The frontend holds its clusters over ADS too, so its edges know whether they use TLS.
+    const mtls = await until('mTLS known for the frontend edge', async () => {
+      const t = await cellText(page, v1Edge, 'mtls');
+      return t && t !== 'unknown' ? t : undefined;
+    });
+    assert.match(mtls, /^(🔒 mTLS|plaintext)$/);
+
+    mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
+    await page.screenshot({ path: join(ROOT, 'test-artifacts/ui.png'), fullPage: true });
+
     // The NACK stays listed after the client is gone.
     bad.close();
     await until('the NACK kept after disconnect', async () => {
@@ -199,8 +214,6 @@ test('/ui in Chromium: live graph from LRS, numbers update, NACKs and routing sh
       return items.find((t) => t.includes('bad-client') && t.includes('(disconnected)'));
     });
 
-    mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
-    await page.screenshot({ path: join(ROOT, 'test-artifacts/ui.png'), fullPage: true });
     assert.deepEqual(problems, [], 'no script errors or CSP violations on the page');
   } finally {
     if (timer) clearInterval(timer);
