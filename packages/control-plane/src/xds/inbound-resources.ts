@@ -54,9 +54,10 @@ export function inboundWorkloadFromMetadata(metadata: Readonly<Record<string, un
   };
 }
 
+/** What the listener depends on: namespace and labels (policies select on those, not on the service account). */
 function workloadKey(w: InboundWorkload): string {
   const labels = Object.keys(w.labels).sort().map((k) => `${k}=${w.labels[k]}`).join(',');
-  return `${w.namespace}\u0000${labels}\u0000${w.serviceAccount}`;
+  return `${w.namespace}\u0000${labels}`;
 }
 
 /** Creates the resolver; it caches the current model's listeners only. */

@@ -45,6 +45,8 @@ export function makeBootstrap(o: BootstrapOptions): Record<string, unknown> {
   const suffix = o.domainSuffix ?? 'svc.cluster.local';
   const workload = o.workloadName ?? `${o.service ?? 'client'}-${randomBytes(3).toString('hex')}`;
   const labels = Object.fromEntries((o.labels ?? '').split(',').map((kv) => kv.split('=')).filter((kv) => kv.length === 2 && kv[0]).map(([k, v]) => [String(k).trim(), String(v).trim()]));
+  // like the SDK's WEFT_* bootstrap (and a Deployment's pods): policies select on `app`
+  if (o.service && labels.app === undefined) labels.app = o.service;
   const metadata: Record<string, unknown> = {
     NAMESPACE: o.namespace,
     WORKLOAD_NAME: workload,
