@@ -11,6 +11,11 @@ export interface StepResult {
   detail: string;
   /** Extra lines shown under the step (indented). */
   lines?: readonly string[];
+  /**
+   * The capability cannot be shown yet (a feature that has not landed): printed with `○`,
+   * counted neither as passed nor as failed. `ok` must be true.
+   */
+  isPending?: boolean;
 }
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -40,7 +45,8 @@ export class Reporter {
   }
 
   /**
-   * Runs one step, showing a spinner while it works (TTY only), then one line with ✔ or ✘.
+   * Runs one step, showing a spinner while it works (TTY only), then one line with ✔, ✘ or ○
+   * (pending).
    * A step that throws counts as failed with the error message as its detail.
    */
   async step(name: string, run: () => Promise<StepResult>): Promise<StepResult> {
@@ -57,7 +63,7 @@ export class Reporter {
     } finally {
       if (timer) clearInterval(timer);
     }
-    const mark = result.ok ? this.#paint(32, '✔') : this.#paint(31, '✘');
+    const mark = result.isPending ? this.#paint(33, '○') : result.ok ? this.#paint(32, '✔') : this.#paint(31, '✘');
     this.#out.write(`${this.#isTty ? '\r\x1b[K' : ''}${mark} ${name} — ${result.detail}\n`);
     for (const line of result.lines ?? []) this.#out.write(`    ${line}\n`);
     return result;

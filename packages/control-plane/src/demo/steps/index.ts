@@ -1,0 +1,30 @@
+/**
+ * The demo's steps, in order. Each is one module; add a capability by adding it here.
+ *
+ * Extension points (land with their features): mTLS STRICT refusing a plaintext caller of
+ * ratings, an AuthorizationPolicy deny (ratings answers only GET from frontend and catalog),
+ * metrics from a workload's admin port (`WEFT_ADMIN_PORT`, `/stats/prometheus`), a trace id
+ * across frontend → catalog → ratings, and the control plane's `/ui` address. Workload
+ * variables they need (WEFT_MTLS, WEFT_TOKEN, OTEL_*) go in through `EnvContributor`s
+ * (shop.ts), passed by demo.ts.
+ */
+import type { DemoStep } from './step.ts';
+import { canaryLiveEdit, canarySplit } from './canary.ts';
+import { headerRouting } from './header-routing.ts';
+import { retriesHideFlakiness } from './retries.ts';
+import { circuitBreaker } from './circuit-breaker.ts';
+import { outlierEjection } from './outlier-ejection.ts';
+import { rateLimit } from './rate-limit.ts';
+import { faultInjection } from './fault-injection.ts';
+
+/** Every step `weft demo` runs after the shop is up. */
+export const DEMO_STEPS: readonly DemoStep[] = [
+  canarySplit,
+  canaryLiveEdit,
+  headerRouting,
+  retriesHideFlakiness,
+  circuitBreaker,
+  outlierEjection,
+  rateLimit,
+  faultInjection,
+];
