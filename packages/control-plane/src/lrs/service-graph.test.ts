@@ -28,7 +28,7 @@ test('service graph: the edge cap evicts the least recently reported edge', () =
   let now = 0;
   const g = createServiceGraph({ maxEdges: 2, now: () => now });
   for (const host of ['b', 'c', 'b', 'd']) {
-    now += 100;
+    now += 3000; // more than one bucket (2 s), so recency is tracked
     g.record(reporter, [clusterStats(`outbound|80||${host}.ns.svc.cluster.local`, { issued: 1, ok: 1 })]);
   }
   const doc = g.document();

@@ -6,8 +6,9 @@
  * a latency load metric, latency; in-progress is the sum of the last gauge each reporter sent.
  *
  * Memory is bounded: constant per edge, at most `maxEdges` edges (the least recently reported
- * one is evicted first), and edges nobody reported on for a whole window are dropped, which is
- * how nodes that disconnected age out.
+ * one, to one bucket's precision, is evicted first), and edges nobody reported on for a whole
+ * window are dropped, which is how nodes that disconnected age out. Per report the cost is a
+ * cached cluster-name lookup and a few additions per ClusterStats.
  */
 import { resolveHostname } from '../registry/hostname.ts';
 import { parseClusterName } from '../xds/names.ts';
@@ -196,9 +197,28 @@ export function createServiceGraph(options: ServiceGraphOptions = {}): ServiceGr
 
   function sweep(t: number): void {
     for (const [id, e] of edges) {
-      if (t - e.lastReportAt <= windowMs) break; // recency order: the rest are newer
+      // Recency order (to one bucket): past the first edge reported within the window, the rest
+      // were reported at most one bucket earlier, so the next sweep gets them.
+      if (t - e.lastReportAt <= windowMs) break;
       edges.delete(id);
     }
+  }
+
+  /** Recency order is kept to this granularity (an edge is re-inserted at most once per bucket). */
+  const recencyMs = windowMs / Math.max(1, bucketCount);
+  let lastSweepAt = -Infinity;
+  /** Parsed cluster names per reporter namespace (bounded: cleared when it grows past 10,000). */
+  const parsed = new Map<string, { destination: string; port: number; subset: string } | null>();
+
+  function destinationOf(cluster: string, namespace: string): { destination: string; port: number; subset: string } | null {
+    const cacheKey = `${namespace}\u0000${cluster}`;
+    let hit = parsed.get(cacheKey);
+    if (hit !== undefined) return hit;
+    const key = parseClusterName(cluster);
+    hit = key ? { destination: resolveHostname(key.hostname, namespace, domainSuffix), port: key.port, subset: key.subset } : null;
+    if (parsed.size >= 10_000) parsed.clear();
+    parsed.set(cacheKey, hit);
+    return hit;
   }
 
   return {
@@ -211,13 +231,11 @@ export function createServiceGraph(options: ServiceGraphOptions = {}): ServiceGr
       let updated = 0;
       for (const cs of clusterStats) {
         const cluster = cs.cluster_name ?? '';
-        const key = parseClusterName(cluster);
-        if (!key) continue; // not an Istio outbound cluster: nothing to place in the graph
-        const destination = resolveHostname(key.hostname, reporter.namespace, domainSuffix);
-        const id = `${reporter.source}|${destination}|${key.port}|${key.subset}`;
+        const dst = destinationOf(cluster, reporter.namespace);
+        if (!dst) continue; // not an Istio outbound cluster: nothing to place in the graph
+        const id = `${reporter.source}|${dst.destination}|${dst.port}|${dst.subset}`;
         let edge = edges.get(id);
-        if (edge) edges.delete(id);
-        else {
+        if (!edge) {
           if (edges.size >= maxEdges) {
             const oldest = edges.keys().next().value;
             if (oldest !== undefined) {
@@ -225,9 +243,12 @@ export function createServiceGraph(options: ServiceGraphOptions = {}): ServiceGr
               evicted++;
             }
           }
-          edge = { id, source: reporter.source, destination, port: key.port, subset: key.subset, cluster, window: new EdgeWindow(windowMs, bucketCount, t), inProgress: new Map(), reporters: new Map(), lastReportAt: t };
+          edge = { id, source: reporter.source, destination: dst.destination, port: dst.port, subset: dst.subset, cluster, window: new EdgeWindow(windowMs, bucketCount, t), inProgress: new Map(), reporters: new Map(), lastReportAt: t };
+          edges.set(id, edge);
+        } else if (t - edge.lastReportAt >= recencyMs) {
+          edges.delete(id);
+          edges.set(id, edge);
         }
-        edges.set(id, edge);
         const { sample, inProgress } = sampleOf(cs);
         edge.window.add(sample, t);
         edge.inProgress.set(reporter.nodeId, inProgress);
@@ -235,7 +256,10 @@ export function createServiceGraph(options: ServiceGraphOptions = {}): ServiceGr
         edge.lastReportAt = t;
         updated++;
       }
-      sweep(t);
+      if (t - lastSweepAt >= recencyMs) {
+        lastSweepAt = t;
+        sweep(t);
+      }
       return updated;
     },
     reporterConnected(reporter) {
