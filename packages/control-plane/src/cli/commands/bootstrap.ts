@@ -70,6 +70,27 @@ export function makeBootstrap(o: BootstrapOptions): Record<string, unknown> {
   };
 }
 
+const help = `Usage: weft bootstrap [--service S] [--namespace N] [--xds-address HOST:PORT] [--ports grpc:50051,…]
+                      [--labels k=v,…] [--ip A] [--service-account SA] [--workload-name W]
+                      [--domain-suffix SUFFIX] [--certs-dir DIR [--ca-dir CA | --admin URL] [--trust-domain TD]]
+
+Prints a gRFC A27 xDS bootstrap (JSON) for GRPC_XDS_BOOTSTRAP / GRPC_XDS_BOOTSTRAP_CONFIG, read by
+@grpc/grpc-js-xds, gRPC in other languages and the Weft SDK. It names the node the way Istio does
+and carries server_listener_resource_name_template "xds.istio.io/grpc/lds/inbound/%s" so
+xDS-enabled servers (grpc-js-xds XdsServer) get their inbound listener (mTLS, RBAC).
+
+  --service, --ports   the node serves this service on these ports and registers itself as its
+                       endpoint while its xDS stream lives (labels get app=<service>)
+  --xds-address        control plane xDS address (default 127.0.0.1:15010)
+  --namespace          namespace (default default); --service-account defaults to the service
+  --certs-dir DIR      add certificate_providers.default: file_watcher over DIR/cert-chain.pem,
+                       DIR/key.pem, DIR/root-cert.pem (gRFC A29, as Istio's proxyless bootstrap)
+  --ca-dir CA          also mint those files, signed by the CA in directory CA (must exist)
+  --admin URL          also mint them through the running control plane (join token from its
+                       admin port URL, CreateCertificate on --xds-address)
+  --trust-domain TD    SPIFFE trust domain of the minted certificate (default cluster.local)
+`;
+
 /** See the module comment. */
 export const bootstrapCommand: Command = {
   name: 'bootstrap',
@@ -92,8 +113,13 @@ export const bootstrapCommand: Command = {
         'ca-dir': { type: 'string' },
         admin: { type: 'string' },
         'trust-domain': { type: 'string', default: 'cluster.local' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
+    if (values.help) {
+      process.stdout.write(help);
+      return 0;
+    }
     const certsDir = values['certs-dir'] as string | undefined;
     if (!certsDir && (values['ca-dir'] !== undefined || values.admin !== undefined)) {
       throw new MeshError('WEFT_ERR_USAGE', 'weft bootstrap: --ca-dir and --admin mint certificates and need --certs-dir DIR to write them to');
