@@ -17,7 +17,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventEmitter } from 'node:events';
 import type { LocalRateLimitFilterConfig, MeshError } from '@weft/xds-client';
-import { RBAC_DENIED_BODY, createAccessDeniedError, type CertificateProviders, type InboundChain, type InboundPolicy, type RbacRequest } from '@weft/core';
+import { RBAC_DENIED_BODY, createAccessDeniedError, createMtlsRequiredError, type CertificateProviders, type InboundChain, type InboundPolicy, type RbacRequest } from '@weft/core';
 import { TLSSocket } from 'node:tls';
 import { Server as HttpServer } from 'node:http';
 import { peerPrincipalOf, terminateTls } from './tls-termination.ts';
@@ -130,6 +130,7 @@ function createGate(listeners: readonly RequestListener[], options: InboundOptio
       chain = isTls ? policy.tlsChain : policy.plaintextChain;
       if (chain === undefined) {
         // The mode changed under an open connection (e.g. PERMISSIVE → STRICT): close it.
+        options.onError?.(createMtlsRequiredError(options.port ?? req.socket.localPort ?? 0, req.socket.remoteAddress));
         req.socket.destroy();
         return;
       }
