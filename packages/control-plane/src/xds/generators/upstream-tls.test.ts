@@ -77,6 +77,15 @@ test('auto mTLS: mesh workloads and no DestinationRule tls → tlsMode istio mat
   assert.equal(cluster({ ...labelled, endpoints: new Map([[HOST, list]]) }).raw.transport_socket_matches.length, 2);
 });
 
+test('auto mTLS is off towards workloads whose PeerAuthentication is DISABLE, and an omission for gRPC clients', () => {
+  const m = model();
+  const peer = (mode: string) => [{ kind: 'PeerAuthentication', apiVersion: 'security.istio.io/v1', name: 'default', namespace: 'shop', labels: {}, annotations: {}, spec: { mtls: { mode } }, source: { file: 't', line: 1, column: 1 } }] as unknown as MeshModel['peerAuthentications'];
+  assert.deepEqual(cluster({ ...m, peerAuthentications: peer('DISABLE') }).raw.transport_socket_matches ?? [], []);
+  assert.equal(cluster({ ...m, peerAuthentications: peer('STRICT') }).raw.transport_socket_matches.length, 2);
+  const grpc = cluster(m, '', 'grpc-js-xds');
+  assert.deepEqual(grpc.omissions.map((o) => o.field), ['auto mTLS']);
+});
+
 test('SIMPLE and MUTUAL: files from the DestinationRule; credentialName is an omission', () => {
   const tls = { mode: 'MUTUAL', clientCertificate: '/etc/certs/cert.pem', privateKey: '/etc/certs/key.pem', caCertificates: '/etc/certs/ca.pem', sni: 'api.example.com', subjectAltNames: ['api.example.com'], credentialName: 'secret' };
   const { raw, omissions } = cluster(model({ destinationRules: [{ name: 'r', namespace: 'shop', spec: { host: 'ratings', trafficPolicy: { tls } } }] }));

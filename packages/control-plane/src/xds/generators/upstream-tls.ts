@@ -7,9 +7,10 @@
  *   `default`, roots from `default`/`ROOTCA`, peer SANs `spiffe://<td>/ns/<ns>/sa/<sa>` of the
  *   service's workloads (or the DestinationRule's `subjectAltNames`), SNI
  *   `outbound_.<port>_.<subset>_.<host>`.
- * - No `tls` and the service has mesh workloads as endpoints: auto mTLS — a match
- *   `{tlsMode: istio}` with the ISTIO_MUTUAL socket and a default plaintext match, so each
- *   endpoint is reached the way its EDS metadata (`envoy.transport_socket_match`) says.
+ * - No `tls` and the service has mesh workloads as endpoints whose PeerAuthentication does not
+ *   DISABLE mTLS: auto mTLS — a match `{tlsMode: istio}` with the ISTIO_MUTUAL socket and a
+ *   default plaintext match, so each endpoint is reached the way its EDS metadata
+ *   (`envoy.transport_socket_match`) says. gRPC clients ignore socket matches (an omission).
  * - SIMPLE / MUTUAL: TLS with the DestinationRule's `sni`, `caCertificates` (file), and for
  *   MUTUAL its client certificate and key files. `credentialName` (a Kubernetes secret) cannot
  *   be read here and is an omission. DISABLE: plaintext.
@@ -18,6 +19,7 @@ import { TypeUrl } from '@weft/xds-client';
 import type { WorkloadInstance } from '../../model/mesh-model.ts';
 import { CERT_PROVIDER_INSTANCE, IDENTITY_CERT_NAME, ROOT_CERT_NAME } from './cert-providers.ts';
 import { packResource } from './pack.ts';
+import { effectiveMtls } from './peer-authn.ts';
 import type { GeneratorContext } from './types.ts';
 import { toStruct } from './types.ts';
 
@@ -113,8 +115,17 @@ export function upstreamTransport(ctx: GeneratorContext, name: string, hostname:
   if (mode !== undefined) return {}; // DISABLE (or a mode the analyzer already reported)
   const svc = ctx.index.model.services.get(hostname);
   if (svc?.location === 'MESH_EXTERNAL') return {};
-  const endpoints = ctx.index.endpointsFor(hostname, '');
-  if (!endpoints.some(isMeshWorkload)) return {};
+  const model = ctx.index.model;
+  const servicePort = svc?.ports.find((p) => p.number === port);
+  const acceptsMtls = (w: WorkloadInstance) => {
+    const workloadPort = (servicePort && w.ports[servicePort.name]) ?? servicePort?.targetPort ?? port;
+    return effectiveMtls(model, { namespace: w.namespace, labels: w.labels, serviceAccount: w.serviceAccount, workloadName: w.id }, workloadPort).mode !== 'DISABLE';
+  };
+  // like istiod: no auto mTLS towards workloads whose PeerAuthentication disables it
+  if (!ctx.index.endpointsFor(hostname, '').some((w) => isMeshWorkload(w) && acceptsMtls(w))) return {};
+  if (ctx.caps.kind === 'grpc' || ctx.caps.kind === 'grpc-js-xds') {
+    ctx.omit({ type: 'cluster', resource: name, field: 'auto mTLS', reason: 'gRPC clients read transport_socket only, not transport_socket_matches (istiod leaves auto mTLS off for proxyless gRPC); set DestinationRule tls.mode ISTIO_MUTUAL for mTLS' });
+  }
   return {
     transport_socket_matches: [
       { name: 'tlsMode-istio', match: toStruct({ tlsMode: 'istio' }), transport_socket: istioMutualSocket(serviceIdentities(ctx, hostname), istioSni(hostname, port, subset)) },
