@@ -5,12 +5,13 @@
  * Istio's exact label names and buckets, so Istio's Grafana dashboards read them unchanged.
  *
  * The registry is owned by the {@link MeshMetrics} object (pass one to share, e.g. prom-client's
- * default `register`). Label values come only from mesh identities, status codes and response
+ * default `register`). Values live in plain per-series records (a request is a map lookup and
+ * a few additions) and are handed to prom-client's registry at scrape time. Label values come only from mesh identities, status codes and response
  * flags, never from paths. Each distinct label set is resolved once to its prom-client children
  * and cached; past `maxSeries` distinct sets, new ones are aggregated into a series whose
  * identity labels are all `unknown` — memory stays bounded whatever the traffic.
  */
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { UNKNOWN } from './workload-identity-labels.ts';
 import type { PeerIdentity } from './workload-identity-labels.ts';
 
@@ -111,16 +112,76 @@ export interface MeshMetricsOptions {
   readonly maxSeries?: number;
 }
 
-type CounterChild = ReturnType<Counter<string>['labels']>;
-type HistogramChild = ReturnType<Histogram<string>['labels']>;
+/** Histogram state of one series: per-bucket counts (not cumulative), sum and count. */
+class HistogramState {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  constructor(size: number) {
+    this.counts = new Float64Array(size + 1); // the last slot is +Inf
+  }
+  observe(bounds: readonly number[], value: number): void {
+    let i = 0;
+    const n = bounds.length;
+    while (i < n && value > bounds[i]!) i++;
+    this.counts[i]!++;
+    this.sum += value;
+    this.count++;
+  }
+}
 
-interface Series {
-  readonly requests: CounterChild;
-  readonly duration: HistogramChild;
-  readonly requestBytes: HistogramChild;
-  readonly responseBytes: HistogramChild;
-  readonly requestMessages: CounterChild;
-  readonly responseMessages: CounterChild;
+/** One label set's values. Plain numbers: recording is a few additions, no hashing. */
+class Series {
+  readonly labels: Readonly<Record<string, string>>;
+  requests = 0;
+  readonly duration = new HistogramState(ISTIO_DURATION_BUCKETS_MS.length);
+  readonly requestBytes = new HistogramState(ISTIO_BYTE_BUCKETS.length);
+  readonly responseBytes = new HistogramState(ISTIO_BYTE_BUCKETS.length);
+  requestMessages = 0;
+  responseMessages = 0;
+  constructor(labels: Readonly<Record<string, string>>) {
+    this.labels = labels;
+  }
+}
+
+interface MetricValue {
+  value: number;
+  labels: Record<string, string | number>;
+  metricName?: string;
+}
+
+/**
+ * A metric in prom-client's registry whose values are read from {@link Series} at scrape time
+ * (prom-client's own label handling hashes every label set on every observation, which costs
+ * tens of microseconds per request with Istio's 25 labels).
+ */
+function registryMetric(registry: Registry, name: string, help: string, type: 'counter' | 'histogram', values: () => MetricValue[]): void {
+  const metric = {
+    name,
+    help,
+    type,
+    aggregator: 'sum',
+    get: () => ({ name, help, type, aggregator: 'sum', values: values() }),
+    reset: () => undefined,
+  };
+  registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+}
+
+function histogramValues(name: string, bounds: readonly number[], series: Iterable<Series>, pick: (s: Series) => HistogramState): MetricValue[] {
+  const out: MetricValue[] = [];
+  for (const s of series) {
+    const h = pick(s);
+    if (h.count === 0) continue;
+    let cumulative = 0;
+    for (let i = 0; i < bounds.length; i++) {
+      cumulative += h.counts[i]!;
+      out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: bounds[i]! }, value: cumulative });
+    }
+    out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: '+Inf' }, value: h.count });
+    out.push({ metricName: `${name}_sum`, labels: { ...s.labels }, value: h.sum });
+    out.push({ metricName: `${name}_count`, labels: { ...s.labels }, value: h.count });
+  }
+  return out;
 }
 
 const identityIds = new WeakMap<object, number>();
@@ -137,26 +198,31 @@ export class MeshMetrics {
   readonly registry: Registry;
   readonly #maxSeries: number;
   readonly #series = new Map<string, Series>();
-  readonly #requests: Counter<string>;
-  readonly #duration: Histogram<string>;
-  readonly #requestBytes: Histogram<string>;
-  readonly #responseBytes: Histogram<string>;
-  readonly #requestMessages: Counter<string>;
-  readonly #responseMessages: Counter<string>;
   #overflowed = 0;
 
   /** Use {@link createMeshMetrics}. */
   constructor(options: MeshMetricsOptions = {}) {
     this.registry = options.registry ?? new Registry();
     this.#maxSeries = Math.max(1, options.maxSeries ?? 10_000);
-    const labelNames = [...ISTIO_LABEL_NAMES];
-    const registers = [this.registry];
-    this.#requests = new Counter({ name: 'istio_requests_total', help: 'Total requests handled', labelNames, registers });
-    this.#duration = new Histogram({ name: 'istio_request_duration_milliseconds', help: 'Request duration in milliseconds', labelNames, buckets: ISTIO_DURATION_BUCKETS_MS, registers });
-    this.#requestBytes = new Histogram({ name: 'istio_request_bytes', help: 'Request body sizes in bytes', labelNames, buckets: ISTIO_BYTE_BUCKETS, registers });
-    this.#responseBytes = new Histogram({ name: 'istio_response_bytes', help: 'Response body sizes in bytes', labelNames, buckets: ISTIO_BYTE_BUCKETS, registers });
-    this.#requestMessages = new Counter({ name: 'istio_request_messages_total', help: 'gRPC messages sent by the client', labelNames, registers });
-    this.#responseMessages = new Counter({ name: 'istio_response_messages_total', help: 'gRPC messages sent by the server', labelNames, registers });
+    const all = (): Iterable<Series> => this.#series.values();
+    const counter = (name: string, help: string, pick: (s: Series) => number, isGrpcOnly: boolean): void =>
+      registryMetric(this.registry, name, help, 'counter', () => {
+        const out: MetricValue[] = [];
+        for (const s of all()) {
+          const v = pick(s);
+          if (isGrpcOnly && v === 0) continue;
+          out.push({ labels: { ...s.labels }, value: v });
+        }
+        return out;
+      });
+    counter('istio_requests_total', 'Total requests handled', (s) => s.requests, false);
+    registryMetric(this.registry, 'istio_request_duration_milliseconds', 'Request duration in milliseconds', 'histogram', () =>
+      histogramValues('istio_request_duration_milliseconds', ISTIO_DURATION_BUCKETS_MS, all(), (s) => s.duration),
+    );
+    registryMetric(this.registry, 'istio_request_bytes', 'Request body sizes in bytes', 'histogram', () => histogramValues('istio_request_bytes', ISTIO_BYTE_BUCKETS, all(), (s) => s.requestBytes));
+    registryMetric(this.registry, 'istio_response_bytes', 'Response body sizes in bytes', 'histogram', () => histogramValues('istio_response_bytes', ISTIO_BYTE_BUCKETS, all(), (s) => s.responseBytes));
+    counter('istio_request_messages_total', 'gRPC messages sent by the client', (s) => s.requestMessages, true);
+    counter('istio_response_messages_total', 'gRPC messages sent by the server', (s) => s.responseMessages, true);
   }
 
   /** Distinct label sets currently held (at most `maxSeries` plus the aggregated ones). */
@@ -174,13 +240,13 @@ export class MeshMetrics {
     const key = `${s.reporter}|${idOf(s.source)}|${idOf(s.destination)}|${idOf(s.service)}|${s.protocol}|${s.responseCode}|${s.grpcStatus}|${s.responseFlags}|${s.securityPolicy}`;
     let series = this.#series.get(key);
     if (series === undefined) series = this.#newSeries(key, s);
-    series.requests.inc();
-    series.duration.observe(s.durationMs);
-    series.requestBytes.observe(s.requestBytes);
-    series.responseBytes.observe(s.responseBytes);
+    series.requests++;
+    series.duration.observe(ISTIO_DURATION_BUCKETS_MS, s.durationMs);
+    series.requestBytes.observe(ISTIO_BYTE_BUCKETS, s.requestBytes);
+    series.responseBytes.observe(ISTIO_BYTE_BUCKETS, s.responseBytes);
     if (s.protocol === 'grpc') {
-      if (s.requestMessages) series.requestMessages.inc(s.requestMessages);
-      if (s.responseMessages) series.responseMessages.inc(s.responseMessages);
+      series.requestMessages += s.requestMessages ?? 0;
+      series.responseMessages += s.responseMessages ?? 0;
     }
   }
 
@@ -196,24 +262,13 @@ export class MeshMetrics {
       const existing = this.#series.get(coarse);
       if (existing !== undefined) return existing;
       const unknownLabels = this.#labels({ ...s, source: UNKNOWN_IDENTITY, destination: UNKNOWN_IDENTITY, service: UNKNOWN_SERVICE, securityPolicy: 'unknown' });
-      const series = this.#children(unknownLabels);
+      const series = new Series(unknownLabels);
       this.#series.set(coarse, series);
       return series;
     }
-    const series = this.#children(this.#labels(s));
+    const series = new Series(this.#labels(s));
     this.#series.set(key, series);
     return series;
-  }
-
-  #children(labels: Record<string, string>): Series {
-    return {
-      requests: this.#requests.labels(labels),
-      duration: this.#duration.labels(labels),
-      requestBytes: this.#requestBytes.labels(labels),
-      responseBytes: this.#responseBytes.labels(labels),
-      requestMessages: this.#requestMessages.labels(labels),
-      responseMessages: this.#responseMessages.labels(labels),
-    };
   }
 
   #labels(s: Pick<RequestSample, 'reporter' | 'source' | 'destination' | 'service' | 'protocol' | 'responseCode' | 'grpcStatus' | 'responseFlags' | 'securityPolicy'>): Record<string, string> {
