@@ -100,7 +100,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       config = ConfigWorkspace.copyOf(configPaths);
       controlPlane = await startControlPlane({ configPaths: [config.dir] });
       mesh = await Mesh.create({ namespace: NAMESPACE, xdsClientOptions: { env: { WEFT_XDS_ADDRESS: controlPlane.xdsAddress, WEFT_NAMESPACE: NAMESPACE } } });
-      return { ok: true, detail: `xDS on ${controlPlane.xdsAddress}, admin on ${controlPlane.adminUrl}`, lines: [`config copy (live edits go here): ${config.dir}`] };
+      return { ok: true, detail: `xDS on ${controlPlane.xdsAddress}, admin on ${controlPlane.adminUrl}`, lines: [`control plane pid ${controlPlane.child.pid}`, `config copy (live edits go here): ${config.dir}`] };
     });
     if (!started.ok) return finish();
     await run('services loaded', async () => describeServices(model));
