@@ -5,7 +5,7 @@ import { capabilitiesFor } from '../client-capabilities.ts';
 import { indexModel } from '../mesh-index.ts';
 import { buildSnapshot } from '../snapshot.ts';
 import { makeModel } from '../testing/model-fixture.ts';
-import { localityMatches } from './locality-lb.ts';
+import { localityMatches, placementOfNode } from './locality-lb.ts';
 
 const HOST = 'pay.shop.svc.cluster.local';
 const CLUSTER = `outbound|80||${HOST}`;
@@ -35,6 +35,13 @@ test('locality patterns: "*" and missing parts match anything', () => {
   assert.equal(localityMatches(['us', 'a', '1'], 'us'), true);
   assert.equal(localityMatches(['us', 'a', '1'], 'us/b/*'), false);
   assert.equal(localityMatches(['us', 'a', '1'], '*'), true);
+});
+
+test('a node placement: its locality and LABELS (string or map); none without a locality', () => {
+  assert.deepEqual(placementOfNode({ region: 'us', zone: 'a', sub_zone: '' }, 'version=v2, rack=r1'), { locality: 'us/a/', labels: { version: 'v2', rack: 'r1' } });
+  assert.deepEqual(placementOfNode({ region: 'us' }, { rack: 'r1', n: 1 }), { locality: 'us//', labels: { rack: 'r1' } });
+  assert.equal(placementOfNode({ region: '', zone: '' }, 'a=b'), undefined);
+  assert.equal(placementOfNode(undefined, undefined), undefined);
 });
 
 test('failover by default: same subzone, zone, region, then the rest, renumbered without gaps', () => {

@@ -23,6 +23,25 @@ export interface ClientPlacement {
   labels?: Readonly<Record<string, string>>;
 }
 
+/**
+ * The placement a node reports: its `locality` (region/zone/sub_zone, any may be empty) and the
+ * `LABELS` of its metadata (`k=v,k=v` string or a map, as Istio and Weft send them). Undefined
+ * when the node reports no locality, so callers can pass it straight to `Snapshot.lookup`.
+ */
+export function placementOfNode(locality: { region?: string; zone?: string; sub_zone?: string } | undefined, metadataLabels: unknown): ClientPlacement | undefined {
+  if (!locality || !(locality.region || locality.zone || locality.sub_zone)) return undefined;
+  const labels: Record<string, string> = {};
+  if (typeof metadataLabels === 'string') {
+    for (const pair of metadataLabels.split(',')) {
+      const eq = pair.indexOf('=');
+      if (eq > 0) labels[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+    }
+  } else if (metadataLabels && typeof metadataLabels === 'object') {
+    for (const [k, v] of Object.entries(metadataLabels)) if (typeof v === 'string') labels[k] = v;
+  }
+  return { locality: `${locality.region ?? ''}/${locality.zone ?? ''}/${locality.sub_zone ?? ''}`, labels };
+}
+
 interface LocalityView {
   region?: string;
   zone?: string;
