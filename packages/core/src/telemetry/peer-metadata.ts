@@ -172,7 +172,10 @@ export function decodeStruct(bytes: Buffer): Record<string, JsonValue> {
   return decodeStructFrom(new Reader(bytes));
 }
 
-/** The Struct Istio's metadata exchange sends for `peer` (keys as istio-proxy names them). */
+/**
+ * The Struct Istio's metadata exchange sends for `peer` (keys as istio-proxy names them). Only
+ * the keys Istio's stats read are sent — the header goes out on every request, so it is kept small.
+ */
 export function peerMetadataStruct(peer: PeerIdentity, meshId = 'cluster.local'): Record<string, JsonValue> {
   const s: Record<string, JsonValue> = {
     NAME: peer.workload,
@@ -181,9 +184,6 @@ export function peerMetadataStruct(peer: PeerIdentity, meshId = 'cluster.local')
     WORKLOAD_NAME: peer.workload,
     CLUSTER_ID: peer.cluster,
     MESH_ID: meshId,
-    OWNER: `kubernetes://apis/apps/v1/namespaces/${peer.namespace}/deployments/${peer.workload}`,
-    PLATFORM_METADATA: {},
-    APP_CONTAINERS: peer.app,
   };
   if (peer.serviceAccount !== undefined) s['SERVICE_ACCOUNT'] = peer.serviceAccount;
   return s;

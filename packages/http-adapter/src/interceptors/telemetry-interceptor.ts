@@ -124,8 +124,7 @@ class TelemetryHandler extends ForwardingHandler {
         if (typeof f === 'string' && f !== '') this.#flags = f;
       }
       if (this.#record.endpoint === undefined || !hasIstioMetadata(this.#record.endpoint)) {
-        const h = (headers as unknown) instanceof LazyHeaders ? (headers as unknown as LazyHeaders).parsed : headers;
-        const v = h[PEER_METADATA_HEADER];
+        const v = (headers as unknown) instanceof LazyHeaders ? rawHeader(headers as unknown as LazyHeaders, PEER_METADATA_HEADER) : headers[PEER_METADATA_HEADER];
         if (typeof v === 'string') this.#peer = decodePeerMetadataHeader(v);
       }
     }
@@ -226,6 +225,16 @@ class TelemetryHandler extends ForwardingHandler {
       });
     }
   }
+}
+
+/** One header of raw response headers, found without parsing the others (names compared by length first). */
+function rawHeader(lazy: LazyHeaders, name: string): string | undefined {
+  const raw = lazy.raw;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = raw[i]!;
+    if (k.length === name.length && k.toString('latin1').toLowerCase() === name) return raw[i + 1]!.toString('latin1');
+  }
+  return undefined;
 }
 
 function metadataOf(endpoint: EndpointView): Readonly<Record<string, unknown>> | undefined {

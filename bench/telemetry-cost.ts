@@ -1,0 +1,114 @@
+/**
+ * Telemetry cost on the HTTP path, side by side in one run: requests/s and client CPU per
+ * request of undici through (a) a plain Agent, (b) the mesh dispatcher without telemetry,
+ * (c) the mesh dispatcher with telemetry (Istio metrics, client span + `traceparent` with the
+ * OpenTelemetry API as a no-op — the default when no exporter is configured — metadata-exchange
+ * headers, load stats), (d) the same plus the access log written to /dev/null. The upstream runs
+ * in a child process, so `process.cpuUsage()` counts only the client. Short rounds rotate so
+ * drift hits every side alike; ratios are medians of per-round ratios.
+ *
+ *   node_modules/.bin/node bench/telemetry-cost.ts [--quick]
+ *
+ * Prints `RESULT telemetry_*` lines and `RATIO telemetry_on_vs_off=<x>` (goal ≥ 0.90),
+ * `RATIO telemetry_on_vs_raw_undici=<x>`.
+ */
+import { spawn } from 'node:child_process';
+import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import { createAccessLog, createMeshTelemetry, createPeerIdentity } from '../packages/core/src/index.ts';
+import { createMeshDispatcher } from '../packages/http-adapter/src/index.ts';
+import { FakeXds, createTestMesh, edsCluster, loadAssignment, route, routeAction, routeConfig, routeMatch, virtualHost, xdsConfigOf } from '../packages/http-adapter/test/support.ts';
+
+const isQuick = process.argv.includes('--quick');
+const ROUNDS = isQuick ? 12 : 30;
+const ROUND_MS = isQuick ? 400 : 1000;
+const CONCURRENCY = 32;
+
+const upstream = spawn(
+  process.execPath,
+  [
+    '-e',
+    `const { createServer } = require('node:http');
+     const body = Buffer.from('hello from upstream');
+     const s = createServer((req, res) => { req.resume(); res.writeHead(200, { 'content-length': body.length }); res.end(body); });
+     s.keepAliveTimeout = 60000;
+     s.listen(0, '127.0.0.1', () => console.log(s.address().port));
+     process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`,
+  ],
+  { stdio: ['pipe', 'pipe', 'inherit'] },
+);
+const port = await new Promise<number>((resolve) => upstream.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+
+const xds = new FakeXds();
+const listener = 'reviews.default.svc.cluster.local:9080';
+xds.set(
+  xdsConfigOf(listener, routeConfig('rc', [virtualHost('vh', ['reviews:9080', 'reviews'], [route('r', routeMatch({ type: 'prefix', prefix: '/' }), routeAction([['reviews-v1', 100]]))])]), [
+    [edsCluster('reviews-v1'), loadAssignment('reviews-v1', [{ endpoints: [`127.0.0.1:${port}`] }])],
+  ]),
+);
+const mesh = await createTestMesh(xds);
+const local = createPeerIdentity({ workload: 'productpage-v1', namespace: 'default', labels: { app: 'productpage', version: 'v1' } });
+const telemetry = createMeshTelemetry({ local });
+const telemetryLogged = createMeshTelemetry({ local, accessLog: createAccessLog({ target: '/dev/null' }) });
+const sides: Record<string, { url: string; dispatcher: Dispatcher }> = {
+  raw: { url: `http://127.0.0.1:${port}/ratings`, dispatcher: new Agent({ connections: CONCURRENCY }) },
+  off: { url: 'http://reviews:9080/ratings', dispatcher: createMeshDispatcher({ mesh }) },
+  on: { url: 'http://reviews:9080/ratings', dispatcher: createMeshDispatcher({ mesh, telemetry }) },
+  logged: { url: 'http://reviews:9080/ratings', dispatcher: createMeshDispatcher({ mesh, telemetry: telemetryLogged }) },
+};
+
+async function one(url: string, dispatcher: Dispatcher): Promise<void> {
+  const res = await request(url, { dispatcher });
+  await res.body.dump();
+  if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+}
+
+async function round(name: string, ms: number): Promise<{ rps: number; cpuUs: number }> {
+  const { url, dispatcher } = sides[name]!;
+  let count = 0;
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  const end = start + ms;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < end) {
+        await one(url, dispatcher);
+        count++;
+      }
+    }),
+  );
+  const cpu = process.cpuUsage(cpu0);
+  return { rps: (count * 1000) / (performance.now() - start), cpuUs: (cpu.user + cpu.system) / count };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+for (const name of Object.keys(sides)) await round(name, 500); // warm-up: connections, JIT
+
+const rps: Record<string, number[]> = { raw: [], off: [], on: [], logged: [] };
+const cpu: Record<string, number[]> = { raw: [], off: [], on: [], logged: [] };
+const onVsOff: number[] = [];
+const onVsRaw: number[] = [];
+const names = Object.keys(sides);
+for (let i = 0; i < ROUNDS; i++) {
+  const order = names.map((_, k) => names[(k + i) % names.length]!);
+  for (const name of order) {
+    const r = await round(name, ROUND_MS);
+    rps[name]!.push(r.rps);
+    cpu[name]!.push(r.cpuUs);
+  }
+  onVsOff.push(rps['on']!.at(-1)! / rps['off']!.at(-1)!);
+  onVsRaw.push(rps['on']!.at(-1)! / rps['raw']!.at(-1)!);
+}
+
+for (const name of names) console.log(`RESULT telemetry_${name}_rps=${median(rps[name]!).toFixed(0)}`);
+for (const name of names) console.log(`RESULT telemetry_${name}_client_cpu_us_per_request=${median(cpu[name]!).toFixed(1)}`);
+console.log(`RESULT telemetry_added_cpu_us_per_request=${(median(cpu['on']!) - median(cpu['off']!)).toFixed(1)}`);
+console.log(`RESULT telemetry_access_log_added_cpu_us_per_request=${(median(cpu['logged']!) - median(cpu['on']!)).toFixed(1)}`);
+console.log(`RATIO telemetry_on_vs_off=${median(onVsOff).toFixed(3)}`);
+console.log(`RATIO telemetry_on_vs_raw_undici=${median(onVsRaw).toFixed(3)}`);
+
+for (const s of Object.values(sides)) await s.dispatcher.close();
+await telemetryLogged.close();
+await mesh.close();
+upstream.stdin!.end();
