@@ -112,3 +112,4 @@ export { upstreamTlsOf } from './cluster/compiled-cluster.ts';
 export { clusterStatsOf, startLoadReporting } from './telemetry/load-reporting.ts';
 export type { LoadReportingOptions } from './telemetry/load-reporting.ts';
 export { createIdentityFromEnv, isMtlsEnabled } from './identity/identity-from-env.ts';
+export { followListenerSampling, samplingPercentOfListener } from './telemetry/listener-sampling.ts';

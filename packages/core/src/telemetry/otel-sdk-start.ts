@@ -4,7 +4,9 @@
  * exporter — `OTEL_TRACES_EXPORTER` (not `none`), `OTEL_EXPORTER_OTLP_ENDPOINT` or
  * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` — and `OTEL_SDK_DISABLED` is not `true`. Called by the
  * register hooks (application entry), never at import time. Without `OTEL_TRACES_SAMPLER`, new
- * traces are sampled at `samplingPercent` (parent-based, like Istio's random sampling); OTel
+ * traces are sampled at the given `tracer`'s current `samplingPercent` (read per trace, so a rate
+ * from the control plane applies at once), else at `samplingPercent`; children follow their
+ * parent's decision (parent-based, like Istio's random sampling). OTel
  * metrics and logs exporters start only when `OTEL_METRICS_EXPORTER` / `OTEL_LOGS_EXPORTER`
  * ask for them (Weft's metrics are Prometheus). The SDK's exporter reads its own `OTEL_*` settings.
  */
@@ -29,7 +31,7 @@ export function isTraceExportConfigured(env: Readonly<Record<string, string | un
  */
 export async function startTelemetryFromEnv(
   env: Readonly<Record<string, string | undefined>> = process.env,
-  options: { readonly samplingPercent?: number; readonly serviceName?: string } = {},
+  options: { readonly samplingPercent?: number; readonly tracer?: { readonly samplingPercent: number }; readonly serviceName?: string } = {},
 ): Promise<TelemetrySdkHandle | undefined> {
   if (!isTraceExportConfigured(env)) return undefined;
   try {
@@ -37,8 +39,16 @@ export async function startTelemetryFromEnv(
     let sampler: unknown;
     if (!env['OTEL_TRACES_SAMPLER']) {
       const base = await import('@opentelemetry/sdk-trace-base');
-      const ratio = Math.min(100, Math.max(0, options.samplingPercent ?? 1)) / 100;
-      sampler = new base.ParentBasedSampler({ root: new base.TraceIdRatioBasedSampler(ratio) });
+      const fixed = options.samplingPercent ?? 1;
+      const tracer = options.tracer;
+      const root = {
+        shouldSample(): { decision: number } {
+          const pct = Math.min(100, Math.max(0, tracer?.samplingPercent ?? fixed));
+          return { decision: Math.random() * 100 < pct ? base.SamplingDecision.RECORD_AND_SAMPLED : base.SamplingDecision.NOT_RECORD };
+        },
+        toString: () => 'WeftRandomSampling',
+      };
+      sampler = new base.ParentBasedSampler({ root: root as never });
     }
     const sdk = new NodeSDK({
       serviceName: options.serviceName ?? env['OTEL_SERVICE_NAME'] ?? env['WEFT_SERVICE'],

@@ -11,6 +11,7 @@ import { decodePeerMetadataHeader, encodePeerMetadataHeader, PEER_METADATA_HEADE
 import { extractTraceContext, parseTraceparent } from './trace-context.ts';
 import { createPeerIdentity, peerFromEndpointMetadata, UNKNOWN_PEER } from './workload-identity-labels.ts';
 import { isLoadError } from './load-stats-store.ts';
+import { samplingPercentOfListener } from './listener-sampling.ts';
 
 const reviews = createPeerIdentity({ workload: 'reviews-v2', namespace: 'shop', serviceAccount: 'reviews', labels: { app: 'reviews', version: 'v2' }, cluster: 'Kubernetes' });
 
@@ -138,4 +139,11 @@ test('LRS error classification follows Envoy', () => {
   assert.equal(isLoadError(0), true);
   assert.equal(isLoadError(200, 14), true);
   assert.equal(isLoadError(200, 5), false);
+});
+
+test('the sampling rate is read from the listener HCM tracing config when present', () => {
+  assert.equal(samplingPercentOfListener({ httpConnectionManager: { tracing: { randomSamplingPercent: 25 } } }), 25);
+  assert.equal(samplingPercentOfListener({ httpConnectionManager: {} }), undefined);
+  assert.equal(samplingPercentOfListener({ httpConnectionManager: { tracing: { randomSamplingPercent: 150 } } }), undefined);
+  assert.equal(samplingPercentOfListener(undefined), undefined);
 });
