@@ -211,7 +211,9 @@ function buildView(shared: Shared, namespace: string | undefined): MeshIndex {
       const hit = shared.views.get(ns);
       if (hit) return hit;
       const view = buildView(shared, ns);
-      if (shared.views.size < MAX_VIEWS) shared.views.set(ns, view);
+      // Bounded: past the limit the oldest namespace's view is dropped (rebuilt if asked again).
+      if (shared.views.size >= MAX_VIEWS) shared.views.delete(shared.views.keys().next().value as string);
+      shared.views.set(ns, view);
       return view;
     },
   };

@@ -243,7 +243,16 @@ export function buildSnapshot(index: MeshIndex, caps: ClientCapabilities, previo
     } catch (err) {
       if (viewFailures.length < 20) viewFailures.push(err instanceof Error ? err.message : String(err));
     }
-    if (views.size < MAX_VIEWS) views.set(nsIndex.viewKey, view);
+    // Bounded: past the limit the oldest view (never the namespace-agnostic one) is dropped.
+    if (views.size >= MAX_VIEWS) {
+      for (const key of views.keys()) {
+        if (key !== index.viewKey) {
+          views.delete(key);
+          break;
+        }
+      }
+    }
+    views.set(nsIndex.viewKey, view);
     return view ?? undefined;
   };
   return {
