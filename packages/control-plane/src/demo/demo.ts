@@ -22,6 +22,10 @@ import { getJson } from './traffic.ts';
 import { DEMO_STEPS } from './steps/index.ts';
 import type { DemoContext, DemoStep } from './steps/step.ts';
 import { startBackgroundTraffic, type TrafficHandle } from './background-traffic.ts';
+import { mtlsEnvContributor } from './mtls.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -32,8 +36,10 @@ export interface DemoOptions {
   out?: NodeJS.WritableStream;
   /** Steps after start-up; default {@link DEMO_STEPS}. */
   steps?: readonly DemoStep[];
-  /** Extra variables for every workload (mTLS, tokens, telemetry). */
+  /** Extra variables for every workload (telemetry, …), after the mTLS identity ones. */
   envContributors?: readonly EnvContributor[];
+  /** Run the control plane as CA and give every workload WEFT_MTLS=on and a join token; default true. */
+  isMtls?: boolean;
 }
 
 /** The example mesh config shipped in the repository. */
@@ -52,6 +58,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   /** Instances declared with WorkloadEntries because they did not register themselves. */
   const declared = new Map<string, ShopInstance>();
   let config: ConfigWorkspace | undefined;
+  let caDir: string | undefined;
   let controlPlane: ControlPlaneProcess | undefined;
   let mesh: Mesh | undefined;
   let model: MeshModel | undefined;
@@ -69,6 +76,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       await group.stopAll();
       await controlPlane?.stop();
       config?.remove();
+      if (caDir) rmSync(caDir, { recursive: true, force: true });
       process.off('exit', killControlPlaneNow);
     })());
   const onSignal = (signal: NodeJS.Signals) => {
@@ -98,9 +106,15 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     });
     const started = await run('start the control plane', async () => {
       config = ConfigWorkspace.copyOf(configPaths);
-      controlPlane = await startControlPlane({ configPaths: [config.dir] });
+      const isMtls = options.isMtls ?? true;
+      if (isMtls) caDir = mkdtempSync(join(tmpdir(), 'weft-demo-ca-'));
+      controlPlane = await startControlPlane({ configPaths: [config.dir], args: caDir ? ['--ca-dir', caDir] : [] });
       mesh = await Mesh.create({ namespace: NAMESPACE, xdsClientOptions: { env: { WEFT_XDS_ADDRESS: controlPlane.xdsAddress, WEFT_NAMESPACE: NAMESPACE } } });
-      return { ok: true, detail: `xDS on ${controlPlane.xdsAddress}, admin on ${controlPlane.adminUrl}`, lines: [`control plane pid ${controlPlane.child.pid}`, `config copy (live edits go here): ${config.dir}`] };
+      return {
+        ok: true,
+        detail: `xDS on ${controlPlane.xdsAddress}, admin on ${controlPlane.adminUrl}${caDir ? '; mesh CA on (workloads run with WEFT_MTLS=on and a join token)' : ''}`,
+        lines: [`control plane pid ${controlPlane.child.pid}`, `config copy (live edits go here): ${config.dir}`],
+      };
     });
     if (!started.ok) return finish();
     await run('services loaded', async () => describeServices(model));
@@ -119,7 +133,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const observer = mesh as Mesh | undefined;
     if (!cp || !observer || !config) return finish();
     const workspace = config;
-    const startOptions = { group, xdsAddress: cp.xdsAddress, namespace: NAMESPACE, contributors: options.envContributors ?? [] };
+    const contributors = [...(caDir ? [mtlsEnvContributor(cp.adminUrl)] : []), ...(options.envContributors ?? [])];
+    const startOptions = { group, xdsAddress: cp.xdsAddress, namespace: NAMESPACE, contributors };
 
     const shopStarted = await run('start the example services', async () => {
       const list = await Promise.all(SHOP_INSTANCES.map((spec) => startInstance(spec, startOptions)));

@@ -60,7 +60,8 @@ export function workloadEntryFor(instance: ShopInstance, namespace: string): Con
     spec: {
       address: '127.0.0.1',
       ports: { [instance.portName]: instance.port },
-      labels: { app: instance.service, ...(instance.version ? { version: instance.version } : {}) },
+      // tlsMode: the endpoint speaks Istio mTLS, so callers with WEFT_MTLS=on use it (auto mTLS).
+      labels: { app: instance.service, ...(instance.version ? { version: instance.version } : {}), 'security.istio.io/tlsMode': 'istio' },
       serviceAccount: instance.service,
     },
   };

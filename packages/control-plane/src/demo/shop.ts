@@ -47,10 +47,10 @@ export interface WorkloadEnvInput {
 }
 
 /** A hook that adds variables to every workload (mTLS, join tokens, OTLP endpoint, …). */
-export type EnvContributor = (input: WorkloadEnvInput) => Record<string, string>;
+export type EnvContributor = (input: WorkloadEnvInput) => Record<string, string> | Promise<Record<string, string>>;
 
 /** The environment of one workload: WEFT_* variables plus the service's own settings. */
-export function workloadEnv(input: WorkloadEnvInput, contributors: readonly EnvContributor[] = []): NodeJS.ProcessEnv {
+export async function workloadEnv(input: WorkloadEnvInput, contributors: readonly EnvContributor[] = []): Promise<NodeJS.ProcessEnv> {
   const { instance } = input;
   const base: NodeJS.ProcessEnv = { ...process.env };
   delete base['GRPC_XDS_BOOTSTRAP'];
@@ -71,7 +71,7 @@ export function workloadEnv(input: WorkloadEnvInput, contributors: readonly EnvC
     ...(instance.statsPort ? { STATS_PORT: String(instance.statsPort) } : {}),
     ...instance.env,
   };
-  for (const contribute of contributors) Object.assign(env, contribute(input));
+  for (const contribute of contributors) Object.assign(env, await contribute(input));
   return env;
 }
 
@@ -110,7 +110,7 @@ export async function startInstance(spec: InstanceSpec, options: StartInstanceOp
     name: spec.name,
     args: [...hooks, `${SERVICES}${spec.service}/server.ts`],
     cwd: REPO_ROOT,
-    env: workloadEnv({ xdsAddress: options.xdsAddress, namespace: options.namespace, instance }, options.contributors),
+    env: await workloadEnv({ xdsAddress: options.xdsAddress, namespace: options.namespace, instance }, options.contributors),
     ready: /listening on/,
   });
   return { ...instance, process: child };
