@@ -52,8 +52,8 @@ const DOWNSTREAM_MTLS = {
   }),
 };
 
-/** RBAC of the tests: DENY `/admin*` for everyone; ALLOW GET from `allowedPrincipals` or plaintext peers of 127.0.0.0/8 when `allowLoopbackPlaintext`. */
-function httpFilters(allowedPrincipals: string[], options: { rateLimitTokens?: number } = {}): unknown[] {
+/** RBAC of the tests: DENY `/admin*` for everyone; ALLOW `method` (GET) from `allowedPrincipals` or plaintext peers of 127.0.0.0/8 when `allowLoopbackPlaintext`. */
+function httpFilters(allowedPrincipals: string[], options: { rateLimitTokens?: number; method?: string; allowUnauthenticated?: boolean } = {}): unknown[] {
   const deny = packAny(TypeUrl.rbac, {
     rules: { action: 'DENY', policies: { 'ns[shop]-policy[no-admin]-rule[0]': { permissions: [{ url_path: { path: { prefix: '/admin' } } }], principals: [{ any: true }] } } },
   });
@@ -62,10 +62,10 @@ function httpFilters(allowedPrincipals: string[], options: { rateLimitTokens?: n
       action: 'ALLOW',
       policies: {
         'ns[shop]-policy[reviews-viewer]-rule[0]': {
-          permissions: [{ and_rules: { rules: [{ header: { name: ':method', string_match: { exact: 'GET' } } }] } }],
+          permissions: [{ and_rules: { rules: [{ header: { name: ':method', string_match: { exact: options.method ?? 'GET' } } }] } }],
           principals: [
             ...allowedPrincipals.map((p) => ({ authenticated: { principal_name: { exact: p } } })),
-            { and_ids: { ids: [{ not_id: { authenticated: {} } }, { direct_remote_ip: { address_prefix: '127.0.0.0', prefix_len: { value: 8 } } }] } },
+            { and_ids: { ids: [{ not_id: { authenticated: {} } }, options.allowUnauthenticated ? { any: true } : { direct_remote_ip: { address_prefix: '127.0.0.0', prefix_len: { value: 8 } } }] } },
           ],
         },
       },
@@ -91,7 +91,7 @@ function httpFilters(allowedPrincipals: string[], options: { rateLimitTokens?: n
 }
 
 /** The decoded inbound listener for `port` under `mode`, as the control plane shapes it. */
-export function inboundListener(port: number, mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE', allowedPrincipals: string[], options: { rateLimitTokens?: number } = {}): Listener {
+export function inboundListener(port: number, mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE', allowedPrincipals: string[], options: { rateLimitTokens?: number; method?: string; allowUnauthenticated?: boolean } = {}): Listener {
   const hcm = packAny(TypeUrl.httpConnectionManager, {
     stat_prefix: `inbound_${port}`,
     route_config: { name: `inbound|${port}`, virtual_hosts: [{ name: 'inbound|http', domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, non_forwarding_action: {} }] }] },

@@ -12,7 +12,7 @@
  * Compiled once per update; adapters pick a chain per connection (`chainFor`) and call the
  * chain's `authorize` per request.
  */
-import type { DownstreamTls, FilterChain, Listener, LocalRateLimitFilterConfig } from '@weft/xds-client';
+import type { DownstreamTls, FilterChain, HttpFilter, Listener, LocalRateLimitFilterConfig } from '@weft/xds-client';
 import { ErrorCode, MeshError } from '@weft/xds-client';
 import { compileRbacChain, type RbacChain } from './rbac-engine.ts';
 
@@ -29,6 +29,8 @@ export interface InboundChain {
   readonly rbac: RbacChain;
   /** The inbound local rate limit of the chain, if configured. */
   readonly localRateLimit: LocalRateLimitFilterConfig | undefined;
+  /** The chain's HTTP filters as decoded (for adapters that apply fault/rate-limit filters themselves). */
+  readonly httpFilters: readonly HttpFilter[];
 }
 
 /** See the module comment. */
@@ -56,6 +58,7 @@ function compileChain(chain: FilterChain): InboundChain {
     isClientCertRequired: chain.tls?.requireClientCertificate === true,
     rbac: compileRbacChain(rbacFilters),
     localRateLimit,
+    httpFilters: hcm.httpFilters,
   });
 }
 
@@ -105,8 +108,8 @@ const MESH_TLS: DownstreamTls = Object.freeze<DownstreamTls>({
  */
 export function defaultInboundPolicy(mode: 'PERMISSIVE' | 'DISABLE'): InboundPolicy {
   const rbac = compileRbacChain([]);
-  const plaintextChain: InboundChain = Object.freeze({ name: 'default-plaintext', tls: undefined, isClientCertRequired: false, rbac, localRateLimit: undefined });
-  const tlsChain: InboundChain = Object.freeze({ name: 'default-mtls', tls: MESH_TLS, isClientCertRequired: true, rbac, localRateLimit: undefined });
+  const plaintextChain: InboundChain = Object.freeze({ name: 'default-plaintext', tls: undefined, isClientCertRequired: false, rbac, localRateLimit: undefined, httpFilters: [] });
+  const tlsChain: InboundChain = Object.freeze({ name: 'default-mtls', tls: MESH_TLS, isClientCertRequired: true, rbac, localRateLimit: undefined, httpFilters: [] });
   return Object.freeze({ listenerName: '', mode, tlsChain: mode === 'PERMISSIVE' ? tlsChain : undefined, plaintextChain });
 }
 

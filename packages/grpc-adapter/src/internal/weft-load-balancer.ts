@@ -12,6 +12,8 @@ import { ErrorCode, MeshError } from '@weft/xds-client';
 import type { ClientSnapshot, ClusterRuntime } from './client-snapshot.ts';
 import { PickInfoKey, rerouteCluster } from './config-selector.ts';
 import { statusFromMeshError } from './grpc-status.ts';
+import { UPSTREAM_TLS_OPTION } from './mesh-credentials.ts';
+import { upstreamTlsByAddress } from './upstream-tls-map.ts';
 
 /** The LB policy name used in the service config the Weft resolver emits. */
 export const WEFT_LB_POLICY_NAME = 'weft_cluster_manager';
@@ -25,6 +27,8 @@ interface SubchannelEntry {
   readonly subchannel: SubchannelInterface;
   readonly listener: experimental.ConnectivityStateListener;
   state: ConnectivityState;
+  /** Key of the TLS requirement the subchannel was created with (undefined = plaintext). */
+  readonly tlsKey: string | undefined;
 }
 
 /** The (empty) config of the Weft LB policy. */
@@ -202,10 +206,19 @@ export class WeftLoadBalancer implements experimental.LoadBalancer {
     }
     this.#snapshot = snapshot;
     const args = subchannelOptions(options);
+    const tlsByAddress = upstreamTlsByAddress(snapshot);
     for (const [key, address] of snapshot.addresses) {
-      if (this.#subchannels.has(key)) continue;
-      const subchannel = this.#helper.createSubchannel({ host: address.host, port: address.port }, args);
+      const tls = tlsByAddress.get(key);
+      const existing = this.#subchannels.get(key);
+      if (existing !== undefined) {
+        if (existing.tlsKey === tls?.key) continue;
+        // The endpoint's TLS changed (e.g. a DestinationRule switched to ISTIO_MUTUAL): new subchannel.
+        this.#release(existing);
+        this.#subchannels.delete(key);
+      }
+      const subchannel = this.#helper.createSubchannel({ host: address.host, port: address.port }, tls === undefined ? args : { ...args, [UPSTREAM_TLS_OPTION]: tls });
       const entry: SubchannelEntry = {
+        tlsKey: tls?.key,
         subchannel,
         state: subchannel.getConnectivityState(),
         listener: (_sc, _prev, next) => {
