@@ -67,6 +67,11 @@ export interface Snapshot {
    * (see generators/locality-lb.ts); without it, every priority is 0.
    */
   lookup(typeUrl: SnapshotTypeUrl, name: string, namespace: string, client?: ClientPlacement): EncodedResource | undefined;
+  /**
+   * The namespace views built so far, by client namespace (the next generation reuses their
+   * encodings, and serves them when its own view of a namespace fails its consistency check).
+   */
+  readonly namespaceResources: ReadonlyMap<string, ReadonlyMap<SnapshotTypeUrl, ReadonlyMap<string, EncodedResource>>>;
   /** Every resource a client in `namespace` may see (for wildcard subscriptions). */
   resourcesFor(namespace: string): ReadonlyMap<SnapshotTypeUrl, ReadonlyMap<string, EncodedResource>> | undefined;
 }
@@ -217,6 +222,9 @@ function lookupIn(view: ViewResources, typeUrl: SnapshotTypeUrl, name: string, n
   return alias ?? undefined;
 }
 
+/** Resources of one type URL by name. */
+type ResourceSet = ReadonlyMap<SnapshotTypeUrl, ReadonlyMap<string, EncodedResource>>;
+
 /**
  * Generates, encodes and checks the snapshot of a model for one client profile; resources whose
  * message equals the one in `previous` (same profile) reuse its encoding and version. Throws a
@@ -226,22 +234,37 @@ function lookupIn(view: ViewResources, typeUrl: SnapshotTypeUrl, name: string, n
  * `resources` is the namespace-agnostic view (every service). What one client gets comes from
  * {@link Snapshot.lookup}: the view of its namespace (`exportTo`, Sidecar egress hosts, rule
  * precedence), built on first use and shared by every namespace that sees the same config. A
- * namespace view that is not consistent is left out (its clients keep what they have) and
- * reported in `viewFailures`.
+ * namespace view that is not consistent is reported in `viewFailures`, and its clients keep
+ * getting that namespace's last good resources (carried from snapshot to snapshot as plain
+ * resource maps: a snapshot never references an older snapshot, so generations do not chain in
+ * memory).
  */
 export function buildSnapshot(index: MeshIndex, caps: ClientCapabilities, previous?: Snapshot): Snapshot {
   const main = buildView(index, caps, previous?.resources);
+  const earlier = previous?.namespaceResources;
   const views = new Map<string, ViewResources | null>([[index.viewKey, main]]);
+  const byNamespace = new Map<string, ResourceSet>();
   const viewFailures: string[] = [];
+  const remember = (namespace: string, resources: ResourceSet): void => {
+    if (byNamespace.size >= MAX_VIEWS) byNamespace.delete(byNamespace.keys().next().value as string);
+    byNamespace.set(namespace, resources);
+  };
   const viewOf = (namespace: string): ViewResources | undefined => {
     const nsIndex = index.forNamespace(namespace);
     const hit = views.get(nsIndex.viewKey);
-    if (hit !== undefined) return hit ?? undefined;
+    if (hit !== undefined) {
+      if (hit && !byNamespace.has(namespace)) remember(namespace, hit.resources);
+      return hit ?? undefined;
+    }
     let view: ViewResources | null = null;
     try {
-      view = buildView(nsIndex, caps, previous?.resourcesFor(namespace) ?? main.resources);
+      view = buildView(nsIndex, caps, earlier?.get(namespace) ?? main.resources);
+      remember(namespace, view.resources);
     } catch (err) {
       if (viewFailures.length < 20) viewFailures.push(err instanceof Error ? err.message : String(err));
+      // Carried forward, so the last good resources survive several bad generations in a row.
+      const last = earlier?.get(namespace);
+      if (last) remember(namespace, last);
     }
     // Bounded: past the limit the oldest view (never the namespace-agnostic one) is dropped.
     if (views.size >= MAX_VIEWS) {
@@ -255,18 +278,22 @@ export function buildSnapshot(index: MeshIndex, caps: ClientCapabilities, previo
     views.set(nsIndex.viewKey, view);
     return view ?? undefined;
   };
+  /** The last good resources of a namespace whose view failed in this generation. */
+  const fallback = (namespace: string): ResourceSet | undefined => earlier?.get(namespace);
   return {
     generation: index.model.generation,
     version: index.model.version,
     resources: main.resources,
     omissions: main.omissions,
     viewFailures,
+    namespaceResources: byNamespace,
     resourcesFor(namespace) {
-      return viewOf(namespace)?.resources;
+      return viewOf(namespace)?.resources ?? fallback(namespace);
     },
     lookup(typeUrl, name, namespace, client) {
       const view = viewOf(namespace);
-      return view ? lookupIn(view, typeUrl, name, namespace, client?.locality ? client : undefined) : undefined;
+      if (view) return lookupIn(view, typeUrl, name, namespace, client?.locality ? client : undefined);
+      return fallback(namespace)?.get(typeUrl)?.get(name);
     },
   };
 }

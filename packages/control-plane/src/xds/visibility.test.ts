@@ -118,3 +118,25 @@ test('namespaces that see the same config share one set of encoded resources', (
   assert.equal(s.lookup(TypeUrl.routeConfiguration, listener(B), 'y'), inX);
   assert.equal(s.lookup(TypeUrl.routeConfiguration, listener(B), 'shop'), s.resources.get(TypeUrl.routeConfiguration)?.get(listener(B)));
 });
+
+test('a namespace whose view is inconsistent keeps the previous generation of that namespace, and the failure is reported', () => {
+  // The VirtualService (exported everywhere) routes to subset v3, which only the DestinationRule
+  // in `team` (exported to `.`) defines: clients in `other` have no v3 cluster.
+  const vs = { name: 'b', namespace: 'team', spec: { hosts: [B], http: [{ route: [{ destination: { host: B, subset: 'v3' } }] }] } };
+  const dr = { name: 'b', namespace: 'team', spec: { host: B, exportTo: ['.'], subsets: [{ name: 'v3', labels: { version: 'v2' } }] } };
+  const caps = capabilitiesFor('weft');
+  const first = buildSnapshot(indexModel(model()), caps);
+  const good = first.lookup(TypeUrl.routeConfiguration, listener(B), 'other');
+  assert.ok(good);
+  const second = buildSnapshot(indexModel({ ...model({ virtualServices: [vs], destinationRules: [dr] }), generation: 2 }), caps, first);
+  assert.ok(second.lookup(TypeUrl.cluster, `outbound|80|v3|${B}`, 'team'), 'team sees its own subset');
+  assert.equal(second.lookup(TypeUrl.routeConfiguration, listener(B), 'other'), good, 'other keeps the last good route');
+  assert.match(second.viewFailures.join('\n'), /not consistent for namespace other/);
+  // The last good resources are carried forward through further bad generations.
+  const third = buildSnapshot(indexModel({ ...model({ virtualServices: [vs], destinationRules: [dr] }), generation: 3 }), caps, second);
+  assert.equal(third.lookup(TypeUrl.routeConfiguration, listener(B), 'other'), good);
+  // A good generation replaces them.
+  const fourth = buildSnapshot(indexModel({ ...model(), generation: 4 }), caps, third);
+  assert.ok(fourth.lookup(TypeUrl.routeConfiguration, listener(B), 'other'));
+  assert.deepEqual(fourth.viewFailures, []);
+});
