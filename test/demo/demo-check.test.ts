@@ -25,8 +25,8 @@ const STEPS = [
   'live config edit: canary 50/50',
   'header routing (end-user: alice → catalog v3)',
   'retries hide the flaky ratings v2',
-  'circuit breaker opens under concurrency (503 UO)',
   'outlier detection ejects a failing instance',
+  'circuit breaker opens under concurrency (503 UO)',
   'local rate limit on catalog (20/s per instance)',
   'fault injection on inventory (50% delay 200 ms, 20% abort)',
 ];

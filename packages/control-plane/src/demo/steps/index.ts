@@ -23,8 +23,10 @@ export const DEMO_STEPS: readonly DemoStep[] = [
   canaryLiveEdit,
   headerRouting,
   retriesHideFlakiness,
-  circuitBreaker,
+  // Before the circuit breaker: its burst of per-try timeouts would leave the flaky v2 with a
+  // streak of 5xx, so it, not the bad instance, would be the one host the 50 % cap lets go.
   outlierEjection,
+  circuitBreaker,
   rateLimit,
   faultInjection,
 ];
