@@ -25,6 +25,7 @@ let dir: string;
 let cp: ControlPlaneProcess;
 let v1: Upstream;
 let v2: Upstream;
+let slow: Upstream;
 let mesh: Mesh;
 let dispatcher: MeshDispatcher;
 let client: MeshTelemetry;
@@ -68,6 +69,26 @@ spec:
     - name: main
       match: [{ uri: { prefix: /reviews } }]
       route: [{ destination: { host: reviews, subset: v1 } }]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ratings, namespace: shop }
+spec:
+  hosts: [ratings.shop.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: 9080, name: http, protocol: HTTP }]
+  endpoints: [{ address: 127.0.0.1, ports: { http: ${slow.port} }, labels: { app: ratings, version: v1 } }]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: ratings, namespace: shop }
+spec:
+  host: ratings
+  trafficPolicy:
+    connectionPool:
+      tcp: { maxConnections: 1 }
+      http: { http1MaxPendingRequests: 1, maxRequestsPerConnection: 1 }
 `;
 }
 
@@ -79,6 +100,9 @@ before(async () => {
   v2 = await startUpstream('v2', (_req, res) => {
     res.statusCode = 503;
     res.end('down');
+  });
+  slow = await startUpstream('slow', (_req, res) => {
+    setTimeout(() => res.end('slow'), 300);
   });
   dir = mkdtempSync(join(tmpdir(), 'weft-obs-'));
   logPath = join(dir, 'access.log');
@@ -105,6 +129,7 @@ after(async () => {
   await cp?.stop();
   await v1?.close();
   await v2?.close();
+  await slow?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -113,6 +138,8 @@ async function get(path: string): Promise<Response> {
   await res.arrayBuffer();
   return res;
 }
+
+let loadsBeforeBreakerTest: ReturnType<MeshTelemetry['loadStats']['collect']> = [];
 
 test('source and destination metrics: counts, codes, flags, labels from endpoint metadata and metadata exchange, buckets', async () => {
   for (let i = 0; i < 20; i++) assert.equal((await get('/reviews/1')).status, 200);
@@ -158,10 +185,31 @@ test('source and destination metrics: counts, codes, flags, labels from endpoint
   assert.equal(sampleValue(srv, 'istio_request_bytes_count', { reporter: 'destination', response_code: '200' }), 20);
   // ...and it answered with its own, which the server saw asked for.
   assert.ok(v1.seen.every((r) => typeof r.headers['x-envoy-peer-metadata'] === 'string' && typeof r.headers['traceparent'] === 'string'));
+  // One more request for the access-log test; the load stats so far are checked further down.
+  await get('/reviews/log');
+  loadsBeforeBreakerTest = client.loadStats.collect();
+});
+
+test('circuit breaker overflow: 503 with response flag UO in metrics, and counted as a circuit_breaker drop for LRS', async () => {
+  client.loadStats.collect();
+  const statuses = await Promise.all(
+    Array.from({ length: 6 }, async () => {
+      const res = await fetch('http://ratings:9080/r', { dispatcher } as RequestInit);
+      await res.arrayBuffer();
+      return res.status;
+    }),
+  );
+  const overflowed = statuses.filter((s) => s === 503).length;
+  assert.ok(overflowed >= 1 && overflowed <= 4, `statuses ${statuses.join(',')}`);
+  const samples = parsePrometheus(await client.metrics.metrics());
+  assert.equal(sampleValue(samples, 'istio_requests_total', { reporter: 'source', destination_service_name: 'ratings', response_code: '503', response_flags: 'UO' }), overflowed);
+  assert.equal(sampleValue(samples, 'istio_requests_total', { reporter: 'source', destination_service_name: 'ratings', response_code: '200', response_flags: '-' }), 6 - overflowed);
+  const load = client.loadStats.collect().find((l) => l.clusterName === 'outbound|9080||ratings.shop.svc.cluster.local')!;
+  assert.equal(load.dropped.get('circuit_breaker'), overflowed);
+  assert.equal(load.localities.reduce((n, l) => n + l.issued, 0), 6 - overflowed);
 });
 
 test('access log: one JSON line per request with Envoy field names', async () => {
-  await get('/reviews/log');
   await client.accessLog!.close();
   const lines = readFileSync(logPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   const line = lines.find((l) => l['path'] === '/reviews/log')!;
@@ -182,13 +230,13 @@ test('access log: one JSON line per request with Envoy field names', async () =>
 });
 
 test('load stats: per-locality and per-endpoint counts, errors on 5xx, deltas per collect', () => {
-  const loads = client.loadStats.collect();
+  const loads = loadsBeforeBreakerTest;
   const v1Load = loads.find((l) => l.clusterName === 'outbound|9080|v1|reviews.shop.svc.cluster.local')!;
   assert.equal(v1Load.localities.reduce((n, l) => n + l.successful, 0), 21);
   assert.equal(v1Load.localities[0]!.endpoints.get(v1.addr)?.issued, 21);
   const v2Load = loads.find((l) => l.clusterName === 'outbound|9080|v2|reviews.shop.svc.cluster.local')!;
   assert.equal(v2Load.localities.reduce((n, l) => n + l.error, 0), 3);
-  assert.equal(client.loadStats.collect().length, 0, 'a second collect has nothing new');
+  assert.equal(client.loadStats.collect().filter((l) => l.clusterName.includes('reviews')).length, 0, 'a later collect has nothing new');
 });
 
 test('admin endpoints: /clusters with endpoint state, /ready, /healthz, /stats/prometheus', async () => {
