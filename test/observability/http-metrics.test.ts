@@ -14,6 +14,8 @@ import { Mesh, createAccessLog, createMeshTelemetry, createPeerIdentity, startAd
 import type { AdminServerHandle, MeshTelemetry } from '@weft/core';
 import { createMeshDispatcher, startInboundTelemetry } from '@weft/http-adapter';
 import type { InboundTelemetryHandle, MeshDispatcher } from '@weft/http-adapter';
+import { createXdsClient } from '@weft/xds-client';
+import type { XdsClient } from '@weft/xds-client';
 import { startControlPlane, type ControlPlaneProcess } from '../../packages/control-plane/src/demo/control-plane-process.ts';
 import { startUpstream } from '../../packages/http-adapter/test/support.ts';
 import type { Upstream } from '../../packages/http-adapter/test/support.ts';
@@ -27,6 +29,7 @@ let v1: Upstream;
 let v2: Upstream;
 let slow: Upstream;
 let mesh: Mesh;
+let xds: XdsClient;
 let dispatcher: MeshDispatcher;
 let client: MeshTelemetry;
 let server: MeshTelemetry;
@@ -109,7 +112,8 @@ before(async () => {
   writeFileSync(join(dir, 'mesh.yaml'), meshYaml());
   cp = await startControlPlane({ configPaths: [join(dir, 'mesh.yaml')], args: ['--debounce-ms', '50'] });
   const bootstrap = execFileSync(process.execPath, [WEFT, 'bootstrap', '--xds-address', cp.xdsAddress, '--namespace', 'shop', '--workload-name', 'productpage'], { encoding: 'utf8' });
-  mesh = await Mesh.create({ xdsClientOptions: { bootstrap }, namespace: 'shop' });
+  xds = createXdsClient({ bootstrap });
+  mesh = await Mesh.create({ xdsClient: xds, namespace: 'shop' });
   client = createMeshTelemetry({
     local: createPeerIdentity({ workload: 'productpage-v1', namespace: 'shop', serviceAccount: 'productpage', labels: { app: 'productpage', version: 'v1' }, cluster: 'Kubernetes' }),
     accessLog: createAccessLog({ target: logPath }),
@@ -117,7 +121,7 @@ before(async () => {
   server = createMeshTelemetry({ local: createPeerIdentity({ workload: 'reviews-v1', namespace: 'shop', serviceAccount: 'reviews', labels: { app: 'reviews', version: 'v1' }, cluster: 'Kubernetes' }) });
   inbound = startInboundTelemetry(server, { ports: [v1.port, v2.port] });
   dispatcher = createMeshDispatcher({ mesh, outboundTrafficPolicy: 'REGISTRY_ONLY', firstConfigTimeoutMs: 15_000, telemetry: client });
-  admin = await startAdminServer({ port: 0, telemetry: client, mesh });
+  admin = await startAdminServer({ port: 0, telemetry: client, mesh, configDump: () => xds.dump() });
 });
 
 after(async () => {
@@ -125,6 +129,7 @@ after(async () => {
   await admin?.close();
   await dispatcher?.close();
   await mesh?.close();
+  xds?.close();
   await client?.close();
   await cp?.stop();
   await v1?.close();
@@ -239,7 +244,17 @@ test('load stats: per-locality and per-endpoint counts, errors on 5xx, deltas pe
   assert.equal(client.loadStats.collect().filter((l) => l.clusterName.includes('reviews')).length, 0, 'a later collect has nothing new');
 });
 
-test('admin endpoints: /clusters with endpoint state, /ready, /healthz, /stats/prometheus', async () => {
+test('admin endpoints: /clusters with endpoint state, /config_dump, /ready, /healthz, /stats/prometheus', async () => {
+  const notReady = await startAdminServer({ port: 0, mesh: { hosts: () => new Map() } });
+  try {
+    assert.equal((await fetch(`${notReady.url}/ready`)).status, 503, 'not ready before the first config');
+  } finally {
+    await notReady.close();
+  }
+  const dump = (await (await fetch(`${admin.url}/config_dump`)).json()) as { isConnected: boolean; resources: { typeUrl: string; name: string; status: string; version?: string }[] };
+  assert.equal(dump.isConnected, true);
+  const lds = dump.resources.find((r) => r.typeUrl.endsWith('Listener') && r.name.startsWith('reviews'));
+  assert.ok(lds !== undefined && lds.version !== undefined, JSON.stringify(dump.resources.map((r) => [r.typeUrl, r.name])));
   const clusters = (await (await fetch(`${admin.url}/clusters`)).json()) as { clusters: Record<string, { endpoints: { address: string; healthStatus: string; isEjected: boolean; activeRequests: number }[] }> };
   const c = clusters.clusters['outbound|9080|v1|reviews.shop.svc.cluster.local']!;
   assert.deepEqual(c.endpoints.map((e) => [e.address, e.isEjected, e.activeRequests]), [[v1.addr, false, 0]]);
