@@ -43,6 +43,7 @@ test('ISTIO_MUTUAL: provider instances, SANs of the service’s workloads, Istio
   assert.deepEqual(ctx.common_tls_context.tls_certificate_provider_instance, { instance_name: 'default', certificate_name: 'default' });
   const cvc = ctx.common_tls_context.combined_validation_context;
   assert.deepEqual(cvc.validation_context_certificate_provider_instance, { instance_name: 'default', certificate_name: 'ROOTCA' });
+  assert.deepEqual(cvc.default_validation_context.ca_certificate_provider_instance, { instance_name: 'default', certificate_name: 'ROOTCA' });
   assert.deepEqual(cvc.default_validation_context.match_subject_alt_names.map((m: any) => m.exact), ['spiffe://cluster.local/ns/shop/sa/ratings', 'spiffe://cluster.local/ns/shop/sa/ratings-v2']);
   const decoded = decodeResource(TypeUrl.cluster, any);
   assert.ok(decoded.result.ok, decoded.result.ok ? '' : decoded.result.error);

@@ -4,7 +4,8 @@
  * index), the way istiod sends it:
  *
  * - ISTIO_MUTUAL: UpstreamTlsContext with the workload's certificate from provider instance
- *   `default`, roots from `default`/`ROOTCA`, peer SANs `spiffe://<td>/ns/<ns>/sa/<sa>` of the
+ *   `default`, roots from `default`/`ROOTCA` (both in `default_validation_context` and the
+ *   deprecated `validation_context_certificate_provider_instance`), peer SANs `spiffe://<td>/ns/<ns>/sa/<sa>` of the
  *   service's workloads (or the DestinationRule's `subjectAltNames`), SNI
  *   `outbound_.<port>_.<subset>_.<host>`.
  * - No `tls` and the service has mesh workloads as endpoints whose PeerAuthentication does not
@@ -68,7 +69,11 @@ function istioMutualSocket(sans: readonly string[], sni: string): Record<string,
       common_tls_context: {
         tls_certificate_provider_instance: { instance_name: CERT_PROVIDER_INSTANCE, certificate_name: IDENTITY_CERT_NAME },
         combined_validation_context: {
-          default_validation_context: { match_subject_alt_names: sans.map((exact) => ({ exact })) },
+          // the current field (grpc-js-xds requires it) beside the deprecated one istiod also sends
+          default_validation_context: {
+            match_subject_alt_names: sans.map((exact) => ({ exact })),
+            ca_certificate_provider_instance: { instance_name: CERT_PROVIDER_INSTANCE, certificate_name: ROOT_CERT_NAME },
+          },
           validation_context_certificate_provider_instance: { instance_name: CERT_PROVIDER_INSTANCE, certificate_name: ROOT_CERT_NAME },
         },
       },

@@ -1,12 +1,16 @@
 /**
  * Interop: the real `@grpc/grpc-js-xds` XdsServer takes its inbound listener from this control
  * plane (A36) and enforces it — mTLS with the certificates `weft bootstrap --certs-dir --ca-dir`
- * minted (A29 file_watcher), RBAC from an AuthorizationPolicy (A41). grpc-js-xds 1.14 applies
+ * minted (A29 file_watcher), RBAC from an AuthorizationPolicy (A41) — and a grpc-js-xds client
+ * reaches it over an ISTIO_MUTUAL cluster (A29 client side, SPIFFE SAN check). grpc-js-xds 1.14 applies
  * RBAC only with GRPC_XDS_EXPERIMENTAL_RBAC=true (without it, it NACKs the listener: fail closed).
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
@@ -20,10 +24,11 @@ import { withPolicies } from '../testing/security-fixture.ts';
 const isWired = readFileSync(new URL('../xds-server.ts', import.meta.url), 'utf8').includes('model: () => source.current');
 const skip = isWired ? false : 'xds-server.ts does not yet pass `model: () => source.current` to its ConnectionHost';
 
+const run = promisify(execFile);
 const bytes = { requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b };
 const echo = { Echo: { path: '/test.Echo/Echo', requestStream: false, responseStream: false, ...bytes } };
 
-test('grpc-js-xds XdsServer: STRICT mTLS and RBAC from the inbound listener', { skip }, async (t) => {
+test('grpc-js-xds XdsServer and client: STRICT mTLS, RBAC, ISTIO_MUTUAL upstream', { skip }, async (t) => {
   process.env['GRPC_XDS_EXPERIMENTAL_RBAC'] = 'true';
   const { XdsServer, XdsServerCredentials, register } = await import('@grpc/grpc-js-xds');
   register();
@@ -33,7 +38,14 @@ test('grpc-js-xds XdsServer: STRICT mTLS and RBAC from the inbound listener', { 
   const certs = (sa: string) => join(caDir, `certs-${sa}`);
   for (const sa of ['catalog', 'frontend', 'other']) await mintWorkloadCerts({ certsDir: certs(sa), namespace: 'shop', serviceAccount: sa, trustDomain: 'cluster.local', caDir });
 
-  const model = withPolicies(makeModel({ services: [] }), {
+  // grpc-js-xds needs a concrete port in the listener name; take a free one from the OS first
+  const probe = new grpc.Server();
+  const port = await new Promise<number>((resolve, reject) => probe.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  probe.forceShutdown();
+  const model = withPolicies(makeModel({
+    services: [{ hostname: 'catalog.shop.svc.cluster.local', ports: [{ number: 50051, name: 'grpc' }], endpoints: [{ address: '127.0.0.1', ports: { grpc: port }, serviceAccount: 'catalog' }] }],
+    destinationRules: [{ name: 'catalog', namespace: 'shop', spec: { host: 'catalog', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } } }],
+  }), {
     peer: [['shop', 'default', { mtls: { mode: 'STRICT' } }]],
     authz: [['shop', 'catalog-viewer', { selector: { matchLabels: { app: 'catalog' } }, rules: [{ from: [{ source: { principals: ['cluster.local/ns/shop/sa/frontend'] } }], to: [{ operation: { paths: ['/test.Echo/*'] } }] }] }]],
   });
@@ -42,10 +54,6 @@ test('grpc-js-xds XdsServer: STRICT mTLS and RBAC from the inbound listener', { 
   const bootstrap = makeBootstrap({ xdsAddress: `127.0.0.1:${xdsPort}`, namespace: 'shop', ip: '127.0.0.1', labels: 'app=catalog', serviceAccount: 'catalog', certsDir: certs('catalog') });
   const server = new XdsServer({ 'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': JSON.stringify(bootstrap) } as grpc.ServerOptions);
   server.addService(echo as unknown as grpc.ServiceDefinition, { Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request) });
-  // grpc-js-xds needs a concrete port in the listener name; take a free one from the OS first
-  const probe = new grpc.Server();
-  const port = await new Promise<number>((resolve, reject) => probe.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-  probe.forceShutdown();
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('XdsServer did not start serving (listener NACKed?)')), 15_000);
     server.bindAsync(`127.0.0.1:${port}`, new XdsServerCredentials(grpc.ServerCredentials.createInsecure()), (e) => (clearTimeout(timer), e ? reject(e) : resolve()));
@@ -69,4 +77,15 @@ test('grpc-js-xds XdsServer: STRICT mTLS and RBAC from the inbound listener', { 
   assert.equal(frontend, grpc.status.OK, 'frontend’s identity is allowed');
   assert.equal(await call(mtls('other')), grpc.status.PERMISSION_DENIED, 'another identity is denied by RBAC');
   assert.equal(await call(grpc.credentials.createInsecure()), grpc.status.UNAVAILABLE, 'plaintext is refused under STRICT');
+
+  // grpc-js-xds as the client (its own process): `xds:///` target, ISTIO_MUTUAL cluster (SPIFFE SAN of catalog), its own certificates
+  const viaMesh = async (sa: string): Promise<grpc.status> => {
+    const bootstrapOf = makeBootstrap({ xdsAddress: `127.0.0.1:${xdsPort}`, namespace: 'shop', ip: '127.0.0.1', serviceAccount: sa, certsDir: certs(sa) });
+    const { stdout } = await run(process.execPath, [fileURLToPath(new URL('../testing/grpc-js-xds-echo-client.ts', import.meta.url)), 'xds:///catalog.shop.svc.cluster.local:50051'], {
+      env: { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(bootstrapOf) }, timeout: 60_000,
+    });
+    return (JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { code: grpc.status }).code;
+  };
+  assert.equal(await viaMesh('frontend'), grpc.status.OK, 'mesh client with frontend’s identity');
+  assert.equal(await viaMesh('other'), grpc.status.PERMISSION_DENIED, 'mesh client with another identity');
 });
