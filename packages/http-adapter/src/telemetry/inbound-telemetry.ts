@@ -1,33 +1,28 @@
 /**
- * Server-side telemetry for `node:http` servers, through Node's own diagnostics channels
- * (`http.server.request.start`, `http.server.response.finish`) — no server wrapping, so it
- * sees every request the process serves, whoever created the server. Per inbound request:
+ * Server-side telemetry for `node:http` and `node:http2` servers, through Node's own
+ * diagnostics channels (`http.server.request.start` / `http.server.response.finish`,
+ * `http2.server.stream.start` / `http2.server.stream.finish`) — no server wrapping, so it sees
+ * every request the process serves, whoever created the server. Per inbound request:
  *
  * - a SERVER span, child of the caller's `traceparent` (or B3 single/multi headers), made the
  *   parent of every outbound request the handler makes (see core's `MeshTracer.enterInbound`);
- * - Istio's metadata exchange: a caller that sent `x-envoy-peer-metadata` gets this
+ * - Istio's metadata exchange: an HTTP/1 caller that sent `x-envoy-peer-metadata` gets this
  *   workload's own in the response (as Envoy's inbound sidecar answers), and the caller's
  *   identity labels the metrics;
  * - `reporter="destination"` Istio metrics, and an access-log line.
  *
- * Servers marked `UNMESHED_SERVER` (the admin server) are skipped; `ports` narrows it to the
- * workload's served ports. `stop()` unsubscribes and is idempotent.
+ * gRPC streams on HTTP/2 are left to the grpc-js server interceptor (`@weft/grpc-adapter`),
+ * which sees gRPC statuses and messages. Servers marked `UNMESHED_SERVER` (the admin server) are
+ * skipped; `ports` narrows it to the workload's served ports. `stop()` unsubscribes; idempotent.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
-import {
-  decodePeerMetadataHeader,
-  destinationServiceOf,
-  extractTraceContext,
-  isLoadError,
-  withPrincipal,
-  PEER_METADATA_HEADER,
-  PEER_METADATA_ID_HEADER,
-  UNMESHED_SERVER,
-} from '@weft/core';
-import type { DestinationService, MeshSpan, MeshTelemetry, PeerIdentity } from '@weft/core';
+import { destinationServiceOf, PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER, UNMESHED_SERVER } from '@weft/core';
+import type { DestinationService, MeshTelemetry } from '@weft/core';
+import { finishInbound, startInbound } from './inbound-record.ts';
+import type { InboundRequestInfo, InboundState } from './inbound-record.ts';
 
 /** Options of {@link startInboundTelemetry}. */
 export interface InboundTelemetryOptions {
@@ -45,35 +40,18 @@ export interface InboundTelemetryHandle {
   stop(): void;
 }
 
-interface InboundState {
-  readonly startMs: number;
-  readonly startTime: number;
-  readonly span: MeshSpan;
-  readonly source: PeerIdentity;
-  readonly isMutualTls: boolean;
-  readonly bytesWrittenAtStart: number;
-}
-
 const STATE = Symbol('weft.inboundTelemetry');
-const principalBySocket = new WeakMap<object, string | undefined>();
+type WithState = { [STATE]?: { state: InboundState; info: InboundRequestInfo; bytesWrittenAtStart: number } };
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
+function headerOf(headers: IncomingHttpHeaders): (name: string) => string | undefined {
+  return (name) => {
+    const v = headers[name];
+    return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
+  };
 }
 
-function peerPrincipal(socket: Socket): string | undefined {
-  if (!(socket as TLSSocket).encrypted) return undefined;
-  if (principalBySocket.has(socket)) return principalBySocket.get(socket);
-  let principal: string | undefined;
-  try {
-    const san = (socket as TLSSocket).getPeerCertificate?.()?.subjectaltname;
-    principal = san?.split(',').map((s) => s.trim()).find((s) => s.startsWith('URI:spiffe://'))?.slice(4);
-  } catch {
-    principal = undefined;
-  }
-  principalBySocket.set(socket, principal);
-  return principal;
+function isUnmeshed(server: unknown): boolean {
+  return (server as Record<symbol, unknown> | undefined)?.[UNMESHED_SERVER] === true;
 }
 
 /** Subscribes to the diagnostics channels; see the module comment. */
@@ -81,116 +59,84 @@ export function startInboundTelemetry(telemetry: MeshTelemetry, options: Inbound
   const ports = options.ports === undefined ? undefined : new Set(options.ports);
   const local = telemetry.local;
   const service: DestinationService = destinationServiceOf(options.serviceHost ?? (local.app !== 'unknown' ? `${local.app}.${local.namespace}.svc.cluster.local` : undefined));
-  const tracer = telemetry.tracer;
+  const isWatched = (socket: Socket | undefined): boolean => ports === undefined || ports.has(socket?.localPort ?? -1);
 
   const onStart = (message: unknown): void => {
     const { request, response, socket, server } = message as { request: IncomingMessage; response: ServerResponse; socket: Socket; server: object };
-    if ((server as Record<symbol, unknown>)[UNMESHED_SERVER] === true) return;
-    if (ports !== undefined && !ports.has(socket.localPort ?? -1)) return;
-    const parent = extractTraceContext((name) => header(request, name));
-    const method = request.method ?? 'GET';
-    const url = request.url ?? '/';
-    const q = url.indexOf('?');
-    const span = tracer.startServerSpan(
-      method,
-      {
-        'http.request.method': method,
-        'url.path': q < 0 ? url : url.slice(0, q),
-        'url.scheme': (socket as TLSSocket).encrypted ? 'https' : 'http',
-        'server.address': header(request, 'host') ?? '',
-        'client.address': socket.remoteAddress ?? '',
-        'user_agent.original': header(request, 'user-agent') ?? '',
-      },
-      parent,
-    );
-    tracer.enterInbound(span, header(request, 'baggage'));
-    const peerHeader = header(request, PEER_METADATA_HEADER);
-    if (peerHeader !== undefined || header(request, PEER_METADATA_ID_HEADER) !== undefined) {
-      if (!response.headersSent) {
-        response.setHeader(PEER_METADATA_HEADER, telemetry.peerMetadataHeader);
-        response.setHeader(PEER_METADATA_ID_HEADER, telemetry.peerMetadataId);
-      }
+    if (isUnmeshed(server) || !isWatched(socket)) return;
+    const info: InboundRequestInfo = { method: request.method ?? 'GET', url: request.url ?? '/', header: headerOf(request.headers), socket };
+    const state = startInbound(telemetry, info);
+    if (state.wantsPeerMetadata && !response.headersSent) {
+      response.setHeader(PEER_METADATA_HEADER, telemetry.peerMetadataHeader);
+      response.setHeader(PEER_METADATA_ID_HEADER, telemetry.peerMetadataId);
     }
-    const principal = peerPrincipal(socket);
-    const state: InboundState = {
-      startMs: performance.now(),
-      startTime: Date.now(),
-      span,
-      source: withPrincipal(decodePeerMetadataHeader(peerHeader), principal),
-      isMutualTls: principal !== undefined,
-      bytesWrittenAtStart: socket.bytesWritten ?? 0,
-    };
-    (request as unknown as Record<symbol, InboundState>)[STATE] = state;
+    (request as unknown as WithState)[STATE] = { state, info, bytesWrittenAtStart: socket.bytesWritten ?? 0 };
   };
 
   const onFinish = (message: unknown): void => {
     const { request, response, socket } = message as { request: IncomingMessage; response: ServerResponse; socket: Socket };
-    const state = (request as unknown as Record<symbol, InboundState | undefined>)[STATE];
-    if (state === undefined) return;
-    (request as unknown as Record<symbol, InboundState | undefined>)[STATE] = undefined;
-    const durationMs = performance.now() - state.startMs;
-    const status = response.statusCode;
+    const entry = (request as unknown as WithState)[STATE];
+    if (entry === undefined) return;
+    (request as unknown as WithState)[STATE] = undefined;
     const flagsHeader = response.getHeader('x-weft-response-flags');
-    const flags = typeof flagsHeader === 'string' && flagsHeader !== '' ? flagsHeader : '-';
-    const contentType = header(request, 'content-type') ?? '';
-    const isGrpc = contentType.startsWith('application/grpc');
     const resLength = Number(response.getHeader('content-length'));
-    const responseBytes = Number.isFinite(resLength) ? resLength : Math.max(0, (socket?.bytesWritten ?? 0) - state.bytesWrittenAtStart);
-    const reqLength = Number(header(request, 'content-length'));
-    const requestBytes = Number.isFinite(reqLength) ? reqLength : 0;
-    const grpcStatus = isGrpc ? String(response.getHeader('grpc-status') ?? '') : '';
-    telemetry.metrics.record({
-      reporter: 'destination',
-      source: state.source,
-      destination: local,
-      service,
-      protocol: isGrpc ? 'grpc' : 'http',
-      responseCode: status,
-      grpcStatus,
-      responseFlags: flags,
-      securityPolicy: state.isMutualTls ? 'mutual_tls' : 'none',
-      durationMs,
-      requestBytes,
-      responseBytes,
+    const reqLength = Number(entry.info.header('content-length'));
+    const isGrpc = (entry.info.header('content-type') ?? '').startsWith('application/grpc');
+    finishInbound(telemetry, service, entry.state, entry.info, {
+      status: response.statusCode,
+      responseFlags: typeof flagsHeader === 'string' && flagsHeader !== '' ? flagsHeader : '-',
+      requestBytes: Number.isFinite(reqLength) ? reqLength : 0,
+      // Without a content-length (chunked), what the connection wrote for this response.
+      responseBytes: Number.isFinite(resLength) ? resLength : Math.max(0, (socket?.bytesWritten ?? 0) - entry.bytesWrittenAtStart),
+      protocol: `HTTP/${request.httpVersion}`,
+      isGrpc,
+      grpcStatus: isGrpc ? String(response.getHeader('grpc-status') ?? '') : '',
     });
-    tracer.endSpan(state.span, { 'http.response.status_code': status }, isLoadError(status) ? { type: String(status) } : undefined);
-    const log = telemetry.accessLog;
-    if (log !== undefined) {
-      log.write({
-        start_time: new Date(state.startTime).toISOString(),
-        method: request.method ?? null,
-        path: request.url ?? null,
-        protocol: `HTTP/${request.httpVersion}`,
-        response_code: status,
-        response_flags: flags,
-        bytes_received: requestBytes,
-        bytes_sent: responseBytes,
-        duration: Math.round(durationMs),
-        upstream_service_time: null,
-        x_forwarded_for: header(request, 'x-forwarded-for') ?? null,
-        user_agent: header(request, 'user-agent') ?? null,
-        request_id: header(request, 'x-request-id') ?? null,
-        authority: header(request, 'host') ?? null,
-        upstream_host: socket?.localAddress === undefined ? null : `${socket.localAddress}:${socket.localPort}`,
-        upstream_cluster: `inbound|${socket?.localPort ?? ''}||`,
-        upstream_local_address: null,
-        downstream_remote_address: socket?.remoteAddress === undefined ? null : `${socket.remoteAddress}:${socket.remotePort}`,
-        route_name: null,
-        trace_id: state.span.traceId,
-        grpc_status: grpcStatus === '' ? null : grpcStatus,
-      });
-    }
   };
 
-  subscribe('http.server.request.start', onStart);
-  subscribe('http.server.response.finish', onFinish);
+  const onH2Start = (message: unknown): void => {
+    const { stream, headers } = message as { stream: ServerHttp2Stream; headers: IncomingHttpHeaders };
+    if ((headers['content-type'] ?? '').startsWith('application/grpc')) return;
+    const socket = stream.session?.socket as Socket | undefined;
+    if (!isWatched(socket)) return;
+    const header = headerOf(headers);
+    const info: InboundRequestInfo = { method: header(':method') ?? 'GET', url: header(':path') ?? '/', header, socket };
+    (stream as unknown as WithState)[STATE] = { state: startInbound(telemetry, info), info, bytesWrittenAtStart: 0 };
+  };
+
+  const onH2Finish = (message: unknown): void => {
+    const { stream } = message as { stream: ServerHttp2Stream };
+    const entry = (stream as unknown as WithState)[STATE];
+    if (entry === undefined) return;
+    (stream as unknown as WithState)[STATE] = undefined;
+    const sent = (stream as unknown as { sentHeaders?: Record<string, unknown> }).sentHeaders ?? {};
+    const flags = sent['x-weft-response-flags'];
+    const resLength = Number(sent['content-length']);
+    const reqLength = Number(entry.info.header('content-length'));
+    finishInbound(telemetry, service, entry.state, entry.info, {
+      status: Number(sent[':status'] ?? 0),
+      responseFlags: typeof flags === 'string' && flags !== '' ? flags : '-',
+      requestBytes: Number.isFinite(reqLength) ? reqLength : 0,
+      responseBytes: Number.isFinite(resLength) ? resLength : 0,
+      protocol: 'HTTP/2',
+      isGrpc: false,
+      grpcStatus: '',
+    });
+  };
+
+  const subscriptions: [string, (m: unknown) => void][] = [
+    ['http.server.request.start', onStart],
+    ['http.server.response.finish', onFinish],
+    ['http2.server.stream.start', onH2Start],
+    ['http2.server.stream.finish', onH2Finish],
+  ];
+  for (const [name, fn] of subscriptions) subscribe(name, fn);
   let isStopped = false;
   return {
     stop() {
       if (isStopped) return;
       isStopped = true;
-      unsubscribe('http.server.request.start', onStart);
-      unsubscribe('http.server.response.finish', onFinish);
+      for (const [name, fn] of subscriptions) unsubscribe(name, fn);
     },
   };
 }
