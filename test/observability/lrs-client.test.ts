@@ -129,3 +129,20 @@ test('node first, only the clusters the server asked for, deltas per interval, t
     lrs?.close();
   }
 });
+
+test('a server without LRS (UNIMPLEMENTED) stops the client instead of retrying forever', async () => {
+  const bare = new grpc.Server();
+  const barePort = await new Promise<number>((resolve, reject) => bare.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const bootstrap = {
+    xdsServers: [{ serverUri: `127.0.0.1:${barePort}`, channelCredentials: { type: 'insecure' }, serverFeatures: [], ignoreResourceDeletion: false }],
+    node: { id: 'n' },
+  } as unknown as XdsBootstrap;
+  const lrs = startLoadReporting({ store: new LoadStatsStore(), bootstrap });
+  try {
+    for (let i = 0; i < 1000 && !lrs.isUnsupported; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(lrs.isUnsupported, true);
+  } finally {
+    lrs.close();
+    bare.forceShutdown();
+  }
+});

@@ -1,7 +1,8 @@
 /**
  * One trace across three meshed services (A → B → C over HTTP, each a separate process with
  * the OpenTelemetry SDK started from `OTEL_*` variables), captured by an in-process OTLP/HTTP
- * (JSON) receiver: one trace id, and every span's parent is the span that caused it.
+ * (JSON) receiver: one trace id, and every span's parent is the span that caused it. Each
+ * process starts its telemetry the way the register hook does (`startWorkloadTelemetry`).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startControlPlane, type ControlPlaneProcess } from '../../packages/control-plane/src/demo/control-plane-process.ts';
+import { parsePrometheus, sampleValue } from './prometheus-text.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/traced-service.ts', import.meta.url));
 
@@ -72,7 +74,7 @@ spec:
 
 const ports: Record<string, number> = {};
 
-function startService(service: string, nextUrl: string | undefined): Promise<{ port: number; child: ChildProcess }> {
+function startService(service: string, nextUrl: string | undefined): Promise<{ port: number; adminPort: number; child: ChildProcess }> {
   const child = spawn(process.execPath, [FIXTURE], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -87,6 +89,8 @@ function startService(service: string, nextUrl: string | undefined): Promise<{ p
       OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
       OTEL_BSP_SCHEDULE_DELAY: '50',
       OTEL_SERVICE_NAME: service,
+      WEFT_TRACE_SAMPLING: '100',
+      WEFT_ADMIN_PORT: '0',
       ...(nextUrl === undefined ? {} : { NEXT_URL: nextUrl }),
     },
   });
@@ -98,10 +102,10 @@ function startService(service: string, nextUrl: string | undefined): Promise<{ p
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
-      const m = /ready (\d+)/.exec(out);
+      const m = /ready (\d+) (\d+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ port: Number(m[1]), child });
+        resolve({ port: Number(m[1]), adminPort: Number(m[2]), child });
       }
     });
     child.once('exit', (code) => reject(new Error(`${service} exited with ${code}: ${err}`)));
@@ -146,6 +150,10 @@ test('A → B → C: one trace id, parent/child spans across processes, exported
   const res = await fetch(`http://127.0.0.1:${a.port}/a`);
   assert.equal(res.status, 200, await res.clone().text());
   assert.equal(await res.text(), 'svc-a>svc-b>svc-c');
+  // B's admin server: both sides of B in Istio's metrics, labelled from metadata exchange and EDS.
+  const metrics = parsePrometheus(await (await fetch(`http://127.0.0.1:${b.adminPort}/stats/prometheus`)).text());
+  assert.equal(sampleValue(metrics, 'istio_requests_total', { reporter: 'destination', source_workload: 'svc-a', destination_workload: 'svc-b', response_code: '200' }), 1);
+  assert.equal(sampleValue(metrics, 'istio_requests_total', { reporter: 'source', source_workload: 'svc-b', destination_app: 'svc-c', destination_service: 'svc-c.shop.svc.cluster.local', response_code: '200' }), 1);
   // SIGTERM makes each SDK flush its pending spans before exiting.
   await stop(a.child);
   await stop(b.child);

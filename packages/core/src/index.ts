@@ -113,3 +113,5 @@ export { clusterStatsOf, startLoadReporting } from './telemetry/load-reporting.t
 export type { LoadReportingOptions } from './telemetry/load-reporting.ts';
 export { createIdentityFromEnv, isMtlsEnabled } from './identity/identity-from-env.ts';
 export { followListenerSampling, samplingPercentOfListener } from './telemetry/listener-sampling.ts';
+export { startWorkloadTelemetry } from './telemetry/workload-telemetry.ts';
+export type { WorkloadTelemetryOptions, WorkloadTelemetryHandle } from './telemetry/workload-telemetry.ts';

@@ -7,7 +7,8 @@
  * the server listed, or every cluster when it set `send_all_clusters`. It knows nothing about
  * what is counted (HTTP or gRPC): stats are plain `ClusterStats` objects in the proto shape.
  *
- * The stream reconnects with capped exponential backoff; every timer is unref'd and the
+ * The stream reconnects with capped exponential backoff (and stops for good when the server
+ * answers UNIMPLEMENTED: it has no LRS, as istiod); every timer is unref'd and the
  * connection's sockets are unref'd, so load reporting never keeps the process alive.
  * `close()` is idempotent.
  */
@@ -76,6 +77,8 @@ export interface LrsClient {
   readonly requested: LrsRequestedClusters | undefined;
   /** Reporting interval the server asked for, in ms (undefined before its first response). */
   readonly intervalMs: number | undefined;
+  /** True once the server answered UNIMPLEMENTED (it has no LRS); reporting has stopped. */
+  readonly isUnsupported: boolean;
   /** Ends the stream and every timer; idempotent. */
   close(): void;
 }
@@ -112,6 +115,7 @@ class LrsStream implements LrsClient {
   #backoffMs: number;
   #lastReport = performance.now();
   #isClosed = false;
+  #isUnsupported = false;
 
   constructor(options: LrsClientOptions) {
     this.#options = options;
@@ -136,6 +140,10 @@ class LrsStream implements LrsClient {
     return this.#intervalMs;
   }
 
+  get isUnsupported(): boolean {
+    return this.#isUnsupported;
+  }
+
   #connect(): void {
     this.#retryTimer = undefined;
     if (this.#isClosed) return;
@@ -149,20 +157,25 @@ class LrsStream implements LrsClient {
       this.#sockets.unrefAll();
       this.#onResponse(res);
     });
-    const onEnd = (): void => {
+    const onEnd = (err?: { code?: number }): void => {
       if (this.#call !== call) return;
       this.#call = undefined;
       clearTimeout(this.#reportTimer);
       this.#reportTimer = undefined;
       if (this.#isClosed) return;
+      // A server without LRS (istiod, for one) answers UNIMPLEMENTED: stop instead of retrying forever.
+      if (err?.code === grpc.status.UNIMPLEMENTED) {
+        this.#isUnsupported = true;
+        return;
+      }
       if (hadResponse) this.#backoffMs = this.#options.backoff?.initialMs ?? 1000;
       const delay = this.#backoffMs * (0.8 + Math.random() * 0.4);
       this.#backoffMs = Math.min(this.#backoffMs * 1.6, this.#options.backoff?.maxMs ?? 30_000);
       this.#retryTimer = setTimeout(() => this.#connect(), delay);
       this.#retryTimer.unref();
     };
-    call.on('error', onEnd);
-    call.on('end', onEnd);
+    call.on('error', (err: { code?: number }) => onEnd(err));
+    call.on('end', () => onEnd());
     call.on('status', () => undefined);
   }
 
