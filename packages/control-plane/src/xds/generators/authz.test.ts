@@ -84,7 +84,9 @@ test('operation fields: hosts, ports, methods, paths (exact, prefix, suffix, *) 
   const p = roundTrip(allow).rules.policies['ns[shop]-policy[ops]-rule[0]'];
   const rules = p.permissions[0].and_rules.rules;
   assert.equal(rules.length, 5);
-  assert.deepEqual(rules[0].or_rules.rules.map((r: Msg) => r.header.string_match), [{ exact: 'ratings.shop', ignore_case: true }, { suffix: '.example.com', ignore_case: true }]);
+  const [exactHost, wildcardHost] = rules[0].or_rules.rules;
+  assert.deepEqual(exactHost.or_rules.rules.map((r: Msg) => r.header.string_match), [{ exact: 'ratings.shop', ignore_case: true }, { prefix: 'ratings.shop:', ignore_case: true }], 'with or without a port');
+  assert.deepEqual(wildcardHost.header.string_match, { suffix: '.example.com', ignore_case: true });
   assert.deepEqual(rules[1], { destination_port: 9080 });
   assert.equal(rules[2].not_rule.header.string_match.exact, 'DELETE');
   assert.deepEqual(rules[3].or_rules.rules.map((r: Msg) => r.url_path.path), [

@@ -9,7 +9,8 @@
  * - Each rule is one RBAC policy `ns[<ns>]-policy[<name>]-rule[<i>]`: `to[]` become OR-ed
  *   permissions (each an AND of its operation fields), `from[]` OR-ed principals (each an AND of
  *   its source fields), and every `when` condition is AND-ed into all of them.
- * - Values use Istio's match forms: `exact`, `prefix*`, `*suffix`, `*` (present). Principals
+ * - Values use Istio's match forms: `exact`, `prefix*`, `*suffix`, `*` (present); an exact
+ *   host also matches `host:<port>`. Principals
  *   `cluster.local/ns/a/sa/b` match the peer's URI SAN `spiffe://cluster.local/ns/a/sa/b`;
  *   namespaces match principals containing `/ns/<ns>/` (a regex, as istiod writes it).
  * - A field Weft cannot enforce (requestPrincipals, `request.auth.*` conditions, unknown keys)
@@ -108,6 +109,12 @@ function headerMatch(name: string, value: string, ignoreCase = false): Msg {
   return { header: { name, string_match: stringMatcher(value, '', ignoreCase) } };
 }
 
+/** `:authority` matcher for an Istio host: an exact host also matches with any port (`host:8080`), as in Istio. */
+function hostMatch(value: string): Msg {
+  if (value === '*' || value.startsWith('*') || value.endsWith('*') || value.includes(':')) return headerMatch(':authority', value, true);
+  return orRules([headerMatch(':authority', value, true), { header: { name: ':authority', string_match: { prefix: `${value}:`, ignore_case: true } } }]);
+}
+
 /** CidrRange from `1.2.3.4` or `1.2.3.0/24`; undefined when malformed. */
 function cidr(block: string): Msg | undefined {
   const [address, len] = block.split('/');
@@ -179,7 +186,7 @@ function unsupported(rc: RuleContext, field: string, reason: string): void {
 function operationPermissions(op: OperationView, rc: RuleContext, path: string): Msg[] {
   const out: Msg[] = [];
   const bad = (field: string) => (v: string) => rc.omit({ type: 'listener', resource: rc.listener, field: `${rc.where}.${path}.${field}`, reason: `value ${JSON.stringify(v)} is malformed and matches nothing` });
-  addField(out, op.hosts, op.notHosts, (v) => headerMatch(':authority', v, true), orRules, 'not_rule', bad('hosts'));
+  addField(out, op.hosts, op.notHosts, hostMatch, orRules, 'not_rule', bad('hosts'));
   addField(out, op.ports?.map(String), op.notPorts?.map(String), (v) => {
     const p = port(v);
     return p === undefined ? undefined : { destination_port: p };
