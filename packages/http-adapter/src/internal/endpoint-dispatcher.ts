@@ -105,7 +105,11 @@ export class EndpointDispatcher extends Dispatcher {
         record.upstreamStartMs = performance.now();
         record.isHttp2 = cluster.spec.upstreamProtocol === 'http2';
       }
-      if (!ctx.isShadow) load = telemetry.loadStats.startAttempt(ctx.clusterName, localityOf(endpoint), endpoint.key);
+      if (!ctx.isShadow) {
+        const discovery = cluster.spec.discovery;
+        const edsName = discovery.type === 'eds' && discovery.serviceName !== ctx.clusterName ? discovery.serviceName : undefined;
+        load = telemetry.loadStats.startAttempt(ctx.clusterName, localityOf(endpoint), endpoint.key, edsName);
+      }
       opts = withTelemetryHeaders(opts, telemetry, record);
     }
     const tracked = new EndpointHandler(handler, ctx, rt, endpoint, isPending, load, record);
