@@ -29,6 +29,8 @@ const STEPS = [
   'circuit breaker opens under concurrency (503 UO)',
   'local rate limit on catalog (20/s per instance)',
   'fault injection on inventory (50% delay 200 ms, 20% abort)',
+  'mTLS STRICT on ratings refuses plaintext',
+  'AuthorizationPolicy denies an unlisted caller (403)',
 ];
 
 function isAlive(pid: number): boolean {

@@ -22,7 +22,8 @@ import { getJson } from './traffic.ts';
 import { DEMO_STEPS } from './steps/index.ts';
 import type { DemoContext, DemoStep } from './steps/step.ts';
 import { startBackgroundTraffic, type TrafficHandle } from './background-traffic.ts';
-import { mtlsEnvContributor } from './mtls.ts';
+import { createTokenMinter, mtlsEnvContributor, type TokenMinter } from './mtls.ts';
+import { runOneShotClient } from './one-shot-client.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,7 +134,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const observer = mesh as Mesh | undefined;
     if (!cp || !observer || !config) return finish();
     const workspace = config;
-    const contributors = [...(caDir ? [mtlsEnvContributor(cp.adminUrl)] : []), ...(options.envContributors ?? [])];
+    const mint: TokenMinter | undefined = caDir ? createTokenMinter(cp.adminUrl) : undefined;
+    const contributors = [...(mint ? [mtlsEnvContributor(mint)] : []), ...(options.envContributors ?? [])];
     const startOptions = { group, xdsAddress: cp.xdsAddress, namespace: NAMESPACE, contributors };
 
     const shopStarted = await run('start the example services', async () => {
@@ -197,6 +199,16 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         await group.stop(name);
         instances.delete(name);
         if (declared.delete(name)) declareWorkloadEntries(workspace, [...declared.values()], NAMESPACE);
+      },
+      get isSelfRegistered() {
+        return declared.size === 0;
+      },
+      async runClient({ serviceAccount, code, timeoutMs }) {
+        const env: NodeJS.ProcessEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WEFT_'))), NO_COLOR: '1', WEFT_XDS_ADDRESS: cp.xdsAddress, WEFT_NAMESPACE: NAMESPACE, WEFT_SERVICE_ACCOUNT: serviceAccount };
+        delete env['GRPC_XDS_BOOTSTRAP'];
+        delete env['GRPC_XDS_BOOTSTRAP_CONFIG'];
+        if (mint) Object.assign(env, { WEFT_MTLS: 'on', WEFT_TOKEN: await mint(NAMESPACE, serviceAccount) });
+        return runOneShotClient({ code, env, ...(timeoutMs ? { timeoutMs } : {}) });
       },
     };
     for (const step of options.steps ?? DEMO_STEPS) await run(step.name, () => step.run(ctx));

@@ -9,8 +9,11 @@
 import { MeshError } from '@weft/xds-client';
 import type { EnvContributor } from './shop.ts';
 
-/** An {@link EnvContributor} that gives each workload mTLS and a join token (one per service account, cached). */
-export function mtlsEnvContributor(adminUrl: string): EnvContributor {
+/** Mints (and caches) join tokens: `(namespace, serviceAccount)` → token. */
+export type TokenMinter = (namespace: string, serviceAccount: string) => Promise<string>;
+
+/** A {@link TokenMinter} over the control plane's `POST /ca/token` (loopback only). */
+export function createTokenMinter(adminUrl: string): TokenMinter {
   const tokens = new Map<string, Promise<string>>();
   const tokenFor = (namespace: string, serviceAccount: string): Promise<string> => {
     const key = `${namespace}/${serviceAccount}`;
@@ -30,5 +33,10 @@ export function mtlsEnvContributor(adminUrl: string): EnvContributor {
     }
     return token;
   };
-  return async ({ namespace, instance }) => ({ WEFT_MTLS: 'on', WEFT_TOKEN: await tokenFor(namespace, instance.service) });
+  return tokenFor;
+}
+
+/** An {@link EnvContributor} that gives each workload mTLS and a join token for its service account (the service name). */
+export function mtlsEnvContributor(mint: TokenMinter): EnvContributor {
+  return async ({ namespace, instance }) => ({ WEFT_MTLS: 'on', WEFT_TOKEN: await mint(namespace, instance.service) });
 }

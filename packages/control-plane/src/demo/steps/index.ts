@@ -1,9 +1,7 @@
 /**
  * The demo's steps, in order. Each is one module; add a capability by adding it here.
  *
- * Extension points (land with their features): mTLS STRICT refusing a plaintext caller of
- * ratings, an AuthorizationPolicy deny (ratings answers only GET from frontend and catalog),
- * metrics from a workload's admin port (`WEFT_ADMIN_PORT`, `/stats/prometheus`), a trace id
+ * Extension points (land with their features): metrics from a workload's admin port (`WEFT_ADMIN_PORT`, `/stats/prometheus`), a trace id
  * across frontend → catalog → ratings, and the control plane's `/ui` address. Workload
  * variables they need (WEFT_MTLS, WEFT_TOKEN, OTEL_*) go in through `EnvContributor`s
  * (shop.ts), passed by demo.ts.
@@ -16,6 +14,8 @@ import { circuitBreaker } from './circuit-breaker.ts';
 import { outlierEjection } from './outlier-ejection.ts';
 import { rateLimit } from './rate-limit.ts';
 import { faultInjection } from './fault-injection.ts';
+import { mtlsStrict } from './mtls-strict.ts';
+import { authorizationDeny } from './authz-deny.ts';
 
 /** Every step `weft demo` runs after the shop is up. */
 export const DEMO_STEPS: readonly DemoStep[] = [
@@ -29,4 +29,6 @@ export const DEMO_STEPS: readonly DemoStep[] = [
   circuitBreaker,
   rateLimit,
   faultInjection,
+  mtlsStrict,
+  authorizationDeny,
 ];

@@ -3,10 +3,11 @@
  * the flaky one. ratings.yaml ejects a host after 5 consecutive 5xx for 30 s (at most 50 % of
  * the subset's hosts), so after a few failures it stops receiving traffic while the caller, with
  * retries, keeps succeeding. The check: once ejected, the bad instance receives (almost) no
- * request during the next 100 calls. The instance is stopped at the end.
+ * request during the next 100 calls, and callers see at most 10 % errors (the flaky v2 still
+ * fails sometimes through all its retries). The instance is stopped at the end.
  */
 import type { DemoStep } from './step.ts';
-import { ratingsStats, until } from './step.ts';
+import { describeFailures, ratingsStats, until } from './step.ts';
 import { percent, sendMany } from '../traffic.ts';
 
 const CALLS = 100;
@@ -32,8 +33,8 @@ export const outlierEjection: DemoStep = {
       const reachedBad = after.served - before.served;
       const callerFailed = replies.filter((r) => r.status !== 200).length;
       return {
-        ok: reachedBad <= 2 && callerFailed <= CALLS * 0.05,
-        detail: `the bad instance failed ${before.failed} of ${before.served} requests, then got ${reachedBad} of the next ${CALLS} calls (ejected); caller errors ${percent(callerFailed, CALLS)}`,
+        ok: reachedBad <= 2 && callerFailed <= CALLS * 0.1,
+        detail: `the bad instance failed ${before.failed} of ${before.served} requests, then got ${reachedBad} of the next ${CALLS} calls (ejected); caller errors ${percent(callerFailed, CALLS)}${callerFailed ? ` (${describeFailures(replies)})` : ''}`,
         lines: [`warm-up: ${warmup} calls`],
       };
     } finally {

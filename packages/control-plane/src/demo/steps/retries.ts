@@ -6,7 +6,7 @@
  * The check: the caller's error rate is at most half the server's, and the server did fail.
  */
 import type { DemoStep } from './step.ts';
-import { ratingsStats } from './step.ts';
+import { describeFailures, ratingsStats } from './step.ts';
 import { percent, sendMany } from '../traffic.ts';
 
 const CALLS = 200;
@@ -26,7 +26,7 @@ export const retriesHideFlakiness: DemoStep = {
     const callerRate = callerFailed / CALLS;
     return {
       ok: failed > 0 && serverRate >= 0.05 && callerRate <= serverRate / 2,
-      detail: `servers answered ${served} requests, ${failed} failed (${percent(failed, served)}); the caller saw ${callerFailed} of ${CALLS} fail (${percent(callerFailed, CALLS)})`,
+      detail: `servers answered ${served} requests, ${failed} failed (${percent(failed, served)}); the caller saw ${callerFailed} of ${CALLS} fail (${percent(callerFailed, CALLS)})${callerFailed ? `: ${describeFailures(replies)}` : ''}`,
     };
   },
 };

@@ -29,6 +29,13 @@ export interface DemoContext {
   addInstance(spec: InstanceSpec): Promise<ShopInstance>;
   /** Stops an instance started with {@link addInstance}. */
   removeInstance(name: string): Promise<void>;
+  /** True when every instance registered itself (its node metadata reached the control plane). */
+  readonly isSelfRegistered: boolean;
+  /**
+   * Runs `code` (an ES module body; top-level await allowed) in a one-shot meshed client process
+   * (HTTP register hook, mTLS with a join token for `serviceAccount`) and resolves to its stdout.
+   */
+  runClient(options: { serviceAccount: string; code: string; timeoutMs?: number }): Promise<string>;
 }
 
 /** One step of the demo. */
@@ -64,4 +71,15 @@ export function drawnShare(mesh: Mesh, authority: string, subset: string, header
     if (snapshot.route(authority, { method: 'POST', path: '/shop.Catalog/GetProduct', headers }).clusterName.includes(`|${subset}|`)) hits++;
   }
   return hits / draws;
+}
+
+/** `3× 503, 1× 504 UT` — the failed replies of the frontend's `/ratings` endpoint by status and response flags. */
+export function describeFailures(replies: readonly { status: number; body: Record<string, unknown> }[]): string {
+  const counts = new Map<string, number>();
+  for (const r of replies) {
+    if (r.status === 200) continue;
+    const key = `${r.status}${r.body['flags'] ? ` ${String(r.body['flags'])}` : ''}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([k, n]) => `${n}× ${k}`).join(', ');
 }

@@ -1,0 +1,28 @@
+/**
+ * Authorization: security.yaml lets ratings answer only GET, and only to the identities of
+ * frontend and catalog. A one-shot meshed client with a valid mesh identity of its own
+ * (`spiffe://cluster.local/ns/shop/sa/intruder`, mTLS on) asks ratings over the same hooks as
+ * the shop's services and is denied with 403 (RBAC, `WEFT_ERR_ACCESS_DENIED` on the server), while the frontend's
+ * calls keep succeeding. Pending for the same reason as the mTLS step when the instances did not
+ * register themselves.
+ */
+import type { DemoStep } from './step.ts';
+
+/** See the module comment. */
+export const authorizationDeny: DemoStep = {
+  name: 'AuthorizationPolicy denies an unlisted caller (403)',
+  async run(ctx) {
+    const answer = await ctx.runClient({
+      serviceAccount: 'intruder',
+      code: `const r = await fetch('http://ratings.${ctx.namespace}.svc.cluster.local:9080/ratings/1', { signal: AbortSignal.timeout(10000) });
+console.log(JSON.stringify({ status: r.status, code: r.headers.get('x-weft-error-code') }));`,
+    });
+    const parsed = JSON.parse(answer.trim().split('\n').pop() ?? '{}') as { status?: number; code?: string | null };
+    const meshed = await ctx.frontend('/ratings/1');
+    const detail = `intruder GET ratings → ${parsed.status ?? '?'}${parsed.code ? ` ${parsed.code}` : ''}; frontend → ${meshed.status}`;
+    if (parsed.status === 200 && !ctx.isSelfRegistered) {
+      return { ok: true, isPending: true, detail: `${detail} — pending: the instances' node metadata (labels) does not reach the control plane, so the policy selects no ratings process` };
+    }
+    return { ok: parsed.status === 403 && meshed.status === 200, detail };
+  },
+};
