@@ -10,6 +10,7 @@
  */
 import { createGrpcCertificateSigner, loadBootstrap, NodeMetadataKey } from '@weft/xds-client';
 import type { XdsBootstrap } from '@weft/xds-client';
+import { readJoinToken } from './token-source.ts';
 import { createWorkloadIdentity, type WorkloadIdentity } from './workload-identity.ts';
 
 /** True when `WEFT_MTLS` asks for mTLS (`on`, `true`, `1`). */
@@ -36,6 +37,7 @@ export function createIdentityFromEnv(env: Readonly<Record<string, string | unde
     namespace,
     serviceAccount,
     trustDomain: env['WEFT_TRUST_DOMAIN'] || 'cluster.local',
+    token: () => readJoinToken(env as NodeJS.ProcessEnv),
     ...(Number.isFinite(ttl) && ttl > 0 ? { certTtlMs: ttl } : {}),
   });
 }
