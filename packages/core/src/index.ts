@@ -115,3 +115,7 @@ export { createIdentityFromEnv, isMtlsEnabled } from './identity/identity-from-e
 export { followListenerSampling, samplingPercentOfListener } from './telemetry/listener-sampling.ts';
 export { startWorkloadTelemetry } from './telemetry/workload-telemetry.ts';
 export type { WorkloadTelemetryOptions, WorkloadTelemetryHandle } from './telemetry/workload-telemetry.ts';
+// Used by the gRPC adapter (previously deep-imported through its core-imports shim).
+export { compileHeaderMatcher, compileStringMatcher } from './route/string-matcher.ts';
+export type { RequestPredicate, StringPredicate } from './route/string-matcher.ts';
+export type { LocalityEndpointsSpec } from './lb/types.ts';
