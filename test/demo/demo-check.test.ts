@@ -31,6 +31,7 @@ const STEPS = [
   'fault injection on inventory (50% delay 200 ms, 20% abort)',
   'mTLS STRICT on ratings refuses plaintext',
   'AuthorizationPolicy denies an unlisted caller (403)',
+  'mesh view (/ui) on the control plane',
 ];
 
 function isAlive(pid: number): boolean {

@@ -215,7 +215,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 
     if (options.isCheck) return finish();
     finish();
-    reporter.info(`frontend: ${frontendUrl}/product/1   admin: ${cp.adminUrl}   status: npx weft status --admin ${cp.adminUrl}`);
+    reporter.info(`frontend: ${frontendUrl}/product/1   mesh view: ${cp.adminUrl}/ui   status: npx weft status --admin ${cp.adminUrl}`);
     reporter.info(`config (edit live): ${workspace.dir}`);
     reporter.info('running with a little traffic; press Ctrl-C to stop');
     traffic = startBackgroundTraffic(frontendUrl, reporter);

@@ -1,10 +1,11 @@
 /**
  * The demo's steps, in order. Each is one module; add a capability by adding it here.
  *
- * Extension points (land with their features): metrics from a workload's admin port (`WEFT_ADMIN_PORT`, `/stats/prometheus`), a trace id
- * across frontend → catalog → ratings, and the control plane's `/ui` address. Workload
- * variables they need (WEFT_MTLS, WEFT_TOKEN, OTEL_*) go in through `EnvContributor`s
- * (shop.ts), passed by demo.ts.
+ * Extension points (land with their features): metrics from a workload's admin port
+ * (`WEFT_ADMIN_PORT` is already given to every workload; `/stats/prometheus`) and a trace id
+ * across frontend → catalog → ratings. Variables they need in every workload (OTEL_*, …) go
+ * in through `DemoOptions.envContributors` (see `EnvContributor` in shop.ts); mTLS identities
+ * already do (mtls.ts).
  */
 import type { DemoStep } from './step.ts';
 import { canaryLiveEdit, canarySplit } from './canary.ts';
@@ -16,6 +17,7 @@ import { rateLimit } from './rate-limit.ts';
 import { faultInjection } from './fault-injection.ts';
 import { mtlsStrict } from './mtls-strict.ts';
 import { authorizationDeny } from './authz-deny.ts';
+import { meshUi } from './mesh-ui.ts';
 
 /** Every step `weft demo` runs after the shop is up. */
 export const DEMO_STEPS: readonly DemoStep[] = [
@@ -31,4 +33,5 @@ export const DEMO_STEPS: readonly DemoStep[] = [
   faultInjection,
   mtlsStrict,
   authorizationDeny,
+  meshUi,
 ];
