@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const WEFT = fileURLToPath(new URL('../../packages/control-plane/src/cli/weft.ts', import.meta.url));
@@ -63,6 +64,39 @@ function collect(child: ChildProcess): { out: () => string; err: () => string } 
   return { out: () => out, err: () => err };
 }
 
+/** The xDS address the demo's control plane bound (every workload it starts points at it). */
+function xdsAddress(out: string): string | undefined {
+  return /xDS on (127\.0\.0\.1:\d+)/.exec(out)?.[1];
+}
+
+/**
+ * Pids of processes whose environment points at `address` as WEFT_XDS_ADDRESS — every process
+ * the demo started for the shop, whether or not it printed its pid (Linux /proc; empty elsewhere).
+ */
+function processesUsing(address: string): number[] {
+  if (!existsSync('/proc/self/environ')) return [];
+  const needle = `WEFT_XDS_ADDRESS=${address}\0`;
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(needle)) found.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
+async function waitNoneUsing(address: string, timeoutMs = 10_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = processesUsing(address);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function waitGone(pids: readonly number[], timeoutMs = 10_000): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -91,6 +125,7 @@ test('weft demo --check runs every step, prints one line each, exits 0 and leave
   const cpPid = controlPlanePid(out);
   assert.ok(cpPid, out);
   assert.deepEqual(await waitGone([...pids, cpPid]), [], 'every example service and the control plane stopped');
+  assert.deepEqual(await waitNoneUsing(xdsAddress(out) ?? '?'), [], 'no process of the demo is left');
 });
 
 test('weft demo interrupted with SIGINT while starting stops every process it started', { timeout: 120_000 }, async () => {
@@ -108,4 +143,20 @@ test('weft demo interrupted with SIGINT while starting stops every process it st
   const code = await exited;
   assert.equal(code, 130, io.out());
   assert.deepEqual(await waitGone([...pids, cpPid]), [], 'every example service and the control plane stopped');
+  assert.deepEqual(await waitNoneUsing(xdsAddress(io.out()) ?? '?'), [], 'no process of the demo is left');
+});
+
+test('weft demo interrupted with SIGINT while the services are being spawned leaves no process', { timeout: 120_000 }, async () => {
+  const child = spawn(process.execPath, [WEFT, 'demo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const io = collect(child);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const deadline = Date.now() + 90_000;
+  while (controlPlanePid(io.out()) === undefined && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const cpPid = controlPlanePid(io.out());
+  const address = xdsAddress(io.out());
+  assert.ok(cpPid && address, `${io.out()}\n${io.err()}`);
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, io.out());
+  assert.deepEqual(await waitGone([cpPid]), [], 'the control plane stopped');
+  assert.deepEqual(await waitNoneUsing(address), [], 'no example service is left');
 });

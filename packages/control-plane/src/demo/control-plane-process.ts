@@ -29,6 +29,8 @@ export interface StartControlPlaneOptions {
   /** How long to wait for the ready line; default 20 s. */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Called with the child as soon as it is spawned (before it is ready), e.g. to kill it on exit. */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 const READY = /xDS on ([\d.:[\]a-z]+), admin on (http:\/\/[\d.:[\]a-z]+)/i;
@@ -50,6 +52,7 @@ export function startControlPlane(options: StartControlPlaneOptions): Promise<Co
     ...(options.args ?? []),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+  options.onSpawn?.(child);
   const stderr: string[] = [];
   child.stderr?.setEncoding('utf8').on('data', (d: string) => stderr.push(...d.split('\n').filter(Boolean)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -7,6 +7,7 @@
  * and the exit code is 0 only if all held. Every process it started is stopped on every way
  * out (each child runs in its own process group, which is killed).
  */
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Mesh } from '@weft/core';
 import { Reporter, type StepResult } from './reporter.ts';
@@ -66,8 +67,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   let traffic: TrafficHandle | undefined;
   let cleaning: Promise<void> | undefined;
 
+  /** The control plane's process from the moment it is spawned (before it is ready). */
+  let controlPlaneChild: ChildProcess | undefined;
   const killControlPlaneNow = () => {
-    if (controlPlane?.child.exitCode === null) controlPlane.child.kill('SIGKILL');
+    if (controlPlaneChild && controlPlaneChild.exitCode === null && controlPlaneChild.signalCode === null) controlPlaneChild.kill('SIGKILL');
   };
   process.once('exit', killControlPlaneNow);
   const cleanup = () =>
@@ -75,10 +78,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       traffic?.stop();
       await mesh?.close().catch(() => undefined);
       await group.stopAll();
-      await controlPlane?.stop();
+      if (controlPlane) await controlPlane.stop();
+      else killControlPlaneNow(); // interrupted while it was starting
       config?.remove();
       if (caDir) rmSync(caDir, { recursive: true, force: true });
-      process.off('exit', killControlPlaneNow);
     })());
   const onSignal = (signal: NodeJS.Signals) => {
     reporter.info(`${signal}: stopping every process the demo started`);
@@ -109,7 +112,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       config = ConfigWorkspace.copyOf(configPaths);
       const isMtls = options.isMtls ?? true;
       if (isMtls) caDir = mkdtempSync(join(tmpdir(), 'weft-demo-ca-'));
-      controlPlane = await startControlPlane({ configPaths: [config.dir], args: caDir ? ['--ca-dir', caDir] : [] });
+      controlPlane = await startControlPlane({
+        configPaths: [config.dir],
+        args: caDir ? ['--ca-dir', caDir] : [],
+        onSpawn: (child) => (controlPlaneChild = child),
+      });
       mesh = await Mesh.create({ namespace: NAMESPACE, xdsClientOptions: { env: { WEFT_XDS_ADDRESS: controlPlane.xdsAddress, WEFT_NAMESPACE: NAMESPACE } } });
       return {
         ok: true,

@@ -34,6 +34,7 @@ const OUTPUT_LINES = 40;
 export class ProcessGroup {
   readonly #children = new Map<string, RunningChild>();
   readonly #onExit = () => this.killAllNow();
+  #isClosed = false;
 
   constructor() {
     process.once('exit', this.#onExit);
@@ -50,6 +51,7 @@ export class ProcessGroup {
    * stopped.
    */
   start(spec: ChildSpec, timeoutMs = 30_000): Promise<RunningChild> {
+    if (this.#isClosed) return Promise.reject(new MeshError('WEFT_ERR_CLOSED', `${spec.name} not started: the demo is stopping`));
     const child = spawn(process.execPath, spec.args, { cwd: spec.cwd, env: spec.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const running: RunningChild = { name: spec.name, child, pid: child.pid ?? -1, output: [] };
     this.#children.set(spec.name, running);
@@ -60,6 +62,7 @@ export class ProcessGroup {
     child.stderr?.setEncoding('utf8').on('data', keep);
     return new Promise((resolve, reject) => {
       let out = '';
+      let isReady = false;
       const fail = (why: string) => {
         clearTimeout(timer);
         void this.stop(spec.name, 0);
@@ -68,17 +71,17 @@ export class ProcessGroup {
       const timer = setTimeout(() => fail(`no ready line within ${timeoutMs} ms`), timeoutMs);
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => fail(`exited with ${code ?? signal}`);
       child.once('exit', onExit);
+      // stdout keeps being read after the ready line (a full pipe would block the child).
       child.stdout?.setEncoding('utf8').on('data', (d: string) => {
         keep(d);
-        if (out === undefined) return;
+        if (isReady) return;
         out += d;
-        if (spec.ready.test(out)) {
-          out = '';
-          clearTimeout(timer);
-          child.off('exit', onExit);
-          spec.ready = /$^/; // matched once; keep draining stdout
-          resolve(running);
-        }
+        if (!spec.ready.test(out)) return;
+        isReady = true;
+        out = '';
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        resolve(running);
       });
     });
   }
@@ -99,10 +102,13 @@ export class ProcessGroup {
     this.#children.delete(name);
   }
 
-  /** Stops every child (in parallel). Idempotent. */
+  /**
+   * Stops every child (in parallel) and refuses new ones. Idempotent. The `exit` hook stays, so a
+   * child spawned while this ran is still killed when the process exits.
+   */
   async stopAll(graceMs = 3000): Promise<void> {
+    this.#isClosed = true;
     await Promise.all([...this.#children.keys()].map((name) => this.stop(name, graceMs)));
-    process.off('exit', this.#onExit);
   }
 
   /** Synchronous last resort: SIGKILL to every child's group. */
