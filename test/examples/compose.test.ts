@@ -88,6 +88,14 @@ function checkCompose(compose: Compose, prometheus: { scrape_configs: { job_name
       if (!existsSync(context)) problems.push(`${where}: build context ${b.context} does not exist`);
       const dockerfile = join(context, b.dockerfile ?? 'Dockerfile');
       if (!existsSync(dockerfile)) problems.push(`${where}: Dockerfile ${dockerfile} does not exist`);
+      else {
+        for (const line of readFileSync(dockerfile, 'utf8').split('\n')) {
+          const copy = /^\s*COPY\s+(?!--from)(.+)$/i.exec(line)?.[1]?.trim().split(/\s+/);
+          for (const source of copy?.slice(0, -1) ?? []) {
+            if (!existsSync(join(context, source))) problems.push(`${where}: Dockerfile copies ${source}, which is not in the build context`);
+          }
+        }
+      }
     }
     for (const v of svc.volumes ?? []) {
       const host = v.split(':')[0] ?? '';
@@ -178,6 +186,7 @@ test('the compose checks fail on a broken copy', () => {
   catalog.command = ['node', 'examples/services/catalog/missing.ts'];
   catalog.depends_on = { nowhere: {} };
   catalog.volumes = ['./no-such-dir:/x'];
+  catalog.build = { context: 'mesh', dockerfile: '../Dockerfile' };
   prometheus.scrape_configs[0]?.static_configs[0]?.targets.pop();
   const problems = checkCompose(compose, prometheus).join('\n');
   assert.match(problems, /WEFT_SERVCE is not read by the SDK/);
@@ -187,4 +196,5 @@ test('the compose checks fail on a broken copy', () => {
   assert.match(problems, /depends_on nowhere, which is not a service/);
   assert.match(problems, /mounted \.\/no-such-dir does not exist/);
   assert.match(problems, /prometheus does not scrape inventory:15020/);
+  assert.match(problems, /Dockerfile copies package\.json, which is not in the build context/);
 });
