@@ -10,7 +10,11 @@ import { compileInboundPolicy, compileUpstreamTls, createCertificateProviders, s
 import type { MeshError } from '@weft/xds-client';
 import { createWeftServer, type WeftServer } from '../../packages/grpc-adapter/src/internal/server-wrapper.ts';
 import { createWeftChannelCredentials, UPSTREAM_TLS_OPTION } from '../../packages/grpc-adapter/src/internal/mesh-credentials.ts';
+import { createStaticXdsConfigSource, registerWeftGrpc, weftChannelOptions } from '../../packages/grpc-adapter/src/index.ts';
+import { match, meshConfig, route } from '../../packages/grpc-adapter/test/support/mesh-fixture.ts';
 import { identityFor, inboundListener, mtlsCluster, spiffe, testCa } from './fixtures.ts';
+
+registerWeftGrpc({ isXdsSchemeClaimed: false });
 
 const PRODUCTPAGE = spiffe('shop', 'productpage');
 const REVIEWS = spiffe('shop', 'reviews');
@@ -108,4 +112,18 @@ test('a plaintext connection opened before the port went STRICT gets UNAVAILABLE
   assert.equal(await say(client), 'plaintext');
   policy = compileInboundPolicy(inboundListener(port, 'STRICT', [PRODUCTPAGE], { method: 'POST' }), port);
   await assert.rejects(say(client), (e: grpc.ServiceError) => e.code === grpc.status.UNAVAILABLE);
+});
+
+test('through the Weft resolver and load balancer: an ISTIO_MUTUAL cluster gets mTLS on its subchannels', async () => {
+  policy = compileInboundPolicy(inboundListener(port, 'STRICT', [PRODUCTPAGE], { method: 'POST' }), port);
+  const name = 'outbound|9080||reviews.shop.svc.cluster.local';
+  const config = meshConfig({ listenerName: 'reviews.shop.svc.cluster.local:9080', routes: [route(match(''), name)], clusters: { [name]: { endpoints: [`127.0.0.1:${port}`], cluster: { tls: mtlsCluster(name, [REVIEWS]).tls } } } });
+  const credentials = createWeftChannelCredentials({ certificateProviders: createCertificateProviders({ identity: () => productpage }) });
+  const client = new grpc.Client(`weft:///${config.listenerName}`, credentials, weftChannelOptions({ source: createStaticXdsConfigSource([config]), initialResolutionTimeoutMs: 5000 }));
+  clients.push(client);
+  assert.equal(await say(client), PRODUCTPAGE);
+  const plaintextCluster = meshConfig({ listenerName: 'reviews.shop.svc.cluster.local:9080', routes: [route(match(''), name)], clusters: { [name]: { endpoints: [`127.0.0.1:${port}`] } } });
+  const plain = new grpc.Client(`weft:///${config.listenerName}`, credentials, { ...weftChannelOptions({ source: createStaticXdsConfigSource([plaintextCluster]), initialResolutionTimeoutMs: 5000 }), 'grpc.use_local_subchannel_pool': 1 });
+  clients.push(plain);
+  await assert.rejects(say(plain), (e: grpc.ServiceError) => e.code === grpc.status.UNAVAILABLE, 'a cluster without TLS reaches the STRICT port in plaintext and is refused');
 });
