@@ -18,6 +18,9 @@ import { createMtlsRequiredError, type IdentityMaterial, type InboundPolicy, typ
 import { ErrorCode, MeshError } from '@weft/xds-client';
 
 type CertificateProvider = grpc.experimental.CertificateProvider;
+
+/** How long a new connection may stay silent before its first byte (Envoy's listener filter timeout). */
+const SNIFF_TIMEOUT_MS = 15_000;
 type ConnectionInjector = ReturnType<grpc.Server['createConnectionInjector']>;
 
 /** Options of {@link listenWithMeshSecurity}. */
@@ -132,8 +135,12 @@ export async function listenWithMeshSecurity(server: grpc.Server, address: strin
       plainInjector().injectConnection(socket);
       return;
     }
+    const onSilence = (): void => void socket.destroy();
+    socket.setTimeout(SNIFF_TIMEOUT_MS, onSilence); // a peer that never sends its first byte is not kept
     socket.once('error', () => socket.destroy());
     socket.once('data', (chunk: Buffer) => {
+      socket.setTimeout(0);
+      socket.removeListener('timeout', onSilence);
       socket.pause();
       socket.unshift(chunk);
       if (chunk[0] === 0x16) {

@@ -23,6 +23,8 @@ import { createMtlsRequiredError, spiffeUrisOf, type CertificateProviders, type 
 import { ErrorCode, MeshError } from '@weft/xds-client';
 
 const TLS_HANDSHAKE = 0x16;
+/** How long a new connection may stay silent before its first byte (Envoy's listener filter timeout is 15 s). */
+const SNIFF_TIMEOUT_MS = 15_000;
 
 /** Options of {@link terminateTls}. */
 export interface TlsTerminationOptions {
@@ -133,8 +135,12 @@ export function terminateTls(server: EventEmitter, options: TlsTerminationOption
       return;
     }
     const onError = (): void => void socket.destroy();
+    // A peer that connects and sends nothing is not kept forever while we wait for its first byte.
+    socket.setTimeout(SNIFF_TIMEOUT_MS, onError);
     socket.once('error', onError);
     socket.once('data', (chunk: Buffer) => {
+      socket.setTimeout(0, onError);
+      socket.removeListener('timeout', onError);
       socket.removeListener('error', onError);
       onFirstBytes(socket, policy, chunk);
     });
