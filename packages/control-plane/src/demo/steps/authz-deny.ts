@@ -3,10 +3,11 @@
  * frontend and catalog. A one-shot meshed client with a valid mesh identity of its own
  * (`spiffe://cluster.local/ns/shop/sa/intruder`, mTLS on) asks ratings over the same hooks as
  * the shop's services and is denied with 403 (RBAC, `WEFT_ERR_ACCESS_DENIED` on the server), while the frontend's
- * calls keep succeeding. Pending for the same reason as the mTLS step when the instances did not
- * register themselves.
+ * calls keep succeeding. Pending, as the mTLS step, while the policy has not been delivered
+ * to every ratings instance.
  */
 import type { DemoStep } from './step.ts';
+import { isInboundPolicyDelivered } from './step.ts';
 
 /** See the module comment. */
 export const authorizationDeny: DemoStep = {
@@ -20,8 +21,10 @@ console.log(JSON.stringify({ status: r.status, code: r.headers.get('x-weft-error
     const parsed = JSON.parse(answer.trim().split('\n').pop() ?? '{}') as { status?: number; code?: string | null };
     const meshed = await ctx.frontend('/ratings/1');
     const detail = `intruder GET ratings → ${parsed.status ?? '?'}${parsed.code ? ` ${parsed.code}` : ''}; frontend → ${meshed.status}`;
-    if (parsed.status === 200 && !ctx.isSelfRegistered) {
-      return { ok: true, isPending: true, detail: `${detail} — pending: the instances' node metadata (labels) does not reach the control plane, so the policy selects no ratings process` };
+    const ratings = [...ctx.instances.values()].filter((i) => i.service === 'ratings');
+    const delivered = (await Promise.all(ratings.map((i) => isInboundPolicyDelivered(ctx, i)))).every(Boolean);
+    if (parsed.status === 200 && !delivered) {
+      return { ok: true, isPending: true, detail: `${detail} — pending: no inbound listener (the policy) reached every ratings instance${ctx.isSelfRegistered ? '' : ' (their node metadata does not reach the control plane)'}` };
     }
     return { ok: parsed.status === 403 && meshed.status === 200, detail };
   },

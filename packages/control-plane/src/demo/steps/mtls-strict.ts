@@ -3,12 +3,13 @@
  * instance (from the demo process, which has no identity) is refused — the connection is reset
  * — while the frontend, which runs with `WEFT_MTLS=on`, keeps getting answers over mTLS.
  *
- * The policy is selected by the labels each ratings process announces in its xDS node
- * metadata. When the instances did not register themselves (so their metadata did not reach the
- * control plane; see the registration step), the policy cannot select them, and the step is
- * reported as pending instead of failing.
+ * The policy reaches a ratings process as its inbound listener, selected by the labels it
+ * announces in its xDS node metadata. When no inbound listener reached ratings-v1 (read from the
+ * control plane's config dump for that process), the step is pending, not failed: what it would
+ * test has not been delivered. A delivered policy that lets plaintext through fails.
  */
 import type { DemoStep } from './step.ts';
+import { isInboundPolicyDelivered } from './step.ts';
 import { getJson } from '../traffic.ts';
 
 /** See the module comment. */
@@ -20,8 +21,8 @@ export const mtlsStrict: DemoStep = {
     const plain = await getJson(`http://127.0.0.1:${ratings.port}/ratings/1`, {}, 5000);
     const meshed = await ctx.frontend('/ratings/1');
     const detail = `plaintext GET 127.0.0.1:${ratings.port} → ${plain.status === 0 ? `refused (${String(plain.body['error'])})` : plain.status}; frontend (WEFT_MTLS=on) → ${meshed.status}`;
-    if (plain.status !== 0 && !ctx.isSelfRegistered) {
-      return { ok: true, isPending: true, detail: `${detail} — pending: the instances' node metadata (labels) does not reach the control plane, so the STRICT policy selects no ratings process` };
+    if (plain.status !== 0 && !(await isInboundPolicyDelivered(ctx, ratings))) {
+      return { ok: true, isPending: true, detail: `${detail} — pending: no inbound listener (the policy) reached ratings${ctx.isSelfRegistered ? '' : ' (its node metadata does not reach the control plane)'}` };
     }
     return { ok: plain.status === 0 && meshed.status === 200, detail };
   },

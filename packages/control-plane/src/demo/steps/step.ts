@@ -83,3 +83,20 @@ export function describeFailures(replies: readonly { status: number; body: Recor
   }
   return [...counts].map(([k, n]) => `${n}× ${k}`).join(', ');
 }
+
+/**
+ * True when the control plane has sent `instance`'s process an inbound listener (the
+ * `…/lds/inbound/<ip>:<port>` resource that carries its PeerAuthentication and
+ * AuthorizationPolicy), read from `/debug/syncz` and `/debug/config_dump`.
+ */
+export async function isInboundPolicyDelivered(ctx: DemoContext, instance: ShopInstance): Promise<boolean> {
+  const admin = ctx.controlPlane.adminUrl;
+  const sync = (await (await fetch(`${admin}/debug/syncz`, { signal: AbortSignal.timeout(5000) })).json()) as { clients?: { nodeId: string }[] };
+  const marker = `~${instance.service}-${instance.process.pid}.`;
+  for (const client of sync.clients ?? []) {
+    if (!client.nodeId.includes(marker)) continue;
+    const dump = await fetch(`${admin}/debug/config_dump?node=${encodeURIComponent(client.nodeId)}`, { signal: AbortSignal.timeout(5000) });
+    if ((await dump.text()).includes('lds/inbound/')) return true;
+  }
+  return false;
+}
