@@ -69,6 +69,8 @@ test('ISTIO_MUTUAL cluster: fetch through the mesh dispatcher presents the workl
   const dispatcher = await meshed({ identity: productpage });
   const res = await fetch('http://reviews:9080/reviews/1', { dispatcher } as RequestInit);
   assert.deepEqual([res.status, res.headers.get('x-peer'), await res.text()], [200, PRODUCTPAGE, 'reviews']);
+  const denied = await fetch('http://reviews:9080/admin/users', { dispatcher } as RequestInit);
+  assert.deepEqual([denied.status, await denied.text(), denied.headers.get('x-weft-response-flags')], [403, 'RBAC: access denied', 'RBAC'], 'the server\'s RBAC denial reaches the caller unchanged');
 });
 
 test('auto mTLS (transport_socket_matches + endpoint tlsMode=istio) works the same way', async () => {
