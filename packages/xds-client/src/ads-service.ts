@@ -5,6 +5,7 @@
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { messageType, TO_OBJECT_OPTIONS, type AnyMessage } from './protos.ts';
+import { isStructShaped, toStruct } from './struct.ts';
 
 /** `google.rpc.Status` as carried in a NACK's `error_detail`. */
 export interface RpcStatus {
@@ -21,6 +22,12 @@ export interface XdsNode {
   user_agent_name?: string;
   user_agent_version?: string;
   client_features?: string[];
+}
+
+/** The node as it goes on the wire: plain-JSON metadata becomes a `google.protobuf.Struct`. */
+export function nodeForWire(node: XdsNode): XdsNode {
+  if (node.metadata === undefined || isStructShaped(node.metadata)) return node;
+  return { ...node, metadata: toStruct(node.metadata) };
 }
 
 /** `envoy.service.discovery.v3.DiscoveryRequest` (state of the world). */

@@ -16,6 +16,7 @@ import {
   type DiscoveryRequest,
   type DiscoveryResponse,
   type XdsNode,
+  nodeForWire,
 } from './ads-service.ts';
 import type { XdsServerConfig } from './bootstrap.ts';
 import { ErrorCode, MeshError } from './errors.ts';
@@ -109,6 +110,8 @@ export class AdsStream {
   #isWatchingPrimary = false;
   #backoffMs: number;
   #closed = false;
+  /** The node with its metadata as a Struct message, built on first send. */
+  #wireNode: XdsNode | undefined;
 
   constructor(options: AdsStreamOptions) {
     if (options.servers.length === 0) throw new MeshError(ErrorCode.bootstrapInvalid, 'xDS bootstrap: xds_servers is empty');
@@ -239,7 +242,7 @@ export class AdsStream {
   #send(s: ActiveStream, request: DiscoveryRequest | DeltaDiscoveryRequest): void {
     if (s.ended) return;
     if (!s.isNodeSent) {
-      request.node = this.#options.node;
+      request.node = this.#wireNode ??= nodeForWire(this.#options.node);
       s.isNodeSent = true;
     }
     s.call.write(request);
@@ -369,3 +372,4 @@ export class AdsStream {
     watch(channel.getConnectivityState(true));
   }
 }
+

@@ -1,5 +1,6 @@
 export { MeshError, ErrorCode, isMeshError } from './errors.ts';
 export type { ErrorCodeValue, ResponseFlag, MeshErrorOptions } from './errors.ts';
+export { toStruct, structToJson, valueToJson, isStructShaped } from './struct.ts';
 export { TypeUrl, xdsRoot, messageType, packAny, unpackAny, protoIncludeDirs, TO_OBJECT_OPTIONS } from './protos.ts';
 export type { AnyMessage, ResourceTypeUrl } from './protos.ts';
 export { adsServiceDefinition, lrsServiceDefinition } from './ads-service.ts';

@@ -14,7 +14,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
-import { lrsServiceDefinition } from './ads-service.ts';
+import { lrsServiceDefinition, nodeForWire } from './ads-service.ts';
 import type { XdsNode } from './ads-service.ts';
 import type { XdsServerConfig } from './bootstrap.ts';
 import { XdsSocketTracker } from './internal/socket-unref.ts';
@@ -150,7 +150,7 @@ class LrsStream implements LrsClient {
     const call = this.#client.StreamLoadStats();
     this.#call = call;
     let hadResponse = false;
-    const node = { ...this.#options.node, client_features: [...new Set([...(this.#options.node.client_features ?? []), LRS_SEND_ALL_CLUSTERS_FEATURE])] };
+    const node = { ...nodeForWire(this.#options.node), client_features: [...new Set([...(this.#options.node.client_features ?? []), LRS_SEND_ALL_CLUSTERS_FEATURE])] };
     call.write({ node, cluster_stats: [] });
     call.on('data', (res: LoadStatsResponse) => {
       hadResponse = true;

@@ -8,6 +8,7 @@
  */
 import { RE2JS } from 're2js';
 import { unpackAny, TypeUrl, type AnyMessage } from '../protos.ts';
+import { valueToJson, structToJson } from '../struct.ts';
 import type {
   CidrRange,
   FractionalPercent,
@@ -217,25 +218,7 @@ export function cidrRange(value: unknown, field: string): CidrRange {
   return { addressPrefix, prefixLen };
 }
 
-/** `google.protobuf.Value` (either camelCase or snake_case field names) → JSON value. */
-export function valueToJson(value: unknown): unknown {
-  const o = obj(value);
-  if (has(o, 'stringValue') || has(o, 'string_value')) return o['stringValue'] ?? o['string_value'];
-  if (has(o, 'numberValue') || has(o, 'number_value')) return o['numberValue'] ?? o['number_value'];
-  if (has(o, 'boolValue') || has(o, 'bool_value')) return o['boolValue'] ?? o['bool_value'];
-  if (has(o, 'structValue') || has(o, 'struct_value')) return structToJson(o['structValue'] ?? o['struct_value']);
-  if (has(o, 'listValue') || has(o, 'list_value')) {
-    return arr(obj(o['listValue'] ?? o['list_value'])['values']).map(valueToJson);
-  }
-  return null;
-}
-
-/** `google.protobuf.Struct` → plain JSON object. */
-export function structToJson(value: unknown): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj(obj(value)['fields']))) out[k] = valueToJson(v);
-  return out;
-}
+export { valueToJson, structToJson };
 
 /** `envoy.config.core.v3.Metadata` → filter name → JSON struct (typed metadata is ignored). */
 export function metadata(value: unknown): Metadata {
