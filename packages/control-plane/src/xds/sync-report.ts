@@ -67,7 +67,7 @@ export function clientSync(conn: ClientConnection): ClientSync {
   }
   return {
     nodeId: conn.nodeId, connectionId: conn.connectionId, protocol: conn.protocol, kind: conn.kind, namespace: conn.namespace,
-    connectedAt: conn.connectedAt, generation: conn.snapshot?.generation, types, omissions: conn.snapshot?.omissions ?? [],
+    connectedAt: conn.connectedAt, generation: conn.snapshot?.generation, types, omissions: conn.omissions,
     unknownTypes: [...conn.unknownTypes],
   };
 }

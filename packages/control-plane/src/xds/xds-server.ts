@@ -89,6 +89,7 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
     metrics,
     limits,
     snapshotFor: (caps: ClientCapabilities) => cache.get(source.current, caps),
+    model: () => source.current,
     onIdentified(conn) {
       live.add(conn);
       registrar.connected(conn.nodeId, conn.node ? workloadFromNode(conn.node, conn.metadata, conn.namespace) : undefined);
