@@ -119,3 +119,6 @@ export type { WorkloadTelemetryOptions, WorkloadTelemetryHandle } from './teleme
 export { compileHeaderMatcher, compileStringMatcher } from './route/string-matcher.ts';
 export type { RequestPredicate, StringPredicate } from './route/string-matcher.ts';
 export type { LocalityEndpointsSpec } from './lb/types.ts';
+// The process's shared workload (register hooks).
+export { startProcessWorkload, parseServedPorts } from './workload/process-workload.ts';
+export type { ProcessWorkload, WorkloadEnv } from './workload/process-workload.ts';

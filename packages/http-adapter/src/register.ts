@@ -1,9 +1,10 @@
 /**
  * Zero-code entry: `node --import @weft/http-adapter/register app.js`.
  *
- * Creates the process's one Mesh (core's `Mesh.fromEnv`, over an xds-client built from the A27
- * bootstrap — `GRPC_XDS_BOOTSTRAP` / `GRPC_XDS_BOOTSTRAP_CONFIG` — or the `WEFT_*` variables)
- * and makes the mesh dispatcher undici's global dispatcher, so global `fetch` and undici's
+ * Starts (or joins, when the gRPC hook is loaded too) the process's one workload — core's
+ * `startProcessWorkload`: the Mesh over an xds-client built from the A27 bootstrap
+ * (`GRPC_XDS_BOOTSTRAP` / `GRPC_XDS_BOOTSTRAP_CONFIG`) or the `WEFT_*` variables, the identity,
+ * and the workload telemetry (metrics, traces, access log, admin server, load reports) — and makes the mesh dispatcher undici's global dispatcher, so global `fetch` and undici's
  * `request`/`stream`/`Client`/`Pool` users are meshed. With `WEFT_SERVICE` and `WEFT_PORT` set,
  * the workload's own listener is watched (which opens the ADS stream that registers it) and the
  * http server the application starts on `WEFT_PORT` is wrapped with the inbound policy.
@@ -23,59 +24,36 @@
  * process runs unmeshed.
  */
 import { setGlobalDispatcher } from 'undici';
-import { Mesh, createIdentityFromEnv, isMtlsEnabled } from '@weft/core';
+import { startProcessWorkload } from '@weft/core';
 import type { MeshError } from '@weft/xds-client';
 import { watchMeshInbound } from './inbound/mesh-inbound.ts';
 import { createMeshDispatcher } from './mesh-dispatcher.ts';
 import { wrapServersListeningOn } from './inbound/listen-hook.ts';
-
-function servedPorts(value: string | undefined): number[] {
-  if (value === undefined) return [];
-  return value
-    .split(',')
-    .map((e) => Number(e.trim().split(':').pop()))
-    .filter((p) => Number.isInteger(p) && p > 0 && p < 65536);
-}
+import { startInboundTelemetry } from './telemetry/inbound-telemetry.ts';
 
 try {
-  const env = process.env;
-  const mesh = await Mesh.fromEnv(env);
-  const policy = env.WEFT_OUTBOUND_POLICY === 'REGISTRY_ONLY' ? 'REGISTRY_ONLY' : 'ALLOW_ANY';
-  const timeout = Number(env.WEFT_FIRST_CONFIG_TIMEOUT_MS);
+  const workload = await startProcessWorkload(process.env);
+  const { env, mesh } = workload;
+  const telemetry = workload.telemetry.telemetry;
+  const timeout = Number(env['WEFT_FIRST_CONFIG_TIMEOUT_MS']);
   setGlobalDispatcher(
     createMeshDispatcher({
       mesh,
-      outboundTrafficPolicy: policy,
+      telemetry,
+      outboundTrafficPolicy: env['WEFT_OUTBOUND_POLICY'] === 'REGISTRY_ONLY' ? 'REGISTRY_ONLY' : 'ALLOW_ANY',
       firstConfigTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 5000,
-      localReplies: env.WEFT_LOCAL_REPLIES === 'error' ? 'error' : 'response',
+      localReplies: env['WEFT_LOCAL_REPLIES'] === 'error' ? 'error' : 'response',
     }),
   );
-  const isMtls = isMtlsEnabled(env);
-  if (isMtls) {
-    const identity = createIdentityFromEnv(env);
-    mesh.setIdentity(identity);
-    identity.onError((err) => process.emitWarning(`weft: ${err.code}: ${err.message}`, { code: 'WEFT_CERT' }));
-    const waitMs = Number(env.WEFT_CERT_TIMEOUT_MS);
-    try {
-      await identity.ready({ timeoutMs: Number.isFinite(waitMs) && waitMs > 0 ? waitMs : 15_000 });
-    } catch (err) {
-      process.emitWarning(`weft: mTLS is on but no certificate yet (${(err as MeshError).code}): ${(err as Error).message}`, { code: 'WEFT_CERT' });
-    }
-  }
-  const isSecurityLogged = env.WEFT_SECURITY_LOG === '1';
+  const isSecurityLogged = env['WEFT_SECURITY_LOG'] === '1';
   const logSecurity = (err: MeshError): void => {
     if (isSecurityLogged) process.stderr.write(`weft: ${err.code}: ${err.message}\n`);
   };
-  const service = env.WEFT_SERVICE;
-  for (const port of service ? servedPorts(env.WEFT_PORT) : []) {
-    try {
-      mesh.resolve(`${service}:${port}`, port); // opens the ADS stream that registers this workload
-    } catch (err) {
-      process.emitWarning(`weft: cannot watch ${service}:${port}: ${(err as Error).message}`, { code: 'WEFT_REGISTER' });
-    }
+  startInboundTelemetry(telemetry, workload.servedPorts.length > 0 ? { ports: [...workload.servedPorts] } : {});
+  for (const port of workload.servedPorts) {
     let options = {};
     try {
-      options = watchMeshInbound(mesh, port, { isMtlsEnabled: isMtls, onError: logSecurity }).options;
+      options = watchMeshInbound(mesh, port, { isMtlsEnabled: workload.identity !== undefined, onError: logSecurity }).options;
     } catch (err) {
       process.emitWarning(`weft: no inbound policy for port ${port}: ${(err as Error).message}`, { code: 'WEFT_REGISTER' });
     }
