@@ -43,6 +43,14 @@ test('bad bootstraps fail with WEFT_ERR_BOOTSTRAP_INVALID naming the source and 
   );
   assert.throws(() => loadBootstrap({ env: { WEFT_LABELS: 'version' } }), /WEFT_LABELS: "version" is not key=value/);
   assert.throws(() => loadBootstrap({ env: { WEFT_PORT: 'http:99999' } }), /WEFT_PORT/);
+  assert.throws(() => loadBootstrap({ env: { WEFT_LOCALITY: 'a/b/c/d' } }), /WEFT_LOCALITY: "a\/b\/c\/d" is not region/);
+  assert.throws(() => loadBootstrap({ env: { WEFT_LOCALITY: '/zone-a' } }), /WEFT_LOCALITY/);
+});
+
+test('WEFT_LOCALITY puts region/zone/subzone into node.locality (what EDS failover priorities are computed from)', () => {
+  assert.deepEqual(loadBootstrap({ env: { WEFT_LOCALITY: 'us-east1/us-east1-b/rack7' } }).node.locality, { region: 'us-east1', zone: 'us-east1-b', sub_zone: 'rack7' });
+  assert.deepEqual(loadBootstrap({ env: { WEFT_LOCALITY: 'eu-west' } }).node.locality, { region: 'eu-west', zone: '', sub_zone: '' });
+  assert.equal(loadBootstrap({ env: {} }).node.locality, undefined);
 });
 
 test('without an A27 bootstrap, WEFT_* builds an Istio-style node with registration metadata', () => {

@@ -160,6 +160,15 @@ function parseLabels(text: string | undefined): Record<string, string> {
   return labels;
 }
 
+/** Parses `WEFT_LOCALITY` (`region/zone/subzone`, trailing parts optional); undefined when unset. */
+function parseLocality(text: string | undefined): { region: string; zone: string; sub_zone: string } | undefined {
+  const value = (text ?? '').trim();
+  if (!value) return undefined;
+  const parts = value.split('/').map((s) => s.trim());
+  if (parts.length > 3 || !parts[0]) fail('WEFT_* environment', 'WEFT_LOCALITY', `${JSON.stringify(value)} is not region[/zone[/subzone]]`);
+  return { region: parts[0], zone: parts[1] ?? '', sub_zone: parts[2] ?? '' };
+}
+
 /** Parses `WEFT_PORT`: `9080`, or `name:9080` entries separated by commas. */
 function parsePorts(text: string | undefined): { name: string; containerPort: number; protocol: 'TCP' }[] {
   return (text ?? '')
@@ -176,8 +185,10 @@ function parsePorts(text: string | undefined): { name: string; containerPort: nu
 
 /**
  * Builds a bootstrap from `WEFT_*` variables: server `WEFT_XDS_ADDRESS` (default
- * `localhost:15010`, insecure), node id `sidecar~<ip>~<name>.<ns>~<ns>.svc.cluster.local` and
- * Istio-style metadata (see {@link NodeMetadataKey}).
+ * `localhost:15010`, insecure), node id `sidecar~<ip>~<name>.<ns>~<ns>.svc.cluster.local`,
+ * Istio-style metadata (see {@link NodeMetadataKey}) and, with `WEFT_LOCALITY`
+ * (`region/zone/subzone`), the node's locality. Throws `WEFT_ERR_BOOTSTRAP_INVALID` naming the
+ * variable on a malformed value.
  */
 export function bootstrapFromWeftEnv(env: Readonly<Record<string, string | undefined>>): XdsBootstrap {
   const source = 'WEFT_* environment';
@@ -186,6 +197,7 @@ export function bootstrapFromWeftEnv(env: Readonly<Record<string, string | undef
   const labels = parseLabels(env['WEFT_LABELS']);
   if (service && labels['app'] === undefined) labels['app'] = service;
   const ports = parsePorts(env['WEFT_PORT']);
+  const locality = parseLocality(env['WEFT_LOCALITY']);
   const ip = env['WEFT_INSTANCE_IP'] || firstIp();
   const base = service ?? 'client';
   const name = `${base}-${process.pid}`;
@@ -205,7 +217,7 @@ export function bootstrapFromWeftEnv(env: Readonly<Record<string, string | undef
   return parseBootstrap(
     {
       xds_servers: [{ server_uri: env['WEFT_XDS_ADDRESS'] || 'localhost:15010', channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-      node: { id: `sidecar~${ip}~${name}.${namespace}~${namespace}.svc.cluster.local`, cluster: workloadName, metadata },
+      node: { id: `sidecar~${ip}~${name}.${namespace}~${namespace}.svc.cluster.local`, cluster: workloadName, metadata, ...(locality ? { locality } : {}) },
     },
     source,
   );

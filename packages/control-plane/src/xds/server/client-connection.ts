@@ -8,6 +8,7 @@ import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { XdsNode } from '@weft/xds-client';
 import type { MeshModel } from '../../model/mesh-model.ts';
 import { capabilitiesFor, detectClientKind, type ClientCapabilities, type ClientKind, type Omission } from '../client-capabilities.ts';
+import { placementOfNode, type ClientPlacement } from '../generators/locality-lb.ts';
 import type { InboundWorkload } from '../generators/workload-selector.ts';
 import { fromStruct } from '../generators/types.ts';
 import { createInboundResources, inboundWorkloadFromMetadata, type InboundResources } from '../inbound-resources.ts';
@@ -110,6 +111,8 @@ export abstract class ClientConnection {
   kind: ClientKind = 'unknown';
   caps: ClientCapabilities = capabilitiesFor('unknown');
   namespace = 'default';
+  /** Where the client runs (node locality + `LABELS`), for EDS locality priorities; undefined when it reports no locality. */
+  placement: ClientPlacement | undefined;
   snapshot: Snapshot | undefined;
   readonly types = new Map<SnapshotTypeUrl, TypeState>();
   /** Type URLs the client asked for that the server does not serve (bounded). */
@@ -142,6 +145,7 @@ export abstract class ClientConnection {
     const ns = this.metadata.NAMESPACE;
     const fromId = node.id.split('~')[2]?.split('.')[1];
     this.namespace = typeof ns === 'string' && ns ? ns : fromId || 'default';
+    this.placement = placementOfNode(node.locality, this.metadata.LABELS);
     this.snapshot = this.host.snapshotFor(this.caps);
     this.host.metrics.connections.inc({ kind: this.kind, protocol: this.protocol });
     this.host.onIdentified(this);
@@ -249,7 +253,7 @@ export abstract class ClientConnection {
     const isListener = st.typeUrl === TypeUrl.listener;
     if (isListener) for (const name of this.inboundOmissions.keys()) if (!names.has(name)) this.inboundOmissions.delete(name);
     for (const name of names) {
-      const r = isListener && name.startsWith(INBOUND_LISTENER_PREFIX) ? this.inboundListener(name) : snap.lookup(st.typeUrl, name, this.namespace);
+      const r = isListener && name.startsWith(INBOUND_LISTENER_PREFIX) ? this.inboundListener(name) : snap.lookup(st.typeUrl, name, this.namespace, this.placement);
       if (r) {
         out.set(name, r);
         st.removalDue.delete(name);
