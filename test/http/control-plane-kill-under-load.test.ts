@@ -17,6 +17,7 @@ import type { MeshDispatcher } from '@weft/http-adapter';
 import { startControlPlane, type ControlPlaneProcess } from '../../packages/control-plane/src/demo/control-plane-process.ts';
 import { startUpstream } from '../../packages/http-adapter/test/support.ts';
 import type { Upstream } from '../../packages/http-adapter/test/support.ts';
+import { serviceEntryYaml, versionSubsetsYaml, virtualServiceYaml, weightedRouteLines, yamlDocuments } from '../support/istio-yaml.ts';
 
 const WEFT = fileURLToPath(new URL('../../packages/control-plane/src/cli/weft.ts', import.meta.url));
 
@@ -28,37 +29,11 @@ let mesh: Mesh;
 let dispatcher: MeshDispatcher;
 
 function meshYaml(v1Weight: number): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: reviews, namespace: shop }
-spec:
-  hosts: [reviews.shop.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 9080, name: http, protocol: HTTP }]
-  endpoints:
-    - { address: 127.0.0.1, ports: { http: ${v1.port} }, labels: { version: v1 } }
-    - { address: 127.0.0.1, ports: { http: ${v2.port} }, labels: { version: v2 } }
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: reviews, namespace: shop }
-spec:
-  host: reviews
-  subsets:
-    - { name: v1, labels: { version: v1 } }
-    - { name: v2, labels: { version: v2 } }
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews, namespace: shop }
-spec:
-  hosts: [reviews]
-  http:
-    - route:
-        - { destination: { host: reviews, subset: v1 }, weight: ${v1Weight} }
-        - { destination: { host: reviews, subset: v2 }, weight: ${100 - v1Weight} }
-`;
+  return yamlDocuments(
+    serviceEntryYaml({ name: 'reviews', namespace: 'shop', port: 9080, endpoints: [{ port: v1.port, labels: { version: 'v1' } }, { port: v2.port, labels: { version: 'v2' } }] }),
+    versionSubsetsYaml('reviews', 'shop', ['v1', 'v2']),
+    virtualServiceYaml('reviews', 'shop', `    - route:\n${weightedRouteLines('reviews', { v1: v1Weight, v2: 100 - v1Weight })}`),
+  );
 }
 
 /** Sends `count` requests, `concurrency` at a time; returns the statuses that were not 200. */

@@ -15,6 +15,7 @@ import type { MeshDispatcher } from '@weft/http-adapter';
 import { startControlPlane, type ControlPlaneProcess } from '../../packages/control-plane/src/demo/control-plane-process.ts';
 import { startUpstream } from '../../packages/http-adapter/test/support.ts';
 import type { Upstream } from '../../packages/http-adapter/test/support.ts';
+import { serviceEntryYaml, versionSubsetsYaml, virtualServiceYaml, weightedRouteLines, yamlDocuments } from '../support/istio-yaml.ts';
 
 const WEFT = fileURLToPath(new URL('../../packages/control-plane/src/cli/weft.ts', import.meta.url));
 
@@ -26,39 +27,18 @@ let mesh: Mesh;
 let dispatcher: MeshDispatcher;
 
 function meshYaml(): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: reviews, namespace: shop }
-spec:
-  hosts: [reviews.shop.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 9080, name: http, protocol: HTTP }]
-  endpoints:
-    - { address: 127.0.0.1, ports: { http: ${v1.port} }, labels: { version: v1 } }
-    - { address: 127.0.0.1, ports: { http: ${v2.port} }, labels: { version: v2 } }
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: reviews, namespace: shop }
-spec:
-  host: reviews
-  subsets:
-    - { name: v1, labels: { version: v1 } }
-    - { name: v2, labels: { version: v2 } }
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews, namespace: shop }
-spec:
-  hosts: [reviews]
-  http:
-    - match: [{ headers: { end-user: { exact: jason } } }]
+  return yamlDocuments(
+    serviceEntryYaml({ name: 'reviews', namespace: 'shop', port: 9080, endpoints: [{ port: v1.port, labels: { version: 'v1' } }, { port: v2.port, labels: { version: 'v2' } }] }),
+    versionSubsetsYaml('reviews', 'shop', ['v1', 'v2']),
+    virtualServiceYaml(
+      'reviews',
+      'shop',
+      `    - match: [{ headers: { end-user: { exact: jason } } }]
       route: [{ destination: { host: reviews, subset: v2 } }]
     - route:
-        - { destination: { host: reviews, subset: v1 }, weight: 90 }
-        - { destination: { host: reviews, subset: v2 }, weight: 10 }
-`;
+${weightedRouteLines('reviews', { v1: 90, v2: 10 })}`,
+    ),
+  );
 }
 
 before(async () => {

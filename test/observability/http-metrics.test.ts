@@ -20,6 +20,7 @@ import { startControlPlane, type ControlPlaneProcess } from '../../packages/cont
 import { startUpstream } from '../../packages/http-adapter/test/support.ts';
 import type { Upstream } from '../../packages/http-adapter/test/support.ts';
 import { parsePrometheus, sampleValue } from './prometheus-text.ts';
+import { serviceEntryYaml, versionSubsetsYaml, virtualServiceYaml, yamlDocuments } from '../support/istio-yaml.ts';
 
 const WEFT = fileURLToPath(new URL('../../packages/control-plane/src/cli/weft.ts', import.meta.url));
 
@@ -38,52 +39,22 @@ let admin: AdminServerHandle;
 let logPath: string;
 
 function meshYaml(): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: reviews, namespace: shop }
-spec:
-  hosts: [reviews.shop.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 9080, name: http, protocol: HTTP }]
-  endpoints:
-    - { address: 127.0.0.1, ports: { http: ${v1.port} }, labels: { app: reviews, version: v1 } }
-    - { address: 127.0.0.1, ports: { http: ${v2.port} }, labels: { app: reviews, version: v2 } }
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: reviews, namespace: shop }
-spec:
-  host: reviews
-  subsets:
-    - { name: v1, labels: { version: v1 } }
-    - { name: v2, labels: { version: v2 } }
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: reviews, namespace: shop }
-spec:
-  hosts: [reviews]
-  http:
-    - name: flaky
+  return yamlDocuments(
+    serviceEntryYaml({ name: 'reviews', namespace: 'shop', port: 9080, endpoints: [{ port: v1.port, labels: { app: 'reviews', version: 'v1' } }, { port: v2.port, labels: { app: 'reviews', version: 'v2' } }] }),
+    versionSubsetsYaml('reviews', 'shop', ['v1', 'v2']),
+    virtualServiceYaml(
+      'reviews',
+      'shop',
+      `    - name: flaky
       match: [{ uri: { prefix: /flaky } }]
       route: [{ destination: { host: reviews, subset: v2 } }]
       retries: { attempts: 2, retryOn: 5xx }
     - name: main
       match: [{ uri: { prefix: /reviews } }]
-      route: [{ destination: { host: reviews, subset: v1 } }]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: ratings, namespace: shop }
-spec:
-  hosts: [ratings.shop.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 9080, name: http, protocol: HTTP }]
-  endpoints: [{ address: 127.0.0.1, ports: { http: ${slow.port} }, labels: { app: ratings, version: v1 } }]
----
-apiVersion: networking.istio.io/v1
+      route: [{ destination: { host: reviews, subset: v1 } }]`,
+    ),
+    serviceEntryYaml({ name: 'ratings', namespace: 'shop', port: 9080, endpoints: [{ port: slow.port, labels: { app: 'ratings', version: 'v1' } }] }),
+    `apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: ratings, namespace: shop }
 spec:
@@ -92,7 +63,8 @@ spec:
     connectionPool:
       tcp: { maxConnections: 1 }
       http: { http1MaxPendingRequests: 1, maxRequestsPerConnection: 1 }
-`;
+`,
+  );
 }
 
 before(async () => {
