@@ -94,6 +94,8 @@ export function buildCluster(ctx: GeneratorContext, hostname: string, port: numb
     name,
     type: 'EDS',
     eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: name },
+    // clients report per-locality load to the server that sent this cluster (our LRS service)
+    lrs_server: { self: {} },
     connect_timeout: durationFromMs(connectTimeoutMs),
   };
   lbPolicy(ctx, name, policy, message);

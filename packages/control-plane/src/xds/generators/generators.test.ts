@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TypeUrl, unpackAny } from '@weft/xds-client';
+import { TypeUrl, decodeResource, unpackAny, type Cluster } from '@weft/xds-client';
 import { capabilitiesFor, type Omission } from '../client-capabilities.ts';
 import { indexModel } from '../mesh-index.ts';
 import { makeModel, type FixtureInput } from '../testing/model-fixture.ts';
@@ -149,6 +149,10 @@ test('clusters: subsets, LB policies with gRPC fallback, circuit breakers, outli
   const whole = byName.get(`outbound|9080||${HOST}`);
   assert.equal(whole?.lb_policy, 'LEAST_REQUEST');
   assert.deepEqual(whole?.eds_cluster_config, { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: `outbound|9080||${HOST}` });
+  assert.deepEqual(whole?.lrs_server, { self: {} }, 'clients send load reports to the control plane');
+  const encoded = buildSnapshot(ctx.index, ctx.caps).resources.get(TypeUrl.cluster)?.get(`outbound|9080||${HOST}`);
+  const decoded = decodeResource(TypeUrl.cluster, encoded?.any as never);
+  assert.ok(decoded.result.ok && (decoded.result.value as Cluster).isLoadReportingEnabled, 'the SDK decoder sees lrs_server: self');
   assert.deepEqual(whole?.connect_timeout, { seconds: 2, nanos: 0 });
   assert.deepEqual(whole?.circuit_breakers.thresholds[0], { priority: 'DEFAULT', max_connections: { value: 10 }, max_pending_requests: { value: 5 }, max_requests: { value: 100 }, max_retries: { value: 3 } });
   assert.equal(whole?.outlier_detection.consecutive_5xx.value, 5);
