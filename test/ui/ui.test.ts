@@ -5,7 +5,7 @@
  * refreshes, that the NACK is listed (as text, not markup), and that the routing in force is
  * shown. Keeps a screenshot in `test-artifacts/ui.png`.
  */
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -96,9 +96,16 @@ function inPage<T>(page: Page, expression: string): Promise<T> {
   return page.evaluate(expression) as Promise<T>;
 }
 
+// A fresh machine installs Debian's Chromium first (apt-get, minutes): outside the test's own timeout.
+before(
+  () => {
+    const ensure = spawnSync(join(ROOT, 'scripts/ensure-chromium.sh'), { encoding: 'utf8', timeout: 900_000 });
+    assert.equal(ensure.status, 0, `scripts/ensure-chromium.sh failed: ${ensure.stderr}`);
+  },
+  { timeout: 960_000 },
+);
+
 test('/ui in Chromium: live graph from LRS, numbers update, NACKs and routing shown', { timeout: 120_000 }, async () => {
-  const ensure = spawnSync(join(ROOT, 'scripts/ensure-chromium.sh'), { encoding: 'utf8', timeout: 600_000 });
-  assert.equal(ensure.status, 0, `scripts/ensure-chromium.sh failed: ${ensure.stderr}`);
 
   const dir = mkdtempSync(join(tmpdir(), 'weft-ui-'));
   writeFileSync(join(dir, 'mesh.yaml'), CONFIG);
