@@ -13,7 +13,7 @@ import { generateEndpoints } from './generators/endpoint.ts';
 import { applyLocalityLb, type ClientPlacement } from './generators/locality-lb.ts';
 
 export type { ClientPlacement } from './generators/locality-lb.ts';
-import { buildListener, generateListeners, hostHasFault } from './generators/listener.ts';
+import { buildListener, generateListeners, listenerFilters } from './generators/listener.ts';
 import { generateRoutes } from './generators/route.ts';
 import type { GeneratedResource, GeneratorContext } from './generators/types.ts';
 import type { MeshIndex } from './mesh-index.ts';
@@ -215,7 +215,7 @@ function lookupIn(view: ViewResources, typeUrl: SnapshotTypeUrl, name: string, n
     const canonical = listenerName(resolveHost(hp.host, namespace, view.ctx.index.model.domainSuffix), hp.port);
     if (canonical !== name && view.resources.get(TypeUrl.listener)?.has(canonical)) {
       const host = canonical.slice(0, canonical.lastIndexOf(':'));
-      alias = encode(TypeUrl.listener, buildListener(name, canonical, hostHasFault(view.ctx, host), view.ctx.index.tracingSamplingPercent));
+      alias = encode(TypeUrl.listener, buildListener(name, canonical, listenerFilters(view.ctx, host, name)));
     }
   }
   if (view.aliases.size < MAX_ALIASES) view.aliases.set(key, alias);

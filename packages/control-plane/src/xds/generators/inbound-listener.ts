@@ -20,7 +20,7 @@ import type { MeshModel } from '../../model/mesh-model.ts';
 import type { ClientCapabilities, Omission } from '../client-capabilities.ts';
 import { buildWorkloadRbac } from './authz.ts';
 import { CERT_PROVIDER_INSTANCE, IDENTITY_CERT_NAME, ROOT_CERT_NAME } from './cert-providers.ts';
-import { inboundRateLimitFilter } from './inbound-rate-limit.ts';
+import { inboundRateLimitFilter } from './local-rate-limit.ts';
 import { packResource } from './pack.ts';
 import { effectiveMtls, type MtlsMode } from './peer-authn.ts';
 import type { GeneratedResource } from './types.ts';
