@@ -7,7 +7,7 @@ export { createStaticXdsConfigSource } from './internal/config-source.ts';
 export type { XdsConfigSource, StaticXdsConfigSource } from './internal/config-source.ts';
 export { weftChannelOptions } from './internal/channel-options.ts';
 export type { WeftChannelOptions } from './internal/channel-options.ts';
-export { CONFIG_SOURCE_OPTION, INITIAL_RESOLUTION_TIMEOUT_OPTION } from './internal/weft-resolver.ts';
+export { CONFIG_SOURCE_OPTION, INITIAL_RESOLUTION_TIMEOUT_OPTION, TELEMETRY_OPTION } from './internal/weft-resolver.ts';
 export type { ResolverEvents } from './internal/weft-resolver.ts';
 export { WEFT_ERROR_CODE_KEY } from './internal/grpc-status.ts';
 export { WEFT_LB_POLICY_NAME } from './internal/weft-load-balancer.ts';

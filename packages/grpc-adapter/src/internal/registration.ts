@@ -4,6 +4,7 @@
  * grpc-js's documented `experimental` hooks; nothing private is touched.
  */
 import { experimental } from '@grpc/grpc-js';
+import type { MeshTelemetry } from '@weft/core';
 import type { XdsConfigSource } from './config-source.ts';
 import { createWeftResolverClass } from './weft-resolver.ts';
 import type { ResolverEvents } from './weft-resolver.ts';
@@ -17,6 +18,8 @@ export interface RegisterWeftGrpcOptions {
   isXdsSchemeClaimed?: boolean;
   /** Diagnostics hooks (config accepted/rejected). */
   events?: ResolverEvents;
+  /** Records meshed calls (a channel may override it with `weft.telemetry`); none by default. */
+  telemetry?: MeshTelemetry;
 }
 
 /** What {@link registerWeftGrpc} did. */
@@ -27,6 +30,8 @@ export interface WeftGrpcRegistration {
   readonly isGrpcJsXdsPresent: boolean;
   /** Replaces the mesh view used by channels created from now on. */
   setSource(source: XdsConfigSource | undefined): void;
+  /** Replaces the telemetry of channels created from now on. */
+  setTelemetry(telemetry: MeshTelemetry | undefined): void;
 }
 
 /**
@@ -47,8 +52,9 @@ export function isGrpcJsXdsRegistered(): boolean {
  */
 export function registerWeftGrpc(options: RegisterWeftGrpcOptions = {}): WeftGrpcRegistration {
   let source = options.source;
+  let telemetry = options.telemetry;
   registerWeftLoadBalancer();
-  const resolverClass = createWeftResolverClass(() => source, options.events);
+  const resolverClass = createWeftResolverClass(() => source, options.events, () => telemetry);
   const isGrpcJsXdsPresent = isGrpcJsXdsRegistered();
   const schemes = ['weft'];
   experimental.registerResolver('weft', resolverClass);
@@ -81,6 +87,9 @@ export function registerWeftGrpc(options: RegisterWeftGrpcOptions = {}): WeftGrp
     isGrpcJsXdsPresent,
     setSource(next) {
       source = next;
+    },
+    setTelemetry(next) {
+      telemetry = next;
     },
   };
 }

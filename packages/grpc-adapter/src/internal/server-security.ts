@@ -31,6 +31,13 @@ export interface MeshServerSecurityOptions {
   readonly identity: () => WorkloadIdentity | undefined;
   /** Told about refused connections (for logs). */
   readonly onError?: (error: MeshError) => void;
+  /**
+   * Interceptors for every call on this port's connections, run before the server's own
+   * (attached to the injectors' credentials with grpc-js's public
+   * `experimental.createServerCredentialsWithInterceptors`); used when the server was constructed
+   * without Weft's interceptors (the register hook's bind hook).
+   */
+  readonly interceptors?: readonly grpc.ServerInterceptor[];
 }
 
 /**
@@ -118,7 +125,9 @@ export async function listenWithMeshSecurity(server: grpc.Server, address: strin
     report(e);
     socket.resetAndDestroy();
   };
-  const plainInjector = (): ConnectionInjector => (plain ??= server.createConnectionInjector(grpc.ServerCredentials.createInsecure()));
+  const withInterceptors = (credentials: grpc.ServerCredentials): grpc.ServerCredentials =>
+    options.interceptors === undefined || options.interceptors.length === 0 ? credentials : grpc.experimental.createServerCredentialsWithInterceptors(credentials, [...options.interceptors]);
+  const plainInjector = (): ConnectionInjector => (plain ??= server.createConnectionInjector(withInterceptors(grpc.ServerCredentials.createInsecure())));
   /** The TLS injector of the current identity; `isFresh` when just created (its certificate arrives on the next turn). */
   const secureInjector = (): { injector: ConnectionInjector; isFresh: boolean } | undefined => {
     const identity = options.identity();
@@ -126,7 +135,7 @@ export async function listenWithMeshSecurity(server: grpc.Server, address: strin
     if (secure?.identity === identity) return { injector: secure.injector, isFresh: false };
     secure?.injector.drain(30_000);
     const provider = identityCertificateProvider(identity);
-    secure = { identity, injector: server.createConnectionInjector(grpc.experimental.createCertificateProviderServerCredentials(provider, provider, true)) };
+    secure = { identity, injector: server.createConnectionInjector(withInterceptors(grpc.experimental.createCertificateProviderServerCredentials(provider, provider, true))) };
     return { injector: secure.injector, isFresh: true };
   };
   const onConnection = (socket: Socket): void => {

@@ -10,13 +10,12 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { HttpFilter } from '@weft/xds-client';
-import { createAccessDeniedError, createMtlsRequiredError, RBAC_DENIED_BODY, spiffeUrisOf, type InboundChain, type RbacRequest } from '@weft/core';
+import type { MeshTelemetry } from '@weft/core';
 import { listenWithMeshSecurity, type MeshSecuredPort, type MeshServerSecurityOptions } from './server-security.ts';
-import { faultFilterFactory, rateLimitFilterFactory } from './call-filters.ts';
+import { compileInbound, createInboundPolicyInterceptor } from './inbound-interceptor.ts';
+import { createTelemetryServerInterceptor } from './telemetry-server-interceptor.ts';
 import { HealthStatusTable } from './health-service.ts';
 import type { ServingStatus } from './health-service.ts';
-
-type FilterFactory = grpc.experimental.FilterFactory<grpc.experimental.Filter>;
 
 /** Options of {@link createWeftServer}. */
 export interface WeftServerOptions {
@@ -35,6 +34,11 @@ export interface WeftServerOptions {
    * rate-limit filters replace `inboundFilters` while a policy is in force.
    */
   security?: MeshServerSecurityOptions;
+  /**
+   * Server telemetry (`reporter="destination"` metrics, SERVER spans, access log, metadata
+   * exchange); its interceptor runs first, so calls the policy refuses are recorded too.
+   */
+  telemetry?: MeshTelemetry;
 }
 
 /** A meshed server; the application adds its services to `server` as usual. */
@@ -55,91 +59,13 @@ export interface WeftServer {
   close(graceMs?: number): Promise<void>;
 }
 
-interface CompiledInbound {
-  /** Per method path: the filter factories to run. */
-  readonly forPath: (path: string) => FilterFactory[];
-}
-
-function compileInbound(filters: readonly HttpFilter[], authority: string): CompiledInbound {
-  const cache = new Map<string, FilterFactory[]>();
-  return {
-    forPath(path) {
-      let list = cache.get(path);
-      if (list === undefined) {
-        list = [];
-        filters.forEach((f, i) => {
-          const where = `inbound http_filters[${i}] (${f.name})`;
-          const ff = f.config.type === 'fault' ? faultFilterFactory(f.config.fault, where, path, authority, '') : f.config.type === 'localRateLimit' ? rateLimitFilterFactory(f.config.localRateLimit, path, authority) : undefined;
-          if (ff !== undefined) list!.push(ff);
-        });
-        cache.set(path, list);
-      }
-      return list;
-    },
-  };
-}
-
 /** Creates a meshed grpc-js server. Nothing is bound until {@link WeftServer.listen}. */
 export function createWeftServer(options: WeftServerOptions = {}): WeftServer {
   const name = options.name ?? 'grpc-server';
   let inbound = compileInbound(options.inboundFilters ?? [], name);
   const security = options.security;
-  const chainInbound = new WeakMap<InboundChain, CompiledInbound>();
-  const interceptor: grpc.ServerInterceptor = (descriptor, call) => {
-    const policy = security?.policy();
-    let chain: InboundChain | undefined;
-    let factories: FilterFactory[];
-    if (policy !== undefined) {
-      const auth = call.getAuthContext();
-      const isTls = auth.transportSecurityType === 'ssl';
-      chain = isTls ? policy.tlsChain : policy.plaintextChain;
-      let compiled = chain && chainInbound.get(chain);
-      if (chain !== undefined && compiled === undefined) chainInbound.set(chain, (compiled = compileInbound(chain.httpFilters, name)));
-      factories = compiled?.forPath(descriptor.path) ?? [];
-      if (chain === undefined || !chain.rbac.isPermissive) {
-        const rbacChain = chain?.rbac;
-        let self: grpc.ServerInterceptingCall;
-        const listener = new grpc.ServerListenerBuilder()
-          .withOnReceiveMetadata((metadata, next) => {
-            const denial = rbacChain === undefined ? 'no-chain' : authorizeCall(rbacChain, descriptor.path, metadata, call, isTls);
-            if (denial === 'no-chain') {
-              // The mode changed under an open plaintext connection (e.g. PERMISSIVE → STRICT).
-              const info = call.getConnectionInfo();
-              security?.onError?.(createMtlsRequiredError(info.localPort ?? 0, info.remoteAddress));
-              self.sendStatus({ code: grpc.status.UNAVAILABLE, details: 'mTLS required (PeerAuthentication STRICT)', metadata: new grpc.Metadata() });
-              return;
-            }
-            if (denial !== undefined) {
-              self.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: RBAC_DENIED_BODY, metadata: new grpc.Metadata() });
-              security?.onError?.(denial);
-              return;
-            }
-            let p: Promise<grpc.Metadata> = Promise.resolve(metadata);
-            for (const f of factories) p = f.createFilter().sendMetadata(p);
-            p.then(next, (status: grpc.StatusObject) => self.sendStatus(status));
-          })
-          .build();
-        const responder = new grpc.ResponderBuilder().withStart((next) => next(listener)).build();
-        self = new grpc.ServerInterceptingCall(call, responder);
-        return self;
-      }
-    } else {
-      factories = inbound.forPath(descriptor.path);
-    }
-    if (factories.length === 0) return new grpc.ServerInterceptingCall(call);
-    let self: grpc.ServerInterceptingCall;
-    const listener = new grpc.ServerListenerBuilder()
-      .withOnReceiveMetadata((metadata, next) => {
-        let p: Promise<grpc.Metadata> = Promise.resolve(metadata);
-        for (const f of factories) p = f.createFilter().sendMetadata(p);
-        p.then(next, (status: grpc.StatusObject) => self.sendStatus(status));
-      })
-      .build();
-    const responder = new grpc.ResponderBuilder().withStart((next) => next(listener)).build();
-    self = new grpc.ServerInterceptingCall(call, responder);
-    return self;
-  };
-  const server = new grpc.Server({ ...options.serverOptions, interceptors: [interceptor, ...(options.serverOptions?.interceptors ?? [])] });
+  const interceptor = createInboundPolicyInterceptor({ name, ...(security ? { security } : {}), inbound: () => inbound });
+  const server = new grpc.Server({ ...options.serverOptions, interceptors: [...(options.telemetry ? [createTelemetryServerInterceptor(options.telemetry)] : []), interceptor, ...(options.serverOptions?.interceptors ?? [])] });
   const health = new HealthStatusTable();
   health.set('', 'NOT_SERVING');
   if (options.isHealthServiceEnabled !== false) health.addTo(server);
@@ -185,25 +111,4 @@ export function createWeftServer(options: WeftServerOptions = {}): WeftServer {
       return closed;
     },
   };
-}
-
-/**
- * RBAC of one call: the `MeshError` of a denial (for logs), or undefined when allowed. The
- * principal is the SPIFFE ID of the verified client certificate (TLS connections only).
- */
-function authorizeCall(rbac: InboundChain['rbac'], path: string, metadata: grpc.Metadata, call: grpc.ServerInterceptingCallInterface, isTls: boolean): ReturnType<typeof createAccessDeniedError> | undefined {
-  const cert = isTls ? call.getAuthContext().sslPeerCertificate : undefined;
-  const info = call.getConnectionInfo();
-  const facts: RbacRequest = {
-    method: 'POST',
-    path,
-    headers: metadata.getMap() as RbacRequest['headers'],
-    authority: call.getHost(),
-    principal: cert !== undefined ? spiffeUrisOf(cert)[0] : undefined,
-    sourceIp: info.remoteAddress,
-    destinationIp: info.localAddress,
-    destinationPort: info.localPort,
-  };
-  const denial = rbac.authorize(facts);
-  return denial === undefined ? undefined : createAccessDeniedError(denial, facts);
 }

@@ -13,6 +13,7 @@ import { experimental, status as Status } from '@grpc/grpc-js';
 import type { ChannelOptions, StatusObject } from '@grpc/grpc-js';
 import { ErrorCode, MeshError } from '@weft/xds-client';
 import type { XdsConfig } from '@weft/xds-client';
+import type { MeshTelemetry } from '@weft/core';
 import { loadHasher } from './core-imports.ts';
 import type { Hasher } from './core-imports.ts';
 import { ClusterStateRegistry, compileClientSnapshot, needsHasher } from './client-snapshot.ts';
@@ -24,6 +25,11 @@ import { SNAPSHOT_ATTRIBUTE, WEFT_LB_POLICY_NAME } from './weft-load-balancer.ts
 
 /** Channel option: an {@link XdsConfigSource} for this channel, overriding the registered one. */
 export const CONFIG_SOURCE_OPTION = 'weft.config_source';
+/**
+ * Channel option: the `MeshTelemetry` (from `@weft/core`) that records this channel's calls
+ * (`reporter="source"` metrics, CLIENT spans, access log, load stats), overriding the registered one.
+ */
+export const TELEMETRY_OPTION = 'weft.telemetry';
 /** Channel option: how long calls to a never-resolved target wait before failing (ms). */
 export const INITIAL_RESOLUTION_TIMEOUT_OPTION = 'weft.initial_resolution_timeout_ms';
 const DEFAULT_INITIAL_RESOLUTION_TIMEOUT_MS = 15_000;
@@ -44,13 +50,15 @@ export interface ResolverEvents {
 /**
  * Builds the resolver class for grpc-js's `registerResolver`, bound to `getSource` (the
  * process's mesh view; consulted when a channel is created, after the per-channel
- * {@link CONFIG_SOURCE_OPTION}).
+ * {@link CONFIG_SOURCE_OPTION}) and `getTelemetry` (likewise, after {@link TELEMETRY_OPTION};
+ * without either, calls are not recorded).
  */
-export function createWeftResolverClass(getSource: () => XdsConfigSource | undefined, events: ResolverEvents = {}) {
+export function createWeftResolverClass(getSource: () => XdsConfigSource | undefined, events: ResolverEvents = {}, getTelemetry: () => MeshTelemetry | undefined = () => undefined) {
   return class WeftResolver implements experimental.Resolver {
     readonly #target: experimental.GrpcUri;
     readonly #listener: experimental.ResolverListener;
     readonly #source: XdsConfigSource | undefined;
+    readonly #telemetry: MeshTelemetry | undefined;
     readonly #listenerName: string;
     readonly #initialTimeoutMs: number;
     readonly #registry = new ClusterStateRegistry();
@@ -66,6 +74,7 @@ export function createWeftResolverClass(getSource: () => XdsConfigSource | undef
       this.#target = target;
       this.#listener = listener;
       this.#source = (options[CONFIG_SOURCE_OPTION] as XdsConfigSource | undefined) ?? getSource();
+      this.#telemetry = (options[TELEMETRY_OPTION] as MeshTelemetry | undefined) ?? getTelemetry();
       this.#listenerName = listenerNameOf(target);
       const t = Number(options[INITIAL_RESOLUTION_TIMEOUT_OPTION]);
       this.#initialTimeoutMs = Number.isFinite(t) && t > 0 ? t : DEFAULT_INITIAL_RESOLUTION_TIMEOUT_MS;
@@ -134,7 +143,7 @@ export function createWeftResolverClass(getSource: () => XdsConfigSource | undef
       const endpoints = [...snapshot.addresses.values()].map((a) => ({ addresses: [{ host: a.host, port: a.port }] }));
       this.#listener(
         experimental.statusOrFromValue(endpoints),
-        { [experimental.CHANNEL_ARGS_CONFIG_SELECTOR_KEY]: createConfigSelector(snapshot, this.#hasher), [SNAPSHOT_ATTRIBUTE]: snapshot },
+        { [experimental.CHANNEL_ARGS_CONFIG_SELECTOR_KEY]: createConfigSelector(snapshot, this.#hasher, this.#telemetry), [SNAPSHOT_ATTRIBUTE]: snapshot },
         experimental.statusOrFromValue(SERVICE_CONFIG) as Parameters<experimental.ResolverListener>[2],
         '',
       );

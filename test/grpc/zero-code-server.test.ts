@@ -1,0 +1,229 @@
+/**
+ * The zero-code gRPC server: a plain `new grpc.Server()` (no Weft code) started with
+ * `--import @weft/grpc-adapter/register`, WEFT_SERVICE, WEFT_PORT, WEFT_MTLS=on against a real
+ * control plane. It registers itself (a meshed client reaches it by its FQDN with no
+ * ServiceEntry), and the inbound listener from xDS is enforced on the server it binds:
+ * AuthorizationPolicy → PERMISSION_DENIED before the handler runs, the inbound local rate limit
+ * → UNAVAILABLE with `RL`, PeerAuthentication STRICT → plaintext refused; its
+ * `reporter="destination"` metrics are on its admin port. The meshed client in this process
+ * records `reporter="source"` metrics through the resolver.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { Mesh, createMeshTelemetry, createPeerIdentity, type MeshTelemetry } from '@weft/core';
+import { createXdsClient } from '@weft/xds-client';
+import { meshConfigSource, registerWeftGrpc } from '@weft/grpc-adapter';
+import { startControlPlane, type ControlPlaneProcess } from '../../packages/control-plane/src/demo/control-plane-process.ts';
+import { createCertificateAuthority } from '../../packages/control-plane/src/ca/certificate-authority.ts';
+import { parsePrometheus, sampleValue } from '../observability/prometheus-text.ts';
+
+const bytes = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b };
+const method = (name: string) => ({ path: `/test.Echo/${name}`, requestStream: false, responseStream: false, requestSerialize: bytes.serialize, requestDeserialize: bytes.deserialize, responseSerialize: bytes.serialize, responseDeserialize: bytes.deserialize });
+const definition = { Hello: method('Hello'), Forbidden: method('Forbidden'), Count: method('Count') } as unknown as grpc.ServiceDefinition;
+type EchoClient = grpc.Client & Record<string, (req: Buffer, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Buffer) => void) => grpc.ClientUnaryCall>;
+const Echo = grpc.makeGenericClientConstructor(definition as unknown as grpc.ServiceDefinition, 'Echo');
+
+const AUTHZ = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: deny-forbidden, namespace: shop }
+spec:
+  selector: { matchLabels: { app: echo } }
+  action: DENY
+  rules:
+    - to: [{ operation: { paths: ["/test.Echo/Forbidden"] } }]
+`;
+const RATE_LIMIT = `apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: { name: echo-ratelimit, namespace: shop }
+spec:
+  workloadSelector: { labels: { app: echo } }
+  configPatches:
+    - applyTo: HTTP_FILTER
+      match:
+        context: SIDECAR_INBOUND
+        listener: { filterChain: { filter: { name: envoy.filters.network.http_connection_manager } } }
+      patch:
+        operation: INSERT_BEFORE
+        value:
+          name: envoy.filters.http.local_ratelimit
+          typed_config:
+            "@type": type.googleapis.com/udpa.type.v1.TypedStruct
+            type_url: type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
+            value:
+              stat_prefix: http_local_rate_limiter
+              token_bucket: { max_tokens: 3, tokens_per_fill: 3, fill_interval: 3600s }
+              filter_enabled: { runtime_key: e, default_value: { numerator: 100, denominator: HUNDRED } }
+              filter_enforced: { runtime_key: f, default_value: { numerator: 100, denominator: HUNDRED } }
+`;
+const STRICT = `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: strict, namespace: shop }
+spec: { mtls: { mode: STRICT } }
+`;
+
+let dir: string;
+let config: string;
+let cp: ControlPlaneProcess;
+let app: ChildProcess;
+let appErr = '';
+let port: number;
+let adminPort: number;
+let mesh: Mesh;
+let xds: ReturnType<typeof createXdsClient>;
+let telemetry: MeshTelemetry;
+let meshed: EchoClient;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function call(client: EchoClient, name: string, body = 'bob'): Promise<{ code: number; details: string; body?: string }> {
+  return new Promise((resolve) => {
+    client[name]!(Buffer.from(body), { deadline: Date.now() + 10_000 }, (err, res) => resolve(err ? { code: err.code, details: err.details } : { code: 0, details: '', body: res?.toString() }));
+  });
+}
+
+/** Polls `probe` until it returns a value (config propagation); fails after a generous bound. */
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not happen${last ? `: ${String(last)}` : ''}\n${appErr}`);
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'weft-grpc-zero-'));
+  config = join(dir, 'mesh.yaml');
+  writeFileSync(config, '');
+  cp = await startControlPlane({ configPaths: [config], args: ['--debounce-ms', '50', '--ca-dir', join(dir, 'ca')] });
+  const ca = createCertificateAuthority({ caDir: join(dir, 'ca') });
+  [port, adminPort] = [await freePort(), await freePort()];
+  app = spawn(process.execPath, ['--import', '@weft/grpc-adapter/register', fileURLToPath(new URL('./fixtures/plain-grpc-server.mjs', import.meta.url))], {
+    cwd: fileURLToPath(new URL('../../', import.meta.url)),
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      GRPC_XDS_BOOTSTRAP: '',
+      GRPC_XDS_BOOTSTRAP_CONFIG: '',
+      WEFT_XDS_ADDRESS: cp.xdsAddress,
+      WEFT_SERVICE: 'echo',
+      WEFT_NAMESPACE: 'shop',
+      WEFT_LABELS: 'app=echo,version=v1',
+      WEFT_PORT: String(port),
+      WEFT_ADMIN_PORT: String(adminPort),
+      WEFT_INSTANCE_IP: '127.0.0.1',
+      WEFT_MTLS: 'on',
+      WEFT_SECURITY_LOG: '1',
+      WEFT_TOKEN: ca.createJoinToken({ namespace: 'shop', serviceAccount: 'echo' }).token,
+    },
+  });
+  app.stderr!.setEncoding('utf8').on('data', (d: string) => (appErr += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the app did not start: ${appErr}`)), 30_000);
+    app.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      if (d.includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    app.once('exit', (code) => reject(new Error(`the app exited with ${code}: ${appErr}`)));
+  });
+  xds = createXdsClient({ env: { WEFT_XDS_ADDRESS: cp.xdsAddress, WEFT_NAMESPACE: 'shop' } });
+  mesh = await Mesh.create({ xdsClient: xds });
+  telemetry = createMeshTelemetry({ local: createPeerIdentity({ workload: 'caller-v1', namespace: 'shop', labels: { app: 'caller', version: 'v1' } }) });
+  registerWeftGrpc({ source: meshConfigSource(mesh), telemetry });
+  meshed = new Echo(`xds:///echo.shop.svc.cluster.local:${port}`, grpc.credentials.createInsecure()) as EchoClient;
+});
+
+after(async () => {
+  meshed?.close();
+  await mesh?.close();
+  xds?.close();
+  if (app && app.exitCode === null) {
+    const exited = new Promise((r) => app.once('exit', r));
+    app.stdin!.end();
+    await exited;
+  }
+  await cp?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('the plain server registers itself: a meshed client reaches it by FQDN with no ServiceEntry, and records source metrics', async () => {
+  const r = await eventually('a meshed call', async () => {
+    const res = await call(meshed, 'Hello');
+    return res.code === 0 ? res : undefined;
+  });
+  assert.equal(r.body, 'hello bob');
+  const samples = parsePrometheus(await telemetry.metrics.metrics());
+  assert.ok(sampleValue(samples, 'istio_requests_total', { reporter: 'source', request_protocol: 'grpc', grpc_response_status: '0', destination_service: 'echo.shop.svc.cluster.local', source_workload: 'caller-v1' }) >= 1);
+});
+
+test('AuthorizationPolicy DENY on a method: PERMISSION_DENIED before the handler runs, other methods served', async () => {
+  writeFileSync(config, AUTHZ);
+  const denied = await eventually('the denial', async () => {
+    const res = await call(meshed, 'Forbidden');
+    return res.code === grpc.status.PERMISSION_DENIED ? res : undefined;
+  });
+  assert.match(denied.details, /RBAC: access denied/);
+  const before = JSON.parse((await call(meshed, 'Count')).body!) as { forbidden: number };
+  assert.equal((await call(meshed, 'Forbidden')).code, grpc.status.PERMISSION_DENIED);
+  const after = JSON.parse((await call(meshed, 'Count')).body!) as { forbidden: number };
+  assert.equal(after.forbidden, before.forbidden, 'the denied handler never ran');
+  assert.equal((await call(meshed, 'Hello')).code, 0);
+  assert.match(appErr, /WEFT_ERR_ACCESS_DENIED|RBAC/);
+});
+
+test('server metrics on the admin port: reporter="destination" with the gRPC status of denied and served calls', async () => {
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  const samples = parsePrometheus(text);
+  const base = { reporter: 'destination', request_protocol: 'grpc', destination_service: 'echo.shop.svc.cluster.local', source_workload: 'caller-v1' };
+  assert.ok(sampleValue(samples, 'istio_requests_total', { ...base, grpc_response_status: '0' }) >= 1);
+  assert.ok(sampleValue(samples, 'istio_requests_total', { ...base, grpc_response_status: '7' }) >= 2);
+});
+
+test('inbound local rate limit (EnvoyFilter SIDECAR_INBOUND): the excess ends UNAVAILABLE with RL', async () => {
+  writeFileSync(config, `${AUTHZ}---\n${RATE_LIMIT}`);
+  const limited = await eventually('rate limiting', async () => {
+    const res = await call(meshed, 'Hello');
+    return res.code === grpc.status.UNAVAILABLE && /RL|RATE_LIMITED/.test(res.details) ? res : undefined;
+  });
+  assert.match(limited.details, /WEFT_ERR_RATE_LIMITED|\(RL\)/);
+  // The bucket (3 tokens per hour) is empty now: a burst is refused entirely.
+  const burst = await Promise.all(Array.from({ length: 10 }, () => call(meshed, 'Hello')));
+  assert.deepEqual(new Set(burst.map((r) => r.code)), new Set([grpc.status.UNAVAILABLE]));
+});
+
+test('PeerAuthentication STRICT: a plaintext client is refused at the connection', async () => {
+  writeFileSync(config, `${AUTHZ}---\n${STRICT}`);
+  const plain = new Echo(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as EchoClient;
+  try {
+    const refused = await eventually('the refusal', async () => {
+      const res = await call(plain, 'Hello');
+      return res.code === grpc.status.UNAVAILABLE && !/RL|RATE_LIMITED/.test(res.details) ? res : undefined;
+    });
+    assert.equal(refused.code, grpc.status.UNAVAILABLE);
+    await eventually('the refusal log', async () => (/WEFT_ERR_MTLS_REQUIRED/.test(appErr) ? true : undefined));
+  } finally {
+    plain.close();
+  }
+});
