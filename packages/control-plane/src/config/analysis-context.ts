@@ -17,6 +17,7 @@ import type {
   SidecarSpec,
   VirtualServiceSpec,
   WorkloadEntrySpec,
+  WorkloadGroupSpec,
   WorkloadInstance,
 } from '../model/mesh-model.ts';
 import { formatFieldPath, makeFinding, type FindingCodeValue } from './finding.ts';
@@ -29,6 +30,8 @@ export interface AnalysisInput {
   gateways: readonly ConfigObject<GatewaySpec>[];
   serviceEntries: readonly ConfigObject<ServiceEntrySpec>[];
   workloadEntries: readonly ConfigObject<WorkloadEntrySpec>[];
+  /** Optional so inputs built before WorkloadGroup was read stay valid; absent means none. */
+  workloadGroups?: readonly ConfigObject<WorkloadGroupSpec>[];
   sidecars: readonly ConfigObject<SidecarSpec>[];
   envoyFilters: readonly ConfigObject<EnvoyFilterSpec>[];
   peerAuthentications: readonly ConfigObject<PeerAuthenticationSpec>[];

@@ -28,7 +28,7 @@ const modelModules: Record<string, () => Promise<Record<string, unknown>>> = {
   'telemetry.istio.io/v1alpha1': () => import('@kubernetes-models/istio/telemetry.istio.io/v1alpha1'),
 };
 
-const networkingKinds: readonly ConfigKind[] = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'WorkloadEntry', 'Sidecar'];
+const networkingKinds: readonly ConfigKind[] = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'WorkloadEntry', 'WorkloadGroup', 'Sidecar'];
 const securityKinds: readonly ConfigKind[] = ['PeerAuthentication', 'AuthorizationPolicy'];
 const telemetryKinds: readonly ConfigKind[] = ['Telemetry'];
 

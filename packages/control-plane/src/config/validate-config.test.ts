@@ -94,7 +94,7 @@ async function validateText(text: string, name = 'mesh.yaml') {
 
 test('unknown kinds and API versions are warnings, and the rest of the file still loads', async () => {
   const { findings, model } = await validateText(
-    'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n---\napiVersion: networking.istio.io/v1\nkind: WorkloadGroup\nmetadata: { name: g }\n---\n' +
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n---\napiVersion: networking.istio.io/v1\nkind: ProxyConfig\nmetadata: { name: g }\n---\n' +
       'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: default, namespace: istio-system }\nspec: { mtls: { mode: PERMISSIVE } }\n',
   );
   assert.ok(model);

@@ -48,7 +48,8 @@ kind: WorkloadGroup
 metadata: { name: catalog-${pod}, namespace: shop }
 spec:
   metadata: { labels: { app: catalog, pod: ${pod} } }
-  probe: { httpGet: { path: /ready, port: ${port} }, periodSeconds: 0.1, timeoutSeconds: 2, failureThreshold: 1, successThreshold: 1 }
+  template: { serviceAccount: catalog }
+  probe: { httpGet: { path: /ready, port: ${port} }, periodSeconds: 1, timeoutSeconds: 2, failureThreshold: 1, successThreshold: 1 }
 `;
   const entry = (pod: string, port: number) => `---
 apiVersion: networking.istio.io/v1

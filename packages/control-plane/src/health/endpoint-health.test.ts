@@ -13,7 +13,6 @@ import { createXdsServer } from '../xds/xds-server.ts';
 import { rawAdsClient, testNode } from '../xds/testing/raw-ads-client.ts';
 import { createEndpointHealthMonitor } from './endpoint-health.ts';
 import { createHealthChecker } from './health-checker.ts';
-import { createWorkloadGroupReader } from './workload-group-source.ts';
 import { parseWorkloadGroup } from './workload-group.ts';
 
 const HOST = 'catalog.shop.svc.cluster.local';
@@ -53,7 +52,7 @@ spec:
   template: { serviceAccount: catalog }
   probe:
     httpGet: { path: /ready, port: ${probePort} }
-    periodSeconds: 0.05
+    periodSeconds: 1
     timeoutSeconds: 1
     failureThreshold: 2
     successThreshold: 1
@@ -79,9 +78,9 @@ test('WorkloadGroup probe: a failing endpoint turns UNHEALTHY in EDS and comes b
   const probePort = await listen(app);
   const dir = await mkdtemp(join(tmpdir(), 'weft-health-'));
   await writeFile(join(dir, 'mesh.yaml'), config(probePort));
-  const store = await createConfigStore({ paths: [dir], debounceMs: 10, watch: false });
+  const store = await createConfigStore({ paths: [dir], debounceMs: 10 });
   const xds = createXdsServer({ source: store, debounceMs: 0 });
-  const monitor = createEndpointHealthMonitor({ source: store, sink: store.registry, readGroups: createWorkloadGroupReader([dir]), rereadMs: 50 });
+  const monitor = createEndpointHealthMonitor({ source: store, sink: store.registry });
   const port = await xds.listen('127.0.0.1', 0);
   const client = rawAdsClient(`127.0.0.1:${port}`);
   try {
@@ -114,7 +113,7 @@ test('WorkloadGroup probe: a failing endpoint turns UNHEALTHY in EDS and comes b
 
     isReady = false;
     await waitFor((h) => h[9001] === 'UNHEALTHY');
-    // Removing the WorkloadGroup alone publishes no generation; the re-read stops the probe and
+    // Removing the WorkloadGroup is a config change: the new generation stops the probe and
     // clears the health it set.
     await writeFile(join(dir, 'mesh.yaml'), config(probePort).split('---').slice(0, 3).join('---'));
     await waitFor((h) => h[9001] === 'HEALTHY');

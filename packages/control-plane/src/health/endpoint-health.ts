@@ -1,17 +1,17 @@
 /**
- * Health checking of registered endpoints, end to end: after each model generation it reads the
- * WorkloadGroups (their `spec.probe`), selects the group's members among the model's endpoints
- * (WorkloadEntries and self-registered workloads in the group's namespace carrying all of the
- * group's `spec.metadata.labels`), and keeps a {@link HealthChecker} probing exactly those.
- * Transitions go to the registry, so the next generation publishes them in EDS: an UNHEALTHY
- * endpoint leaves clients' picks and comes back when it is HEALTHY again. Groups are also
- * re-read on a timer (unref'd), because a WorkloadGroup-only edit publishes no generation.
+ * Health checking of registered endpoints, end to end: for each model generation it takes the
+ * model's WorkloadGroups with a `spec.probe`, selects each group's members among the model's
+ * endpoints (WorkloadEntries and self-registered workloads in the group's namespace carrying
+ * all of the group's `spec.metadata.labels`), and keeps a {@link HealthChecker} probing exactly
+ * those. Transitions go to the registry, so the next generation publishes them in EDS: an
+ * UNHEALTHY endpoint leaves clients' picks and comes back when it is HEALTHY again. A
+ * WorkloadGroup edit is a config change like any other: it publishes a generation, which
+ * re-targets the checker.
  */
 import type { MeshModel } from '../model/mesh-model.ts';
 import { labelsMatch } from '../registry/service-index.ts';
 import { createHealthChecker, type HealthChecker, type HealthSink, type HealthTarget, type TargetStatus } from './health-checker.ts';
-import type { WorkloadGroupProbe } from './workload-group.ts';
-import type { WorkloadGroupRead } from './workload-group-source.ts';
+import { workloadGroupProbes, type WorkloadGroupProbe } from './workload-group.ts';
 
 /** Options of {@link createEndpointHealthMonitor}. */
 export interface EndpointHealthOptions {
@@ -19,13 +19,6 @@ export interface EndpointHealthOptions {
   source: { readonly current: MeshModel; onChange(listener: (model: MeshModel) => void): { [Symbol.dispose](): void } };
   /** Where probe results go (the config store's registry). */
   sink: HealthSink;
-  /** Reads the WorkloadGroups (e.g. `createWorkloadGroupReader` over the config paths). */
-  readGroups: () => Promise<WorkloadGroupRead>;
-  /**
-   * Also re-reads the groups this often (ms), so a change to a WorkloadGroup alone (which
-   * publishes no new generation) is picked up; default 2000, 0 disables.
-   */
-  rereadMs?: number;
 }
 
 /** The `/debug/health` document. */
@@ -66,27 +59,17 @@ export function createEndpointHealthMonitor(options: EndpointHealthOptions): End
   let groups: WorkloadGroupProbe[] = [];
   let problems: string[] = [];
   let isClosed = false;
-  let chain = Promise.resolve();
 
-  const refresh = (): Promise<void> => {
-    chain = chain.then(async () => {
-      if (isClosed) return;
-      const read = await options.readGroups();
-      if (isClosed) return;
-      groups = read.groups;
-      problems = read.problems;
-      checker.update(healthTargets(options.source.current, groups));
-    });
-    return chain;
+  const refresh = (model: MeshModel): void => {
+    if (isClosed) return;
+    const read = workloadGroupProbes(model);
+    groups = read.groups;
+    problems = read.problems;
+    checker.update(healthTargets(model, groups));
   };
-  const ready = refresh();
-  const sub = options.source.onChange(() => void refresh());
-  const rereadMs = options.rereadMs ?? 2000;
-  let timer: NodeJS.Timeout | undefined;
-  if (rereadMs > 0) {
-    timer = setInterval(() => void refresh(), rereadMs);
-    timer.unref();
-  }
+  refresh(options.source.current);
+  const ready = Promise.resolve();
+  const sub = options.source.onChange((model) => refresh(model));
 
   return {
     ready,
@@ -101,7 +84,6 @@ export function createEndpointHealthMonitor(options: EndpointHealthOptions): End
     close() {
       if (isClosed) return;
       isClosed = true;
-      if (timer) clearInterval(timer);
       sub[Symbol.dispose]();
       checker.close();
     },

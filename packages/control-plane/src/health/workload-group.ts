@@ -2,11 +2,12 @@
  * The part of Istio's `WorkloadGroup` (networking.istio.io/v1) that health checking needs:
  * `spec.metadata.labels` (which WorkloadEntries and registered workloads belong to the group)
  * and `spec.probe` (httpGet, tcpSocket or grpc, with Kubernetes probe timing). The config
- * loader does not read WorkloadGroup yet, so this module parses it from the raw documents;
- * a bad group is reported (MeshError `WEFT_ERR_CONFIG_INVALID` naming the field) and ignored
- * as a whole.
+ * loader reads WorkloadGroups into the model (schema-checked); this module turns one into a
+ * probe setting. A bad group throws MeshError `WEFT_ERR_CONFIG_INVALID` naming the field (the
+ * workload-group analyzer reports that as a finding, so such a config is never published).
  */
 import { MeshError } from '@weft/xds-client';
+import type { ConfigObject, MeshModel, WorkloadGroupSpec } from '../model/mesh-model.ts';
 
 /** What to probe: exactly one action. */
 export type ProbeAction =
@@ -126,4 +127,28 @@ export function parseWorkloadGroup(doc: unknown, defaultNamespace = 'default'): 
       failureThreshold: count(where, probe, 'failureThreshold', 3),
     },
   };
+}
+
+/** {@link parseWorkloadGroup} of a WorkloadGroup already loaded into the model. */
+export function probeOfWorkloadGroup(group: ConfigObject<WorkloadGroupSpec>): WorkloadGroupProbe | undefined {
+  return parseWorkloadGroup({ apiVersion: group.apiVersion, kind: 'WorkloadGroup', metadata: { name: group.name, namespace: group.namespace }, spec: group.spec }, group.namespace);
+}
+
+/**
+ * The WorkloadGroups of `model` that have a probe, parsed. A group that does not parse (only
+ * possible for one the analyzer let through with a warning, such as an `exec` probe) is left out
+ * and its message goes to `problems`. Never throws.
+ */
+export function workloadGroupProbes(model: MeshModel): { groups: WorkloadGroupProbe[]; problems: string[] } {
+  const groups: WorkloadGroupProbe[] = [];
+  const problems: string[] = [];
+  for (const g of model.workloadGroups ?? []) {
+    try {
+      const parsed = probeOfWorkloadGroup(g);
+      if (parsed) groups.push(parsed);
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  return { groups, problems };
 }

@@ -49,6 +49,7 @@ export function buildCandidate(
     gateways: ofKind(objects, 'Gateway'),
     serviceEntries,
     workloadEntries,
+    workloadGroups: ofKind(objects, 'WorkloadGroup'),
     sidecars: ofKind(objects, 'Sidecar'),
     envoyFilters: ofKind(objects, 'EnvoyFilter'),
     peerAuthentications: ofKind(objects, 'PeerAuthentication'),
@@ -78,6 +79,7 @@ export function buildCandidate(
     gateways: input.gateways,
     serviceEntries: input.serviceEntries,
     workloadEntries: input.workloadEntries,
+    workloadGroups: input.workloadGroups ?? [],
     sidecars: input.sidecars,
     envoyFilters: input.envoyFilters,
     peerAuthentications: input.peerAuthentications,
@@ -91,7 +93,7 @@ export function buildCandidate(
 /** Numbers and freezes a candidate model: the published, immutable generation. */
 export function publishModel(candidate: Candidate, generation: number): MeshModel {
   const m = candidate.model;
-  for (const list of [m.virtualServices, m.destinationRules, m.gateways, m.serviceEntries, m.workloadEntries, m.sidecars, m.envoyFilters, m.peerAuthentications, m.authorizationPolicies, m.telemetries ?? [], m.findings]) deepFreeze(list);
+  for (const list of [m.virtualServices, m.destinationRules, m.gateways, m.serviceEntries, m.workloadEntries, m.workloadGroups ?? [], m.sidecars, m.envoyFilters, m.peerAuthentications, m.authorizationPolicies, m.telemetries ?? [], m.findings]) deepFreeze(list);
   for (const s of m.services.values()) deepFreeze(s);
   for (const e of m.endpoints.values()) deepFreeze(e);
   return Object.freeze({ ...m, generation, services: new ReadonlyMapView(m.services), endpoints: new ReadonlyMapView(m.endpoints) }) as MeshModel;

@@ -5,7 +5,7 @@
  *
  * Spec types come from `@kubernetes-models/istio`, which generates them from Istio's own CRDs.
  */
-import type { IVirtualService, IDestinationRule, IGateway, IServiceEntry, IWorkloadEntry, ISidecar } from '@kubernetes-models/istio/networking.istio.io/v1';
+import type { IVirtualService, IDestinationRule, IGateway, IServiceEntry, IWorkloadEntry, IWorkloadGroup, ISidecar } from '@kubernetes-models/istio/networking.istio.io/v1';
 import type { IEnvoyFilter } from '@kubernetes-models/istio/networking.istio.io/v1alpha3';
 import type { IAuthorizationPolicy, IPeerAuthentication } from '@kubernetes-models/istio/security.istio.io/v1';
 import type { ITelemetry } from '@kubernetes-models/istio/telemetry.istio.io/v1';
@@ -20,6 +20,8 @@ export type GatewaySpec = NonNullable<IGateway['spec']>;
 export type ServiceEntrySpec = NonNullable<IServiceEntry['spec']>;
 /** The `spec` of an Istio WorkloadEntry. */
 export type WorkloadEntrySpec = NonNullable<IWorkloadEntry['spec']>;
+/** The `spec` of an Istio WorkloadGroup (its `metadata.labels` and `probe` drive health checking). */
+export type WorkloadGroupSpec = NonNullable<IWorkloadGroup['spec']>;
 /** The `spec` of an Istio Sidecar. */
 export type SidecarSpec = NonNullable<ISidecar['spec']>;
 /** The `spec` of an Istio EnvoyFilter (only the local-rate-limit pattern is applied). */
@@ -38,6 +40,7 @@ export type ConfigKind =
   | 'Gateway'
   | 'ServiceEntry'
   | 'WorkloadEntry'
+  | 'WorkloadGroup'
   | 'Sidecar'
   | 'EnvoyFilter'
   | 'PeerAuthentication'
@@ -160,6 +163,11 @@ export interface MeshModel {
   gateways: readonly ConfigObject<GatewaySpec>[];
   serviceEntries: readonly ConfigObject<ServiceEntrySpec>[];
   workloadEntries: readonly ConfigObject<WorkloadEntrySpec>[];
+  /**
+   * WorkloadGroups; the endpoint health monitor probes the members of those with a `probe`.
+   * Optional so model literals built before WorkloadGroup was read stay valid; absent means none.
+   */
+  workloadGroups?: readonly ConfigObject<WorkloadGroupSpec>[];
   sidecars: readonly ConfigObject<SidecarSpec>[];
   envoyFilters: readonly ConfigObject<EnvoyFilterSpec>[];
   peerAuthentications: readonly ConfigObject<PeerAuthenticationSpec>[];

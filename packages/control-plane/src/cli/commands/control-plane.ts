@@ -34,7 +34,6 @@ import { mountGraphRoutes } from '../../admin/graph-routes.ts';
 import { mountHealthRoutes } from '../../admin/health-routes.ts';
 import { mountUiRoutes } from '../../ui/ui-routes.ts';
 import { createEndpointHealthMonitor } from '../../health/endpoint-health.ts';
-import { createWorkloadGroupReader } from '../../health/workload-group-source.ts';
 import type { MeshModel } from '../../model/mesh-model.ts';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../parse-args.ts';
@@ -109,8 +108,7 @@ export const controlPlaneCommand: Command = {
     const lrs = createLrsService({ graph, reportingIntervalMs: lrsIntervalMs, domainSuffix: store.current.domainSuffix, metrics: createLrsMetrics(xds.metrics.registry, () => graph.edgeCount) });
     xds.grpcServer.addService(lrs.definition, lrs.handlers);
     mountGraphRoutes(admin, graph);
-    const defaultNamespace = values['default-namespace'] ?? 'default';
-    const health = createEndpointHealthMonitor({ source: store, sink: store.registry, readGroups: createWorkloadGroupReader(paths, defaultNamespace) });
+    const health = createEndpointHealthMonitor({ source: store, sink: store.registry });
     mountHealthRoutes(admin, health);
     mountUiRoutes(admin, { source: store, xds });
     const caDir = values['ca-dir'];

@@ -175,3 +175,20 @@ test('Istio validation rules beyond the schema: port ranges, duplicates, require
     ['PeerAuthentication shop/p', 'spec.portLevelMtls'],
   ]);
 });
+
+test('WorkloadGroup is a loaded kind: its probe is checked (exec: WEFT0104 warning; a bad value: WEFT0107 error)', async () => {
+  const wg = (name: string, probe: string) =>
+    `apiVersion: networking.istio.io/v1\nkind: WorkloadGroup\nmetadata: { name: ${name}, namespace: shop }\nspec:\n  metadata: { labels: { app: ${name} } }\n  template: { serviceAccount: ${name} }\n  probe: ${probe}\n`;
+  const dir = await mkdtemp(join(tmpdir(), 'weft-analyze-'));
+  try {
+    await writeFile(join(dir, 'mesh.yaml'), [wg('good', '{ httpGet: { path: /ready, port: 8080 }, periodSeconds: 2 }'), wg('cmd', '{ exec: { command: [cat, /tmp/ready] } }')].join('\n---\n'));
+    const { findings, model } = await validateConfig([dir]);
+    assert.deepEqual(brief(findings), [['WEFT0104', 'warning', 'spec.probe.exec']]);
+    assert.match(findings[0]?.message ?? '', /is not applied by Weft/);
+    assert.deepEqual(model?.workloadGroups?.map((g) => g.name).sort(), ['cmd', 'good']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const bad = await analyze(wg('bad', '{ httpGet: { path: ready, port: 8080 }, failureThreshold: 0 }'));
+  assert.deepEqual(brief(bad.filter((f) => f.level === 'error')), [['WEFT0107', 'error', 'spec.probe.httpGet.path']]);
+});

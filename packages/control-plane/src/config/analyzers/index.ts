@@ -12,6 +12,7 @@ import { subsetSelectsNothingAnalyzer, undefinedSubsetAnalyzer } from './subsets
 import { unsupportedFeatureAnalyzer } from './unsupported.ts';
 import { valueAnalyzer } from './values.ts';
 import { zeroWeightAnalyzer } from './weights.ts';
+import { workloadGroupProbeAnalyzer } from './workload-groups.ts';
 
 /** The analyzers, each a pure function of the analysis input. */
 export const analyzers: readonly Analyzer[] = [
@@ -30,4 +31,5 @@ export const analyzers: readonly Analyzer[] = [
   envoyFilterAnalyzer,
   unsupportedFeatureAnalyzer,
   selectorAnalyzer,
+  workloadGroupProbeAnalyzer,
 ];
