@@ -153,7 +153,10 @@ function buildView(shared: Shared, namespace: string | undefined): MeshIndex {
   const vsByHost = new Map<string, VirtualServiceEntry>();
   const drByHost = new Map<string, DestinationRuleEntry>();
   const tracingSamplingPercent = tracingSamplingFor(model.telemetries ?? [], namespace, root);
-  const signature: string[] = [`tracing ${tracingSamplingPercent ?? '-'}`];
+  // EnvoyFilters of the client's namespace and the root namespace shape its API listeners
+  // (outbound local rate limit): views that differ in them must not share encodings.
+  const envoyFilters = namespace === undefined ? [] : model.envoyFilters.filter((ef) => ef.namespace === namespace || ef.namespace === root).map((ef) => `${ef.namespace}/${ef.name}`);
+  const signature: string[] = [`tracing ${tracingSamplingPercent ?? '-'}`, `envoyfilters ${envoyFilters.join(' ')}`];
   for (const svc of services) {
     const vsCandidates = candidatesOf(shared.vsTable, svc.hostname).filter(
       (vs) => sees(vs.spec.exportTo, vs.namespace) && (!egress || (vs.spec.hosts ?? []).some((h) => egress.allows(vs.namespace, resolveHost(h, vs.namespace, suffix)))),

@@ -1,0 +1,87 @@
+/**
+ * End to end: a SIDECAR_OUTBOUND local-rate-limit EnvoyFilter (Istio's documented pattern) in the
+ * caller's namespace, served by a real `weft control-plane`, limits what a meshed `fetch` sends:
+ * exactly the bucket's tokens are admitted, the rest answer 429 locally without reaching the
+ * upstream.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Mesh } from '@weft/core';
+import { createMeshDispatcher } from '@weft/http-adapter';
+import type { MeshDispatcher } from '@weft/http-adapter';
+import { startControlPlane, type ControlPlaneProcess } from '../../packages/control-plane/src/demo/control-plane-process.ts';
+import { startUpstream } from '../../packages/http-adapter/test/support.ts';
+import type { Upstream } from '../../packages/http-adapter/test/support.ts';
+import { serviceEntryYaml, yamlDocuments } from '../support/istio-yaml.ts';
+
+const WEFT = fileURLToPath(new URL('../../packages/control-plane/src/cli/weft.ts', import.meta.url));
+const TOKENS = 5;
+
+let dir: string;
+let cp: ControlPlaneProcess;
+let upstream: Upstream;
+let mesh: Mesh;
+let dispatcher: MeshDispatcher;
+
+// One bucket of TOKENS that refills only after an hour: the admitted count is exact.
+const OUTBOUND_LIMIT = `apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: { name: limit-calls, namespace: shop }
+spec:
+  configPatches:
+    - applyTo: HTTP_FILTER
+      match:
+        context: SIDECAR_OUTBOUND
+        listener: { filterChain: { filter: { name: envoy.filters.network.http_connection_manager } } }
+      patch:
+        operation: INSERT_BEFORE
+        value:
+          name: envoy.filters.http.local_ratelimit
+          typed_config:
+            "@type": type.googleapis.com/udpa.type.v1.TypedStruct
+            type_url: type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
+            value:
+              stat_prefix: http_local_rate_limiter
+              token_bucket: { max_tokens: ${TOKENS}, tokens_per_fill: ${TOKENS}, fill_interval: 3600s }
+              filter_enabled: { runtime_key: local_rate_limit_enabled, default_value: { numerator: 100, denominator: HUNDRED } }
+              filter_enforced: { runtime_key: local_rate_limit_enforced, default_value: { numerator: 100, denominator: HUNDRED } }
+`;
+
+before(async () => {
+  upstream = await startUpstream('reviews');
+  dir = mkdtempSync(join(tmpdir(), 'weft-outbound-rl-'));
+  writeFileSync(join(dir, 'mesh.yaml'), yamlDocuments(serviceEntryYaml({ name: 'reviews', namespace: 'shop', port: 9080, endpoints: [{ port: upstream.port }] }), OUTBOUND_LIMIT));
+  cp = await startControlPlane({ configPaths: [dir], args: ['--debounce-ms', '50'] });
+  const bootstrap = execFileSync(process.execPath, [WEFT, 'bootstrap', '--xds-address', cp.xdsAddress, '--namespace', 'shop', '--workload-name', 'outbound-rl'], { encoding: 'utf8' });
+  mesh = await Mesh.create({ xdsClientOptions: { bootstrap }, namespace: 'shop' });
+  dispatcher = createMeshDispatcher({ mesh, outboundTrafficPolicy: 'REGISTRY_ONLY', firstConfigTimeoutMs: 10_000 });
+});
+
+after(async () => {
+  await dispatcher?.close();
+  await mesh?.close();
+  await cp?.stop();
+  await upstream?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test(`SIDECAR_OUTBOUND local rate limit from the control plane: exactly ${TOKENS} of 12 calls admitted, the rest 429 RL without reaching the upstream`, async () => {
+  const statuses: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    const res = await fetch('http://reviews:9080/r', { dispatcher } as RequestInit);
+    await res.text();
+    statuses.push(res.status);
+    if (res.status === 429) {
+      assert.equal(res.headers.get('x-envoy-ratelimited'), 'true');
+      assert.equal(res.headers.get('x-weft-response-flags'), 'RL');
+    }
+  }
+  assert.equal(statuses.filter((s) => s === 200).length, TOKENS, `statuses ${statuses.join(',')}`);
+  assert.equal(statuses.filter((s) => s === 429).length, 12 - TOKENS);
+  assert.equal(upstream.seen.length, TOKENS, 'rejected calls never reached the upstream');
+});
