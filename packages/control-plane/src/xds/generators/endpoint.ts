@@ -5,13 +5,16 @@
  * (`workload` is `<name>;<namespace>;<canonical service>;<canonical revision>;<cluster id>`)
  * and, for mesh workloads (self-registered Weft workloads and anything labelled
  * `security.istio.io/tlsMode: istio`), `filter_metadata["envoy.transport_socket_match"]` =
- * `{tlsMode: "istio"}` so clients pick mTLS automatically. Priorities are 0 here; what a client
+ * `{tlsMode: "istio"}` so clients pick mTLS automatically — left off, as istiod does, when the
+ * workload's effective PeerAuthentication mode on that port is DISABLE (it does not accept
+ * mTLS there, so auto mTLS must send plaintext). Priorities are 0 here; what a client
  * gets is adjusted to its locality by locality-lb.ts.
  */
 import { isIP } from 'node:net';
 import { TypeUrl } from '@weft/xds-client';
 import type { ServiceModel, WorkloadInstance } from '../../model/mesh-model.ts';
 import { clusterName } from '../names.ts';
+import { effectiveMtls } from './peer-authn.ts';
 import type { GeneratedResource, GeneratorContext } from './types.ts';
 import { toStruct } from './types.ts';
 
@@ -50,6 +53,15 @@ export function isMeshWorkload(w: WorkloadInstance): boolean {
   return w.origin === 'registration' || w.labels['security.istio.io/tlsMode'] === 'istio';
 }
 
+/** True when `w` takes mTLS on `port`: a mesh workload whose PeerAuthentication there is not DISABLE. */
+function acceptsMtls(ctx: GeneratorContext, w: WorkloadInstance, port: number): boolean {
+  if (!isMeshWorkload(w)) return false;
+  const model = ctx.index.model;
+  if (model.peerAuthentications.length === 0) return true;
+  const workload = { namespace: w.namespace, labels: w.labels, serviceAccount: w.serviceAccount, workloadName: w.id };
+  return effectiveMtls(model, workload, port).mode !== 'DISABLE';
+}
+
 function locality(l: string): Record<string, string> {
   const [region = '', zone = '', subZone = ''] = l.split('/');
   return { region, zone, sub_zone: subZone };
@@ -78,7 +90,7 @@ export function buildLoadAssignment(ctx: GeneratorContext, svc: ServiceModel, po
       metadata: {
         filter_metadata: {
           istio: toStruct({ workload: istioWorkloadValue(w), namespace: w.namespace, service_account: w.serviceAccount, labels: { ...w.labels } }),
-          ...(isMeshWorkload(w) ? { 'envoy.transport_socket_match': toStruct({ tlsMode: 'istio' }) } : {}),
+          ...(acceptsMtls(ctx, w, endpointPort) ? { 'envoy.transport_socket_match': toStruct({ tlsMode: 'istio' }) } : {}),
         },
       },
     });
