@@ -6,8 +6,13 @@
  * - `none`: plaintext;
  * - `ISTIO_MUTUAL`: present the workload certificate, verify the server with the mesh roots and
  *   require its SPIFFE ID to be one of the cluster's subject alt names (exact `spiffe://` URIs);
- * - `MUTUAL`: client certificate from a provider, server verified against the SAN matchers;
- * - `SIMPLE`: server-only TLS, verified against the provider's roots (or the system roots).
+ * - `MUTUAL`: client certificate from a provider or from files, server verified against the
+ *   SAN matchers;
+ * - `SIMPLE`: server-only TLS, verified against the provider's roots, a CA file, or the system roots.
+ *
+ * File sources (DestinationRule `caCertificates`, `clientCertificate`/`privateKey`) are passed
+ * on as paths (`validationFile`, `identityFiles`); the adapter reads them when it builds the
+ * TLS context of a pool.
  *
  * The adapters call {@link CompiledUpstreamTls.forEndpoint} when they open a pool for an
  * endpoint (not per request) and {@link UpstreamTlsRequirement.checkPeer} after each handshake.
@@ -31,8 +36,12 @@ export interface UpstreamTlsRequirement {
   readonly sni?: string;
   /** Provider instance of the client certificate (`MUTUAL`, `ISTIO_MUTUAL`). */
   readonly identityInstance?: string;
-  /** Provider instance of the roots; absent = system roots. */
+  /** Provider instance of the roots; absent (and no `validationFile`) = system roots. */
   readonly validationInstance?: string;
+  /** PEM file of the trust roots (`trusted_ca.filename`), read by the adapter when it connects. */
+  readonly validationFile?: string;
+  /** PEM files of the client certificate chain and key (`tls_certificates` filenames), for `MUTUAL`. */
+  readonly identityFiles?: { readonly certificateChain: string; readonly privateKey: string };
   /** Exact SPIFFE IDs the server may present (from the SAN matchers); empty = any of the trust domain. */
   readonly expectedSpiffeIds: readonly string[];
   readonly alpnProtocols: readonly string[];
@@ -80,7 +89,9 @@ function compileRequirement(tls: UpstreamTls, where: string, providers: Certific
     .filter((m) => m.matcher.type === 'exact' && m.matcher.value.startsWith('spiffe://'))
     .map((m) => (m.matcher as { value: string }).value);
   const isAllSpiffe = tls.matchSubjectAltNames.length > 0 && expectedSpiffeIds.length === tls.matchSubjectAltNames.length;
-  const mode: UpstreamTlsMode = identityInstance === undefined ? 'SIMPLE' : isAllSpiffe || tls.matchSubjectAltNames.length === 0 ? 'ISTIO_MUTUAL' : 'MUTUAL';
+  const identityFiles = tls.identity?.type === 'file' ? { certificateChain: tls.identity.path, privateKey: tls.identity.privateKeyPath ?? '' } : undefined;
+  const validationFile = tls.validation?.type === 'file' ? tls.validation.path : undefined;
+  const mode: UpstreamTlsMode = identityFiles ? 'MUTUAL' : identityInstance === undefined ? 'SIMPLE' : isAllSpiffe || tls.matchSubjectAltNames.length === 0 ? 'ISTIO_MUTUAL' : 'MUTUAL';
   const sanTests = tls.matchSubjectAltNames.map((m, i) => ({ type: m.sanType, test: compileStringMatcher(m.matcher, `${where}.match_subject_alt_names[${i}]`) }));
   const trustDomain = expectedSpiffeIds.length > 0 ? parseSpiffeId(expectedSpiffeIds[0] as string)?.trustDomain : undefined;
   const checkPeer = (cert: PeerCertificate): MeshError | undefined => {
@@ -101,10 +112,12 @@ function compileRequirement(tls: UpstreamTls, where: string, providers: Certific
   };
   return Object.freeze({
     mode,
-    key: `${mode}|${identityInstance ?? ''}|${validationInstance ?? ''}|${tls.sni ?? ''}|${expectedSpiffeIds.join(',')}|${tls.alpnProtocols.join(',')}`,
+    key: `${mode}|${identityInstance ?? identityFiles?.certificateChain ?? ''}|${validationInstance ?? validationFile ?? ''}|${tls.sni ?? ''}|${expectedSpiffeIds.join(',')}|${tls.alpnProtocols.join(',')}`,
     ...(tls.sni ? { sni: tls.sni } : {}),
     ...(identityInstance !== undefined ? { identityInstance } : {}),
     ...(validationInstance !== undefined ? { validationInstance } : {}),
+    ...(validationFile !== undefined ? { validationFile } : {}),
+    ...(identityFiles ? { identityFiles } : {}),
     expectedSpiffeIds: Object.freeze(expectedSpiffeIds),
     alpnProtocols: tls.alpnProtocols,
     providers,

@@ -293,3 +293,30 @@ test('an explicit raw_buffer transport socket means plaintext; an unknown one re
   const alts = { name: 'alts', typed_config: { type_url: 'type.googleapis.com/envoy.extensions.transport_sockets.alts.v3.Alts', value: new Uint8Array() } };
   assert.match(error(TypeUrl.cluster, packAny(TypeUrl.cluster, { ...base, transport_socket: alts })), /transport_socket\.typed_config: unsupported transport socket/);
 });
+
+test('TLS from files: trusted_ca and tls_certificates filenames decode as file sources; inline data is rejected; a bare raw_buffer match is plaintext', () => {
+  const base = { name: 'c', type: 'EDS', eds_cluster_config: { eds_config: { ads: {} } } };
+  const socket = (common: object) => ({ name: 'envoy.transport_sockets.tls', typed_config: packAny(TypeUrl.upstreamTlsContext, { common_tls_context: common, sni: 'api.example.com' }) });
+  const files = socket({
+    tls_certificates: [{ certificate_chain: { filename: '/c.pem' }, private_key: { filename: '/k.pem' } }],
+    validation_context: { trusted_ca: { filename: '/ca.pem' }, match_subject_alt_names: [{ exact: 'api.example.com' }] },
+  });
+  const c = ok<Cluster>(TypeUrl.cluster, packAny(TypeUrl.cluster, { ...base, transport_socket: files }));
+  assert.deepEqual(c.tls?.identity, { type: 'file', path: '/c.pem', privateKeyPath: '/k.pem' });
+  assert.deepEqual(c.tls?.validation, { type: 'file', path: '/ca.pem' });
+  assert.equal(c.tls?.sni, 'api.example.com');
+  const inlineCa = socket({ validation_context: { trusted_ca: { inline_string: '-----BEGIN CERTIFICATE-----' } } });
+  assert.match(error(TypeUrl.cluster, packAny(TypeUrl.cluster, { ...base, transport_socket: inlineCa })), /trusted_ca: only a filename is supported/);
+  const inlineKey = socket({ tls_certificates: [{ certificate_chain: { filename: '/c.pem' }, private_key: { inline_bytes: new Uint8Array([1]) } }] });
+  assert.match(error(TypeUrl.cluster, packAny(TypeUrl.cluster, { ...base, transport_socket: inlineKey })), /tls_certificates\[0\]\.private_key: only a filename/);
+  const auto = ok<Cluster>(TypeUrl.cluster, packAny(TypeUrl.cluster, {
+    ...base,
+    transport_socket_matches: [
+      { name: 'tlsMode-istio', match: { fields: { tlsMode: { string_value: 'istio' } } }, transport_socket: files },
+      { name: 'tlsMode-disabled', match: { fields: {} }, transport_socket: { name: 'envoy.transport_sockets.raw_buffer' } },
+    ],
+  }));
+  assert.equal(auto.transportSocketMatches?.length, 2);
+  assert.equal(auto.transportSocketMatches?.[1]?.tls, undefined, 'plaintext');
+  assert.ok(auto.transportSocketMatches?.[0]?.tls);
+});

@@ -16,14 +16,29 @@ function providerInstance(value: unknown): CertificateSource | undefined {
   return { type: 'certificateProvider', instanceName: str(p['instance_name']), certificateName: str(p['certificate_name']) };
 }
 
+/** The `filename` of a `DataSource`; inline bytes, strings and environment variables are rejected. */
+function dataSourceFile(value: unknown, field: string): string {
+  const d = obj(value);
+  const filename = str(d['filename']);
+  if (filename === '') invalid(field, 'only a filename is supported (inline bytes, strings and environment variables are not)');
+  return filename;
+}
+
 /**
  * The identity or validation source of a `CommonTlsContext`, whichever form is used; undefined
- * when none is set. Inline certificates and files are rejected (the SDK never reads key files
- * from xDS).
+ * when none is set. Files (`tls_certificates` chain and key filenames, `trusted_ca.filename`)
+ * are accepted as `{type: 'file'}`; inline certificates and keys are rejected.
  */
 export function certificateSource(common: Obj, which: 'identity' | 'validation', field: string): CertificateSource | undefined {
   if (which === 'identity') {
-    if (arr(common['tls_certificates']).length > 0) invalid(`${field}.tls_certificates`, 'inline certificates are not supported');
+    const certs = arr(common['tls_certificates']);
+    if (certs.length > 1) invalid(`${field}.tls_certificates`, 'at most one certificate is supported');
+    const cert = certs[0];
+    if (cert) {
+      const path = dataSourceFile(cert['certificate_chain'], `${field}.tls_certificates[0].certificate_chain`);
+      const privateKeyPath = dataSourceFile(cert['private_key'], `${field}.tls_certificates[0].private_key`);
+      return { type: 'file', path, privateKeyPath };
+    }
     const provider =
       providerInstance(common['tls_certificate_provider_instance']) ??
       providerInstance(common['tls_certificate_certificate_provider_instance']);
@@ -40,7 +55,7 @@ export function certificateSource(common: Obj, which: 'identity' | 'validation',
   if (provider) return provider;
   const sds = common['validation_context_sds_secret_config'] ?? combined['validation_context_sds_secret_config'];
   if (sds) return { type: 'sds', secretName: str(obj(sds)['name']) };
-  if (has(validation, 'trusted_ca')) invalid(`${field}.validation_context.trusted_ca`, 'inline or file trust roots are not supported');
+  if (has(validation, 'trusted_ca')) return { type: 'file', path: dataSourceFile(validation['trusted_ca'], `${field}.validation_context.trusted_ca`) };
   return undefined;
 }
 
@@ -58,7 +73,10 @@ function sanMatchers(common: Obj, field: string): SanMatcher[] {
   return [...typed, ...legacy];
 }
 
-/** Decodes a cluster's `transport_socket`; undefined when it is absent or not TLS-bearing. */
+/**
+ * Decodes a cluster's `transport_socket`; undefined when it is absent or plaintext (a
+ * `raw_buffer` socket, with or without its typed config, as Istio's `tlsMode-disabled` match sends).
+ */
 export function upstreamTls(value: unknown, field: string): UpstreamTls | undefined {
   const ts = obj(value);
   if (!has(ts, 'typed_config')) return undefined;

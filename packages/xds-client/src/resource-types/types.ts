@@ -419,10 +419,18 @@ export interface HttpConnectionManager {
   readonly statPrefix: string;
 }
 
-/** A TLS certificate source: a gRPC certificate provider plugin instance or an SDS secret name. */
+/**
+ * A TLS certificate source: a gRPC certificate provider plugin instance, an SDS secret name, or
+ * files on the client's disk (DestinationRule SIMPLE/MUTUAL `caCertificates`,
+ * `clientCertificate`/`privateKey`, sent as `trusted_ca.filename` and `tls_certificates`
+ * filenames). For `file`, `path` is the PEM trust roots (validation) or certificate chain
+ * (identity); an identity also has `privateKeyPath`. The decoder does not read the files: whoever
+ * builds the TLS context does, when it connects.
+ */
 export type CertificateSource =
   | { readonly type: 'certificateProvider'; readonly instanceName: string; readonly certificateName: string }
-  | { readonly type: 'sds'; readonly secretName: string };
+  | { readonly type: 'sds'; readonly secretName: string }
+  | { readonly type: 'file'; readonly path: string; readonly privateKeyPath?: string };
 
 /** `envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext` for server listeners (A29/A36). */
 export interface DownstreamTls {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TypeUrl, decodeResource, unpackAny } from '@weft/xds-client';
+import { TypeUrl, decodeResource, unpackAny, type Cluster } from '@weft/xds-client';
+import { compileUpstreamTls } from '@weft/core';
 import type { MeshModel, WorkloadInstance } from '../../model/mesh-model.ts';
 import { capabilitiesFor, type Omission } from '../client-capabilities.ts';
 import { indexModel } from '../mesh-index.ts';
@@ -97,4 +98,27 @@ test('SIMPLE and MUTUAL: files from the DestinationRule; credentialName is an om
   assert.deepEqual(omissions.map((o) => o.field), ['trafficPolicy.tls.credentialName']);
   const simple = cluster(model({ destinationRules: [{ name: 'r', namespace: 'shop', spec: { host: 'ratings', trafficPolicy: { tls: { mode: 'SIMPLE' } } } }] })).raw;
   assert.equal(tlsContext(simple.transport_socket).common_tls_context.tls_certificates, undefined);
+});
+
+test('SIMPLE/MUTUAL files and the auto mTLS plaintext match decode in the SDK and compile to the requirement the adapters use', () => {
+  const tls = { mode: 'MUTUAL', clientCertificate: '/etc/certs/cert.pem', privateKey: '/etc/certs/key.pem', caCertificates: '/etc/certs/ca.pem', subjectAltNames: ['api.example.com'] };
+  const mutual = decodeResource(TypeUrl.cluster, cluster(model({ destinationRules: [{ name: 'r', namespace: 'shop', spec: { host: 'ratings', trafficPolicy: { tls } } }] })).any);
+  assert.ok(mutual.result.ok, mutual.result.ok ? '' : mutual.result.error);
+  const c = mutual.result.value as Cluster;
+  assert.deepEqual(c.tls?.identity, { type: 'file', path: '/etc/certs/cert.pem', privateKeyPath: '/etc/certs/key.pem' });
+  assert.deepEqual(c.tls?.validation, { type: 'file', path: '/etc/certs/ca.pem' });
+  const req = compileUpstreamTls(c, undefined).forEndpoint(undefined);
+  assert.equal(req.mode, 'MUTUAL');
+  assert.equal(req.validationFile, '/etc/certs/ca.pem');
+  assert.deepEqual(req.identityFiles, { certificateChain: '/etc/certs/cert.pem', privateKey: '/etc/certs/key.pem' });
+  const simple = decodeResource(TypeUrl.cluster, cluster(model({ destinationRules: [{ name: 'r', namespace: 'shop', spec: { host: 'ratings', trafficPolicy: { tls: { mode: 'SIMPLE', caCertificates: '/etc/certs/ca.pem' } } } }] })).any);
+  assert.ok(simple.result.ok, simple.result.ok ? '' : simple.result.error);
+  const simpleReq = compileUpstreamTls(simple.result.value as Cluster, undefined).forEndpoint(undefined);
+  assert.deepEqual([simpleReq.mode, simpleReq.validationFile, simpleReq.identityFiles], ['SIMPLE', '/etc/certs/ca.pem', undefined]);
+  // auto mTLS: the tlsMode-disabled match is `{name: raw_buffer}` with no typed config
+  const auto = decodeResource(TypeUrl.cluster, cluster(model()).any);
+  assert.ok(auto.result.ok, auto.result.ok ? '' : auto.result.error);
+  const compiled = compileUpstreamTls(auto.result.value as Cluster, undefined);
+  assert.equal(compiled.forEndpoint({ 'envoy.transport_socket_match': { tlsMode: 'istio' } }).mode, 'ISTIO_MUTUAL');
+  assert.equal(compiled.forEndpoint({}).mode, 'none');
 });
