@@ -32,6 +32,8 @@ const STEPS = [
   'fault injection on inventory (50% delay 200 ms, 20% abort)',
   'mTLS STRICT on ratings refuses plaintext',
   'AuthorizationPolicy denies an unlisted caller (403)',
+  'Istio metrics on the workloads (/stats/prometheus)',
+  'one trace id across frontend → catalog → ratings (access logs)',
   'mesh view (/ui) on the control plane',
 ];
 
@@ -114,12 +116,20 @@ test('weft demo --check runs every step, prints one line each, exits 0 and leave
   assert.equal(code, 0, `demo --check failed:\n${out}\n${io.err()}`);
   const stepLines = out.split('\n').filter((l) => /^[✔✘○] /.test(l));
   assert.deepEqual(stepLines.map((l) => l.slice(2).split(' — ')[0]), STEPS, out);
-  assert.ok(stepLines.every((l) => !l.startsWith('✘')), out);
+  assert.ok(stepLines.every((l) => l.startsWith('✔')), out); // none failed, none pending
   assert.match(out, /start the control plane — xDS on 127\.0\.0\.1:\d+, admin on http:\/\/127\.0\.0\.1:\d+/);
   assert.match(out, /gRPC canary 90\/10 .* — 200 calls: v1 \d+ \([\d.]+%\), v2 \d+/);
   assert.match(out, /header routing .* — alice: v3 40 \(100\.0%\)/);
   assert.match(out, /circuit breaker .* \d+× 503 UO/);
-  assert.match(out, /\d+ passed, 0 failed/);
+  assert.match(out, /local rate limit .* [1-9]\d* rate limited/);
+  assert.match(out, /every instance is an endpoint .* — 7 instances registered themselves/);
+  assert.match(out, /mTLS STRICT .* plaintext GET [\d.:]+ → refused \(\w+\).* [1-9]\d*× over mutual_tls, 0× otherwise/);
+  assert.match(out, /peer identity ratings-v1 verified: spiffe:\/\/cluster\.local\/ns\/shop\/sa\/frontend/);
+  assert.match(out, /AuthorizationPolicy .* → 403 "RBAC: access denied"/);
+  assert.match(out, /Istio metrics .* reporter="source" [1-9]\d* \(200: [1-9]\d*.*reporter="destination" [1-9]\d* \(200: [1-9]\d*/);
+  assert.match(out, /one trace id .* trace_id [0-9a-f]{32} in 3 services' access logs \(frontend, catalog, ratings\)/);
+  assert.match(out, /mesh view .* \/debug\/graph: \d+ edges/);
+  assert.match(out, /\d+ passed, 0 failed\n/);
   const pids = reportedPids(out);
   assert.equal(pids.length, 7, out);
   const cpPid = controlPlanePid(out);

@@ -18,7 +18,8 @@ import { describeWorkloadView } from './workload-view.ts';
 import { ConfigWorkspace } from './config-workspace.ts';
 import { ProcessGroup } from './process-group.ts';
 import { SHOP_INSTANCES, startInstance, type EnvContributor, type InstanceSpec, type ShopInstance } from './shop.ts';
-import { declareWorkloadEntries, waitForEndpoints, WORKLOAD_ENTRIES_FILE } from './registration.ts';
+import { waitForEndpoints } from './registration.ts';
+import { AccessLogDir } from './access-logs.ts';
 import { getJson } from './traffic.ts';
 import { DEMO_STEPS } from './steps/index.ts';
 import type { DemoContext, DemoStep } from './steps/step.ts';
@@ -47,8 +48,10 @@ export interface DemoOptions {
 /** The example mesh config shipped in the repository. */
 export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../../../examples/mesh', import.meta.url));
 const NAMESPACE = 'shop';
-/** How long self-registration gets before the demo declares instances with WorkloadEntries. */
-const SELF_REGISTRATION_WAIT_MS = 8000;
+/** How long the instances get to register themselves (their ADS streams carry WEFT_SERVICE/WEFT_PORT/WEFT_LABELS). */
+const SELF_REGISTRATION_WAIT_MS = 30_000;
+/** LRS reporting interval asked of the workloads, so `/debug/graph` fills within the demo. */
+const LRS_INTERVAL = '1s';
 
 /** Runs the demo; resolves to the process exit code. */
 export async function runDemo(options: DemoOptions): Promise<number> {
@@ -57,10 +60,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const results: StepResult[] = [];
   const group = new ProcessGroup();
   const instances = new Map<string, ShopInstance>();
-  /** Instances declared with WorkloadEntries because they did not register themselves. */
-  const declared = new Map<string, ShopInstance>();
   let config: ConfigWorkspace | undefined;
   let caDir: string | undefined;
+  let logs: AccessLogDir | undefined;
   let controlPlane: ControlPlaneProcess | undefined;
   let mesh: Mesh | undefined;
   let model: MeshModel | undefined;
@@ -82,6 +84,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       else killControlPlaneNow(); // interrupted while it was starting
       config?.remove();
       if (caDir) rmSync(caDir, { recursive: true, force: true });
+      logs?.remove();
     })());
   const onSignal = (signal: NodeJS.Signals) => {
     reporter.info(`${signal}: stopping every process the demo started`);
@@ -114,13 +117,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       if (isMtls) caDir = mkdtempSync(join(tmpdir(), 'weft-demo-ca-'));
       controlPlane = await startControlPlane({
         configPaths: [config.dir],
-        args: caDir ? ['--ca-dir', caDir] : [],
+        args: ['--lrs-interval', LRS_INTERVAL, ...(caDir ? ['--ca-dir', caDir] : [])],
         onSpawn: (child) => (controlPlaneChild = child),
       });
       mesh = await Mesh.create({ namespace: NAMESPACE, xdsClientOptions: { env: { WEFT_XDS_ADDRESS: controlPlane.xdsAddress, WEFT_NAMESPACE: NAMESPACE } } });
       return {
         ok: true,
-        detail: `xDS on ${controlPlane.xdsAddress}, admin on ${controlPlane.adminUrl}${caDir ? '; mesh CA on (workloads run with WEFT_MTLS=on and a join token)' : ''}`,
+        detail: `xDS on ${controlPlane.xdsAddress}, admin on ${controlPlane.adminUrl}${caDir ? '; mesh CA on (workloads run with WEFT_MTLS=on and a join token)' : ''}; load reports every ${LRS_INTERVAL}`,
         lines: [`control plane pid ${controlPlane.child.pid}`, `config copy (live edits go here): ${config.dir}`],
       };
     });
@@ -142,7 +145,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     if (!cp || !observer || !config) return finish();
     const workspace = config;
     const mint: TokenMinter | undefined = caDir ? createTokenMinter(cp.adminUrl) : undefined;
-    const contributors = [...(mint ? [mtlsEnvContributor(mint)] : []), ...(options.envContributors ?? [])];
+    const accessLogs = (logs = AccessLogDir.create());
+    const contributors = [...(mint ? [mtlsEnvContributor(mint)] : []), accessLogs.contributor(), ...(options.envContributors ?? [])];
     const startOptions = { group, xdsAddress: cp.xdsAddress, namespace: NAMESPACE, contributors };
 
     const shopStarted = await run('start the example services', async () => {
@@ -159,14 +163,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const registered = await run('every instance is an endpoint of its service', async () => {
       const all = [...instances.values()];
       const missing = await waitForEndpoints(observer, all, NAMESPACE, SELF_REGISTRATION_WAIT_MS);
-      if (missing.length === 0) return { ok: true, detail: `${all.length} instances registered themselves over xDS` };
-      for (const i of missing) declared.set(i.name, i);
-      declareWorkloadEntries(workspace, [...declared.values()], NAMESPACE);
-      const still = await waitForEndpoints(observer, missing, NAMESPACE, 20_000);
+      if (missing.length === 0) return { ok: true, detail: `${all.length} instances registered themselves over xDS (WEFT_SERVICE, WEFT_PORT, WEFT_LABELS in their node metadata)` };
       return {
-        ok: still.length === 0,
-        detail: `${all.length - missing.length} registered themselves; ${missing.length} did not within ${SELF_REGISTRATION_WAIT_MS / 1000} s and were declared with WorkloadEntries (${WORKLOAD_ENTRIES_FILE})${still.length ? `; still missing: ${still.map((i) => i.name).join(', ')}` : ''}`,
-        lines: missing.map((i) => `${i.name}: not self-registered (check that its node metadata reaches the control plane: weft status, /debug/syncz)`),
+        ok: false,
+        detail: `${missing.length} of ${all.length} instances did not register themselves within ${SELF_REGISTRATION_WAIT_MS / 1000} s: ${missing.map((i) => i.name).join(', ')}`,
+        lines: missing.map((i) => `${i.name}: not an endpoint (does its node metadata reach the control plane? npx weft status --admin ${cp.adminUrl}; ${cp.adminUrl}/debug/syncz)`),
       };
     });
     if (!registered.ok) return finish();
@@ -190,14 +191,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       controlPlane: cp,
       mesh: observer,
       instances,
+      accessLogs,
       frontend: (path, headers) => getJson(`${frontendUrl}${path}`, headers),
       async addInstance(spec: InstanceSpec) {
         const inst = await startInstance(spec, startOptions);
         instances.set(inst.name, inst);
-        if (declared.size > 0) {
-          declared.set(inst.name, inst);
-          declareWorkloadEntries(workspace, [...declared.values()], NAMESPACE);
-        }
         const missing = await waitForEndpoints(observer, [inst], NAMESPACE, 20_000);
         if (missing.length > 0) throw new Error(`${inst.name} did not become an endpoint within 20 s`);
         return inst;
@@ -205,10 +203,6 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       async removeInstance(name: string) {
         await group.stop(name);
         instances.delete(name);
-        if (declared.delete(name)) declareWorkloadEntries(workspace, [...declared.values()], NAMESPACE);
-      },
-      get isSelfRegistered() {
-        return declared.size === 0;
       },
       async runClient({ serviceAccount, code, timeoutMs }) {
         const env: NodeJS.ProcessEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WEFT_'))), NO_COLOR: '1', WEFT_XDS_ADDRESS: cp.xdsAddress, WEFT_NAMESPACE: NAMESPACE, WEFT_SERVICE_ACCOUNT: serviceAccount };

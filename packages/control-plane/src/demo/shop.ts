@@ -12,9 +12,21 @@ import type { ProcessGroup, RunningChild } from './process-group.ts';
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const SERVICES = fileURLToPath(new URL('../../../../examples/services/', import.meta.url));
 
-/** The register hooks each kind of service loads. */
+/**
+ * The register hooks each service loads: the one for what it serves and what it calls. Either
+ * hook registers the workload and meshes its server on `WEFT_PORT`; the HTTP hook meshes `fetch`,
+ * the gRPC hook grpc-js clients and servers. ratings serves HTTP and calls nothing; inventory
+ * serves gRPC and calls nothing; catalog serves gRPC and `fetch`es ratings; frontend serves HTTP
+ * and calls both ways.
+ */
 const HTTP_HOOK = ['--import', '@weft/http-adapter/register'];
-const BOTH_HOOKS = [...HTTP_HOOK, '--import', '@weft/grpc-adapter/register'];
+const GRPC_HOOK = ['--import', '@weft/grpc-adapter/register'];
+const HOOKS: Readonly<Record<InstanceSpec['service'], readonly string[]>> = {
+  ratings: HTTP_HOOK,
+  inventory: GRPC_HOOK,
+  catalog: [...HTTP_HOOK, ...GRPC_HOOK],
+  frontend: [...HTTP_HOOK, ...GRPC_HOOK],
+};
 
 /** One instance of a shop service. */
 export interface InstanceSpec {
@@ -105,7 +117,7 @@ export async function startInstance(spec: InstanceSpec, options: StartInstanceOp
     adminPort: adminPort as number,
     ...(spec.service === 'ratings' ? { statsPort: statsPort as number } : {}),
   };
-  const hooks = spec.service === 'ratings' ? HTTP_HOOK : BOTH_HOOKS;
+  const hooks = HOOKS[spec.service];
   const child = await options.group.start({
     name: spec.name,
     args: [...hooks, `${SERVICES}${spec.service}/server.ts`],

@@ -30,7 +30,7 @@ export async function getJson(url: string, headers: Record<string, string> = {},
 export interface SendManyOptions {
   /** Calls in flight at once; default 8. */
   concurrency?: number;
-  /** Upper bound on calls started per second (spread evenly); default unlimited. */
+  /** Upper bound on calls started per second, in any window (starts are spaced evenly); default unlimited. */
   ratePerSecond?: number;
 }
 
@@ -38,14 +38,18 @@ export interface SendManyOptions {
 export async function sendMany<T>(count: number, call: (i: number) => Promise<T>, options: SendManyOptions = {}): Promise<T[]> {
   const results = new Array<T>(count);
   const gapMs = options.ratePerSecond ? 1000 / options.ratePerSecond : 0;
-  const started = performance.now();
+  // Each start is at least `gapMs` after the previous one: a call that falls behind (a loaded
+  // machine) is not made up for by a burst, so the rate holds in every window, not only on average.
+  let nextStartAt = performance.now();
   let next = 0;
   const worker = async () => {
     while (next < count) {
       const i = next++;
       if (gapMs > 0) {
-        const due = started + i * gapMs - performance.now();
-        if (due > 0) await new Promise((r) => setTimeout(r, due));
+        const now = performance.now();
+        const startAt = Math.max(now, nextStartAt);
+        nextStartAt = startAt + gapMs;
+        if (startAt > now) await new Promise((r) => setTimeout(r, startAt - now));
       }
       results[i] = await call(i);
     }

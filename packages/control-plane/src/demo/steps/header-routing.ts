@@ -13,7 +13,7 @@ export const headerRouting: DemoStep = {
   name: 'header routing (end-user: alice → catalog v3)',
   async run(ctx) {
     const alice = await sampleCatalog(ctx, CALLS, 16, { 'end-user': 'alice' });
-    const others = await sampleCatalog(ctx, CALLS, 30, { 'end-user': 'bob' });
+    const others = await sampleCatalog(ctx, CALLS, 24, { 'end-user': 'bob' });
     const ok = alice.failed === 0 && alice.versions.get('v3') === CALLS && others.failed === 0 && !others.versions.has('v3');
     return {
       ok,

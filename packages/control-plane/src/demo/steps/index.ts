@@ -1,11 +1,7 @@
 /**
- * The demo's steps, in order. Each is one module; add a capability by adding it here.
- *
- * Extension points (land with their features): metrics from a workload's admin port
- * (`WEFT_ADMIN_PORT` is already given to every workload; `/stats/prometheus`) and a trace id
- * across frontend → catalog → ratings. Variables they need in every workload (OTEL_*, …) go
- * in through `DemoOptions.envContributors` (see `EnvContributor` in shop.ts); mTLS identities
- * already do (mtls.ts).
+ * The demo's steps, in order. Each is one module; add a capability by adding it here. Variables
+ * a step needs in every workload go in through `DemoOptions.envContributors` (see
+ * `EnvContributor` in shop.ts), as the mTLS identities (mtls.ts) and access logs (access-logs.ts) do.
  */
 import type { DemoStep } from './step.ts';
 import { canaryLiveEdit, canarySplit } from './canary.ts';
@@ -17,6 +13,8 @@ import { rateLimit } from './rate-limit.ts';
 import { faultInjection } from './fault-injection.ts';
 import { mtlsStrict } from './mtls-strict.ts';
 import { authorizationDeny } from './authz-deny.ts';
+import { istioMetrics } from './istio-metrics.ts';
+import { traceId } from './trace-id.ts';
 import { meshUi } from './mesh-ui.ts';
 
 /** Every step `weft demo` runs after the shop is up. */
@@ -33,5 +31,8 @@ export const DEMO_STEPS: readonly DemoStep[] = [
   faultInjection,
   mtlsStrict,
   authorizationDeny,
+  istioMetrics,
+  traceId,
+  // Last: by now every edge has carried traffic and been in a few load reports.
   meshUi,
 ];

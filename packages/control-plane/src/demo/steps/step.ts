@@ -5,6 +5,7 @@
  * capability to the demo is adding one module there.
  */
 import type { Mesh } from '@weft/core';
+import type { AccessLogDir } from '../access-logs.ts';
 import type { ConfigWorkspace } from '../config-workspace.ts';
 import type { ControlPlaneProcess } from '../control-plane-process.ts';
 import type { StepResult } from '../reporter.ts';
@@ -23,14 +24,14 @@ export interface DemoContext {
   readonly mesh: Mesh;
   /** The running instances by name (`catalog-v2`). */
   readonly instances: ReadonlyMap<string, ShopInstance>;
+  /** Every instance's access log (`WEFT_ACCESS_LOG`), by instance name. */
+  readonly accessLogs: AccessLogDir;
   /** GET on the frontend (`/catalog/1`), from outside the mesh. */
   frontend(path: string, headers?: Record<string, string>): Promise<Reply>;
   /** Starts one more instance and waits until callers see it as an endpoint. */
   addInstance(spec: InstanceSpec): Promise<ShopInstance>;
   /** Stops an instance started with {@link addInstance}. */
   removeInstance(name: string): Promise<void>;
-  /** True when every instance registered itself (its node metadata reached the control plane). */
-  readonly isSelfRegistered: boolean;
   /**
    * Runs `code` (an ES module body; top-level await allowed) in a one-shot meshed client process
    * (HTTP register hook, mTLS with a join token for `serviceAccount`) and resolves to its stdout.
