@@ -28,8 +28,11 @@ describe('call plan', () => {
     assert.equal(grpcRetryConfig(retry({ numRetries: 10 })).retryPolicy?.maxAttempts, 5);
   });
 
-  it('maps a per-try timeout to a hedging policy', () => {
-    assert.deepEqual(grpcRetryConfig(retry({ perTryTimeoutMs: 150 })), { hedgingPolicy: { maxAttempts: 3, hedgingDelay: '0.15s', nonFatalStatusCodes: [14, 1] } });
+  it('with a per-try timeout, retries (not hedges) and makes the timed-out attempt\'s DEADLINE_EXCEEDED retryable', () => {
+    assert.deepEqual(grpcRetryConfig(retry({ perTryTimeoutMs: 150 })), {
+      retryPolicy: { maxAttempts: 3, initialBackoff: '0.025s', maxBackoff: '0.25s', backoffMultiplier: 2, retryableStatusCodes: [14, 1, 4] },
+    });
+    assert.equal(grpcRetryConfig(retry({ perTryTimeoutMs: 150, retryOn: ['5xx'] })).retryPolicy?.retryableStatusCodes.join(), '4');
   });
 
   it('takes the smallest of max_stream_duration (grpc_timeout_header_max first), HCM and route timeouts', () => {

@@ -22,6 +22,8 @@ export interface CallPlan {
   readonly filterFactories: FilterFactory[];
   /** True when retries should avoid hosts already tried (`previous_hosts` predicate). */
   readonly isPreviousHostsAvoided: boolean;
+  /** Envoy's `per_try_timeout` of the route's retry policy (ms), when set: each attempt is cancelled after it. */
+  readonly perTryTimeoutMs: number | undefined;
 }
 
 /** gRPC codes for A44 `retry_on` names. */
@@ -34,30 +36,32 @@ function seconds(ms: number): string {
 }
 
 /**
- * The retry behaviour for grpc-js from an A44 retry policy: `retryPolicy` (codes from
- * `retry_on`, `num_retries` + 1 attempts, exponential back-off), or — when the policy sets a
- * per-try timeout — a `hedgingPolicy` whose hedging delay is that timeout: an attempt still
- * unanswered after `per_try_timeout` gets a successor (Envoy's `hedge_on_per_try_timeout`
- * behaviour; grpc-js cannot cancel a single attempt), a failed attempt with a retriable code
- * is followed at once, and the first answer wins. Empty when nothing is retried.
+ * The retry behaviour for grpc-js from an A44 retry policy: `retryPolicy` with the codes of
+ * `retry_on`, `num_retries` + 1 attempts (at most 5, grpc-js's cap) and exponential back-off.
+ * With a per-try timeout (Envoy's `per_try_timeout`, applied by `per-try-timeout.ts`), the
+ * timed-out attempt ends DEADLINE_EXCEEDED, so that code is retryable too — as in Envoy, a
+ * per-try timeout is retried while attempts remain (a server's own DEADLINE_EXCEEDED then is
+ * too). Empty when nothing is retried.
  */
-export function grpcRetryConfig(p: RetryPolicy | undefined): Pick<MethodConfig, 'retryPolicy' | 'hedgingPolicy'> {
+export function grpcRetryConfig(p: RetryPolicy | undefined): Pick<MethodConfig, 'retryPolicy'> {
   if (p === undefined || p.numRetries <= 0) return {};
-  const codes = [...new Set(p.retryOn.map((c) => GRPC_RETRY_CODES[c]).filter((c): c is number => c !== undefined))];
-  const maxAttempts = Math.min(MAX_ATTEMPTS, p.numRetries + 1);
-  if (p.perTryTimeoutMs !== undefined && p.perTryTimeoutMs > 0) {
-    return { hedgingPolicy: { maxAttempts, hedgingDelay: seconds(p.perTryTimeoutMs), nonFatalStatusCodes: codes } };
-  }
-  if (codes.length === 0) return {};
+  const codes = new Set(p.retryOn.map((c) => GRPC_RETRY_CODES[c]).filter((c): c is number => c !== undefined));
+  if (perTryTimeoutOf(p) !== undefined) codes.add(GRPC_RETRY_CODES['deadline-exceeded']!);
+  if (codes.size === 0) return {};
   return {
     retryPolicy: {
-      maxAttempts,
+      maxAttempts: Math.min(MAX_ATTEMPTS, p.numRetries + 1),
       initialBackoff: seconds(p.retryBackOff.baseIntervalMs),
       maxBackoff: seconds(Math.max(p.retryBackOff.baseIntervalMs, p.retryBackOff.maxIntervalMs)),
       backoffMultiplier: 2,
-      retryableStatusCodes: codes,
+      retryableStatusCodes: [...codes],
     },
   };
+}
+
+/** The per-try timeout of a retry policy (ms), when one is set. */
+export function perTryTimeoutOf(p: RetryPolicy | undefined): number | undefined {
+  return p?.perTryTimeoutMs !== undefined && p.perTryTimeoutMs > 0 ? p.perTryTimeoutMs : undefined;
 }
 
 function override(name: string, route: CompiledRoute, clusterName: string): FilterOverride | undefined {
@@ -108,5 +112,6 @@ export function buildCallPlan(snapshot: ClientSnapshot, route: CompiledRoute, cl
     methodConfig,
     filterFactories,
     isPreviousHostsAvoided: retry?.retryHostPredicates.includes('envoy.retry_host_predicates.previous_hosts') ?? false,
+    perTryTimeoutMs: perTryTimeoutOf(retry),
   };
 }

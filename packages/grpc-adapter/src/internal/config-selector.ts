@@ -26,6 +26,8 @@ export const PickInfoKey = {
   hash: 'weft.hash',
   /** The method path, so a pick can re-route when a config update retired the call's cluster. */
   path: 'weft.path',
+  /** Per-try timeout of the call's retry policy (ms, decimal), when set. */
+  perTryTimeoutMs: 'weft.per_try_timeout_ms',
 } as const;
 
 /**
@@ -118,6 +120,7 @@ export function createConfigSelector(snapshot: ClientSnapshot, hasher: Hasher | 
       }
       const pickInformation: Record<string, string> = { [PickInfoKey.cluster]: cluster, [PickInfoKey.path]: methodName };
       if (plan.isPreviousHostsAvoided) pickInformation[PickInfoKey.triedHosts] = '';
+      if (plan.perTryTimeoutMs !== undefined) pickInformation[PickInfoKey.perTryTimeoutMs] = String(plan.perTryTimeoutMs);
       const hash = rp.hasher?.compute(facts);
       if (hash !== undefined) pickInformation[PickInfoKey.hash] = hash.toString();
       return { methodConfig: plan.methodConfig, pickInformation, status: Status.OK, dynamicFilterFactories: plan.filterFactories };

@@ -7,6 +7,7 @@
  * call's final status. Registered through grpc-js's documented `registerLoadBalancerType`.
  */
 import { connectivityState as ConnectivityState, experimental, Metadata, status as Status } from '@grpc/grpc-js';
+import { PerTrySubchannel } from './per-try-timeout.ts';
 import type { ChannelOptions, StatusObject } from '@grpc/grpc-js';
 import { ErrorCode, MeshError } from '@weft/xds-client';
 import type { ClientSnapshot, ClusterRuntime } from './client-snapshot.ts';
@@ -123,7 +124,8 @@ class WeftPicker implements experimental.Picker {
     chosen ??= fallback;
     if (chosen === undefined) return isWaiting ? QUEUE : drop(noHealthy(runtime.name, endpoints.length === 0 ? 'the cluster has no endpoints' : 'no endpoint is reachable'));
     if (tried !== undefined) info[PickInfoKey.triedHosts] = tried === '' ? chosen.key : `${tried},${chosen.key}`;
-    return this.#complete(runtime, chosen.key, chosen.entry, chosen.ep.state);
+    const perTry = info[PickInfoKey.perTryTimeoutMs];
+    return this.#complete(runtime, chosen.key, chosen.entry, chosen.ep.state, perTry === undefined ? undefined : Number(perTry));
   }
 
   /**
@@ -132,7 +134,9 @@ class WeftPicker implements experimental.Picker {
    * call (re-pick after async call credentials), so a slot whose call has not started by the
    * next turn of the event loop is returned, and taken again if the call does start later.
    */
-  #complete(runtime: ClusterRuntime, key: string, entry: SubchannelEntry, epState: { activeRequests: number }): PickResult {
+  #complete(runtime: ClusterRuntime, key: string, entry: SubchannelEntry, epState: { activeRequests: number }, perTryTimeoutMs: number | undefined): PickResult {
+    // Envoy's per_try_timeout: this attempt's stream is cancelled when it runs out (per-try-timeout.ts).
+    const perTry = perTryTimeoutMs === undefined ? undefined : new PerTrySubchannel(entry.subchannel, perTryTimeoutMs);
     const breaker = runtime.state.breaker;
     let isCounted = breaker.tryAcquire('requests');
     let isStarted = false;
@@ -145,7 +149,7 @@ class WeftPicker implements experimental.Picker {
     }
     return {
       pickResultType: experimental.PickResultType.COMPLETE,
-      subchannel: entry.subchannel,
+      subchannel: perTry ?? entry.subchannel,
       status: null,
       onCallStarted: () => {
         isStarted = true;
@@ -153,6 +157,7 @@ class WeftPicker implements experimental.Picker {
         epState.activeRequests++;
       },
       onCallEnded: (code: Status) => {
+        perTry?.end();
         if (isCounted) breaker.release('requests');
         isCounted = false;
         if (epState.activeRequests > 0) epState.activeRequests--;
