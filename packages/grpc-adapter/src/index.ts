@@ -20,3 +20,6 @@ export type { MeshLike } from './internal/mesh-source.ts';
 export { createTelemetryServerInterceptor } from './internal/telemetry-server-interceptor.ts';
 export type { TelemetryServerInterceptorOptions } from './internal/telemetry-server-interceptor.ts';
 export { telemetryClientFilterFactory } from './internal/telemetry-client-filter.ts';
+export { createWeftChannelCredentials } from './internal/mesh-credentials.ts';
+export type { WeftChannelCredentialsOptions } from './internal/mesh-credentials.ts';
+export type { MeshServerSecurityOptions } from './internal/server-security.ts';
