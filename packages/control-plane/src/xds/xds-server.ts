@@ -4,6 +4,11 @@
  * model change is debounced, turned into snapshots (once per client profile) and pushed to
  * every stream; a snapshot that fails its consistency check is reported and never reaches a
  * client. Self-registering nodes are added to the registry while their stream lives.
+ *
+ * A push round writes to {@link PUSH_BATCH_SIZE} streams per event-loop turn (`setImmediate`
+ * between batches), so the first streams' bytes go out while later ones are still being
+ * written and incoming requests are not starved by a round over thousands of streams. A newer
+ * round replaces one still in progress (its remaining streams get the newer snapshot).
  */
 import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { MeshError, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse } from '@weft/xds-client';
@@ -17,6 +22,19 @@ import { serverAdsDefinition } from './server/ads-definition.ts';
 import { SotwConnection } from './server/sotw-connection.ts';
 import { createSnapshotCache, type SnapshotCache } from './snapshot-cache.ts';
 import { clientSync, configDump, type SyncReport } from './sync-report.ts';
+
+/** Streams pushed per event-loop turn in a push round. */
+export const PUSH_BATCH_SIZE = 64;
+
+/** A push round in progress: the model it pushes and the streams still to visit. */
+interface PushRound {
+  model: MeshModel;
+  queue: ClientConnection[];
+  next: number;
+  pushed: number;
+  /** `performance.now()` of the first change this round answers (0: a direct pushNow). */
+  triggeredAt: number;
+}
 
 /** Where models come from: the config store satisfies it. */
 export interface ModelSource {
@@ -56,9 +74,12 @@ export interface XdsServer {
   syncReport(): SyncReport;
   /** What the streams of `nodeId` were sent, decoded; empty when no such node is connected. */
   configDump(nodeId: string): Record<string, unknown>[];
-  /** Pushes the current model now, skipping the debounce (tests, benchmarks). */
+  /**
+   * Starts a push round of the current model now, skipping the debounce (tests, benchmarks):
+   * the first batch of streams is written before it returns, the rest on following turns.
+   */
   pushNow(): void;
-  /** Called after every push round with the model generation and the number of streams pushed. */
+  /** Called when a push round has visited every stream, with the model generation and the number of streams pushed. */
   onPushed(listener: (generation: number, streams: number) => void): { [Symbol.dispose](): void };
   /**
    * Graceful stop: every stream ends with UNAVAILABLE (clients reconnect elsewhere), then the
@@ -83,6 +104,8 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
   let address: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let firstTriggerAt = 0;
+  let round: PushRound | undefined;
+  let batchTimer: NodeJS.Immediate | undefined;
   let closing: Promise<void> | undefined;
 
   const host: ConnectionHost = {
@@ -102,18 +125,37 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
   function pushNow(): void {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    const model = source.current;
-    let streams = 0;
-    for (const conn of live) {
-      const snap = cache.get(model, conn.caps);
+    if (batchTimer) clearImmediate(batchTimer);
+    batchTimer = undefined;
+    // a round still in progress is superseded: its unvisited streams are in this queue too
+    round = { model: source.current, queue: [...live], next: 0, pushed: 0, triggeredAt: round?.triggeredAt || firstTriggerAt };
+    firstTriggerAt = 0;
+    pushBatch();
+  }
+
+  /** Pushes the next batch of the round; schedules the rest or finishes the round. */
+  function pushBatch(): void {
+    batchTimer = undefined;
+    const r = round;
+    if (!r || closing) return;
+    const end = Math.min(r.next + PUSH_BATCH_SIZE, r.queue.length);
+    for (; r.next < end; r.next++) {
+      const conn = r.queue[r.next] as ClientConnection;
+      if (conn.isClosed) continue;
+      const snap = cache.get(r.model, conn.caps);
       if (snap && snap !== conn.snapshot) {
         conn.push(snap);
-        streams++;
+        r.pushed++;
       }
     }
-    if (firstTriggerAt) metrics.convergence.observe((performance.now() - firstTriggerAt) / 1000);
-    firstTriggerAt = 0;
-    for (const l of pushListeners) l(model.generation, streams);
+    if (r.next < r.queue.length) {
+      batchTimer = setImmediate(pushBatch);
+      batchTimer.unref();
+      return;
+    }
+    round = undefined;
+    if (r.triggeredAt) metrics.convergence.observe((performance.now() - r.triggeredAt) / 1000);
+    for (const l of pushListeners) l(r.model.generation, r.pushed);
   }
 
   const subscription = source.onChange(() => {
@@ -184,6 +226,8 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
       closing ??= (async () => {
         subscription[Symbol.dispose]();
         if (timer) clearTimeout(timer);
+        if (batchTimer) clearImmediate(batchTimer);
+        round = undefined;
         registrar.close();
         for (const conn of [...streams]) conn.end(status.UNAVAILABLE, 'control plane shutting down');
         streams.clear();
