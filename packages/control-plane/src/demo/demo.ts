@@ -218,6 +218,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     finish();
     reporter.info(`frontend: ${frontendUrl}/product/1   mesh view: ${cp.adminUrl}/ui   status: npx weft status --admin ${cp.adminUrl}`);
     reporter.info(`config (edit live): ${workspace.dir}`);
+    reporter.info(`workload metrics: http://127.0.0.1:<admin>/stats/prometheus (admin ports above)   access logs: ${accessLogs.dir}/<instance>.log`);
     reporter.info('running with a little traffic; press Ctrl-C to stop');
     traffic = startBackgroundTraffic(frontendUrl, reporter);
     await new Promise<void>(() => {

@@ -38,19 +38,23 @@ export interface SendManyOptions {
 export async function sendMany<T>(count: number, call: (i: number) => Promise<T>, options: SendManyOptions = {}): Promise<T[]> {
   const results = new Array<T>(count);
   const gapMs = options.ratePerSecond ? 1000 / options.ratePerSecond : 0;
-  // Each start is at least `gapMs` after the previous one: a call that falls behind (a loaded
-  // machine) is not made up for by a burst, so the rate holds in every window, not only on average.
-  let nextStartAt = performance.now();
+  // Starts are serialized through one gate and each is at least `gapMs` after the previous
+  // actual start: a call (or a timer) that falls behind on a loaded machine is not made up for by
+  // a burst, so the rate holds in every window, not only on average.
+  let gate: Promise<void> = Promise.resolve();
+  let lastStartAt = -Infinity;
+  const pace = (): Promise<void> =>
+    (gate = gate.then(async () => {
+      for (let wait = lastStartAt + gapMs - performance.now(); wait > 0; wait = lastStartAt + gapMs - performance.now()) {
+        await new Promise((r) => setTimeout(r, wait));
+      }
+      lastStartAt = performance.now();
+    }));
   let next = 0;
   const worker = async () => {
     while (next < count) {
       const i = next++;
-      if (gapMs > 0) {
-        const now = performance.now();
-        const startAt = Math.max(now, nextStartAt);
-        nextStartAt = startAt + gapMs;
-        if (startAt > now) await new Promise((r) => setTimeout(r, startAt - now));
-      }
+      if (gapMs > 0) await pace();
       results[i] = await call(i);
     }
   };
