@@ -26,3 +26,14 @@ export { workloadFromNode, parsePorts, type SelfRegisteredWorkload, type Registr
 export type { SyncReport, ClientSync, TypeSync, SyncState } from './xds/sync-report.ts';
 export { createAdminServer, sendJson, sendText, type AdminServer, type AdminHandler, type AdminRouteOptions } from './admin/admin-server.ts';
 export { mountXdsRoutes, type XdsRoutesOptions } from './admin/xds-routes.ts';
+
+// Load reports, service graph, endpoint health and the mesh view (issues 9, 10).
+export { createServiceGraph, LATENCY_METRIC_NAMES } from './lrs/service-graph.ts';
+export type { ServiceGraph, ServiceGraphOptions, GraphDocument, GraphEdge, GraphNode, Reporter } from './lrs/service-graph.ts';
+export { createLrsService, type LrsService, type LrsServiceOptions } from './lrs/lrs-service.ts';
+export { createLrsMetrics, type LrsMetrics } from './lrs/lrs-metrics.ts';
+export { mountGraphRoutes } from './admin/graph-routes.ts';
+export { mountHealthRoutes } from './admin/health-routes.ts';
+export { mountUiRoutes, type UiRoutesOptions } from './ui/ui-routes.ts';
+export { createEndpointHealthMonitor, healthTargets, type EndpointHealthMonitor, type EndpointHealthOptions, type HealthReport } from './health/endpoint-health.ts';
+export { parseWorkloadGroup, probeOfWorkloadGroup, workloadGroupProbes, type WorkloadGroupProbe, type ProbeSpec, type ProbeAction } from './health/workload-group.ts';

@@ -5,7 +5,7 @@
 import type { ServiceGraph } from '../lrs/service-graph.ts';
 import { sendJson, type AdminServer } from './admin-server.ts';
 
-/** Mounts `/debug/graph` on `admin`. */
+/** Mounts `/debug/graph` on `admin`: GET answers the graph's current document as JSON. */
 export function mountGraphRoutes(admin: AdminServer, graph: ServiceGraph): void {
   admin.route('/debug/graph', (_req, res) => sendJson(res, 200, graph.document()));
 }

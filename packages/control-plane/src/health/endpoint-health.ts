@@ -53,7 +53,11 @@ export function healthTargets(model: MeshModel, groups: readonly WorkloadGroupPr
   return [...out.values()];
 }
 
-/** Starts monitoring; see the module comment. */
+/**
+ * Starts monitoring the current model's groups at once and re-targets on every new generation
+ * (see the module comment). Probe timers are unref'd; the caller owns the monitor and must
+ * `close()` it, which stops probing and clears the health it set.
+ */
 export function createEndpointHealthMonitor(options: EndpointHealthOptions): EndpointHealthMonitor {
   const checker = createHealthChecker(options.sink);
   let groups: WorkloadGroupProbe[] = [];

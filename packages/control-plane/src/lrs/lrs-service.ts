@@ -63,7 +63,11 @@ export function reporterFromNode(node: XdsNode, domainSuffix: string): Reporter 
   };
 }
 
-/** Creates the service; see the module comment. */
+/**
+ * Creates the LRS service (see the module comment); nothing listens until its `definition` and
+ * `handlers` are added to a grpc-js server (`xds.grpcServer.addService`). The caller owns its
+ * lifetime: `close()` ends the open streams.
+ */
 export function createLrsService(options: LrsServiceOptions): LrsService {
   const { graph, metrics } = options;
   const intervalMs = Math.max(1, options.reportingIntervalMs ?? 5000);

@@ -182,7 +182,10 @@ function sampleOf(cs: ClusterStatsMessage): { sample: EdgeSample; inProgress: nu
   return { sample, inProgress };
 }
 
-/** Creates an empty graph. */
+/**
+ * Creates an empty graph (see the module comment). It holds no timers or sockets, so there is
+ * nothing to close; edges age out as their window moves.
+ */
 export function createServiceGraph(options: ServiceGraphOptions = {}): ServiceGraph {
   const windowMs = options.windowMs ?? 60_000;
   const bucketCount = options.bucketCount ?? 30;

@@ -46,7 +46,10 @@ function assetTable(): Map<string, Asset> {
   ]);
 }
 
-/** Mounts the routes of the module comment on `admin`. */
+/**
+ * Mounts `/ui`, its static files and `/debug/routing`, `/debug/config_status` on `admin` (see
+ * the module comment). Files are read on first request and kept in memory.
+ */
 export function mountUiRoutes(admin: AdminServer, options: UiRoutesOptions): void {
   const assets = assetTable();
   const cache = new Map<string, Buffer>();
