@@ -10,12 +10,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { Mesh, createMeshTelemetry, createPeerIdentity, type MeshTelemetry } from '@weft/core';
 import { createXdsClient } from '@weft/xds-client';
@@ -23,12 +20,7 @@ import { meshConfigSource, registerWeftGrpc } from '@weft/grpc-adapter';
 import { startControlPlane, type ControlPlaneProcess } from '../../packages/control-plane/src/demo/control-plane-process.ts';
 import { createCertificateAuthority } from '../../packages/control-plane/src/ca/certificate-authority.ts';
 import { parsePrometheus, sampleValue } from '../observability/prometheus-text.ts';
-
-const bytes = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b };
-const method = (name: string) => ({ path: `/test.Echo/${name}`, requestStream: false, responseStream: false, requestSerialize: bytes.serialize, requestDeserialize: bytes.deserialize, responseSerialize: bytes.serialize, responseDeserialize: bytes.deserialize });
-const definition = { Hello: method('Hello'), Forbidden: method('Forbidden'), Count: method('Count') } as unknown as grpc.ServiceDefinition;
-type EchoClient = grpc.Client & Record<string, (req: Buffer, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Buffer) => void) => grpc.ClientUnaryCall>;
-const Echo = grpc.makeGenericClientConstructor(definition as unknown as grpc.ServiceDefinition, 'Echo');
+import { call, Echo, eventually, freePort, startPlainServer, type EchoClient, type PlainServerProcess } from './fixtures/zero-code-support.ts';
 
 const AUTHZ = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -71,8 +63,7 @@ spec: { mtls: { mode: STRICT } }
 let dir: string;
 let config: string;
 let cp: ControlPlaneProcess;
-let app: ChildProcess;
-let appErr = '';
+let app: PlainServerProcess;
 let port: number;
 let adminPort: number;
 let mesh: Mesh;
@@ -80,36 +71,8 @@ let xds: ReturnType<typeof createXdsClient>;
 let telemetry: MeshTelemetry;
 let meshed: EchoClient;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-function call(client: EchoClient, name: string, body = 'bob'): Promise<{ code: number; details: string; body?: string }> {
-  return new Promise((resolve) => {
-    client[name]!(Buffer.from(body), { deadline: Date.now() + 10_000 }, (err, res) => resolve(err ? { code: err.code, details: err.details } : { code: 0, details: '', body: res?.toString() }));
-  });
-}
-
-/** Polls `probe` until it returns a value (config propagation); fails after a generous bound. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} did not happen${last ? `: ${String(last)}` : ''}\n${appErr}`);
-}
+/** {@link eventually} with the app's stderr in the failure message. */
+const until = <T,>(what: string, probe: () => Promise<T | undefined>): Promise<T> => eventually(what, probe, () => app?.stderr() ?? '');
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'weft-grpc-zero-'));
@@ -118,35 +81,16 @@ before(async () => {
   cp = await startControlPlane({ configPaths: [config], args: ['--debounce-ms', '50', '--ca-dir', join(dir, 'ca')] });
   const ca = createCertificateAuthority({ caDir: join(dir, 'ca') });
   [port, adminPort] = [await freePort(), await freePort()];
-  app = spawn(process.execPath, ['--import', '@weft/grpc-adapter/register', fileURLToPath(new URL('./fixtures/plain-grpc-server.mjs', import.meta.url))], {
-    cwd: fileURLToPath(new URL('../../', import.meta.url)),
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      GRPC_XDS_BOOTSTRAP: '',
-      GRPC_XDS_BOOTSTRAP_CONFIG: '',
-      WEFT_XDS_ADDRESS: cp.xdsAddress,
-      WEFT_SERVICE: 'echo',
-      WEFT_NAMESPACE: 'shop',
-      WEFT_LABELS: 'app=echo,version=v1',
-      WEFT_PORT: String(port),
-      WEFT_ADMIN_PORT: String(adminPort),
-      WEFT_INSTANCE_IP: '127.0.0.1',
-      WEFT_MTLS: 'on',
-      WEFT_SECURITY_LOG: '1',
-      WEFT_TOKEN: ca.createJoinToken({ namespace: 'shop', serviceAccount: 'echo' }).token,
-    },
-  });
-  app.stderr!.setEncoding('utf8').on('data', (d: string) => (appErr += d));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the app did not start: ${appErr}`)), 30_000);
-    app.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      if (d.includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    app.once('exit', (code) => reject(new Error(`the app exited with ${code}: ${appErr}`)));
+  app = await startPlainServer(['@weft/grpc-adapter/register'], {
+    WEFT_XDS_ADDRESS: cp.xdsAddress,
+    WEFT_SERVICE: 'echo',
+    WEFT_NAMESPACE: 'shop',
+    WEFT_LABELS: 'app=echo,version=v1',
+    WEFT_PORT: String(port),
+    WEFT_ADMIN_PORT: String(adminPort),
+    WEFT_MTLS: 'on',
+    WEFT_SECURITY_LOG: '1',
+    WEFT_TOKEN: ca.createJoinToken({ namespace: 'shop', serviceAccount: 'echo' }).token,
   });
   xds = createXdsClient({ env: { WEFT_XDS_ADDRESS: cp.xdsAddress, WEFT_NAMESPACE: 'shop' } });
   mesh = await Mesh.create({ xdsClient: xds });
@@ -159,17 +103,13 @@ after(async () => {
   meshed?.close();
   await mesh?.close();
   xds?.close();
-  if (app && app.exitCode === null) {
-    const exited = new Promise((r) => app.once('exit', r));
-    app.stdin!.end();
-    await exited;
-  }
+  await app?.stop();
   await cp?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 test('the plain server registers itself: a meshed client reaches it by FQDN with no ServiceEntry, and records source metrics', async () => {
-  const r = await eventually('a meshed call', async () => {
+  const r = await until('a meshed call', async () => {
     const res = await call(meshed, 'Hello');
     return res.code === 0 ? res : undefined;
   });
@@ -180,7 +120,7 @@ test('the plain server registers itself: a meshed client reaches it by FQDN with
 
 test('AuthorizationPolicy DENY on a method: PERMISSION_DENIED before the handler runs, other methods served', async () => {
   writeFileSync(config, AUTHZ);
-  const denied = await eventually('the denial', async () => {
+  const denied = await until('the denial', async () => {
     const res = await call(meshed, 'Forbidden');
     return res.code === grpc.status.PERMISSION_DENIED ? res : undefined;
   });
@@ -190,7 +130,7 @@ test('AuthorizationPolicy DENY on a method: PERMISSION_DENIED before the handler
   const after = JSON.parse((await call(meshed, 'Count')).body!) as { forbidden: number };
   assert.equal(after.forbidden, before.forbidden, 'the denied handler never ran');
   assert.equal((await call(meshed, 'Hello')).code, 0);
-  assert.match(appErr, /WEFT_ERR_ACCESS_DENIED|RBAC/);
+  assert.match(app.stderr(), /WEFT_ERR_ACCESS_DENIED|RBAC/);
 });
 
 test('server metrics on the admin port: reporter="destination" with the gRPC status of denied and served calls', async () => {
@@ -203,7 +143,7 @@ test('server metrics on the admin port: reporter="destination" with the gRPC sta
 
 test('inbound local rate limit (EnvoyFilter SIDECAR_INBOUND): the excess ends UNAVAILABLE with RL', async () => {
   writeFileSync(config, `${AUTHZ}---\n${RATE_LIMIT}`);
-  const limited = await eventually('rate limiting', async () => {
+  const limited = await until('rate limiting', async () => {
     const res = await call(meshed, 'Hello');
     return res.code === grpc.status.UNAVAILABLE && /RL|RATE_LIMITED/.test(res.details) ? res : undefined;
   });
@@ -217,12 +157,12 @@ test('PeerAuthentication STRICT: a plaintext client is refused at the connection
   writeFileSync(config, `${AUTHZ}---\n${STRICT}`);
   const plain = new Echo(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as EchoClient;
   try {
-    const refused = await eventually('the refusal', async () => {
+    const refused = await until('the refusal', async () => {
       const res = await call(plain, 'Hello');
       return res.code === grpc.status.UNAVAILABLE && !/RL|RATE_LIMITED/.test(res.details) ? res : undefined;
     });
     assert.equal(refused.code, grpc.status.UNAVAILABLE);
-    await eventually('the refusal log', async () => (/WEFT_ERR_MTLS_REQUIRED/.test(appErr) ? true : undefined));
+    await until('the refusal log', async () => (/WEFT_ERR_MTLS_REQUIRED/.test(app.stderr()) ? true : undefined));
   } finally {
     plain.close();
   }
