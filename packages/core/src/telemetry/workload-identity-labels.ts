@@ -147,8 +147,24 @@ export function peerFromEndpointMetadata(metadata: Readonly<Record<string, unkno
   return peer;
 }
 
-/** `peer` with `principal` set (from a verified mTLS certificate). */
+/** Per peer, its variants with a principal set; bounded per peer (a peer has few identities). */
+const byPrincipal = new WeakMap<PeerIdentity, Map<string, PeerIdentity>>();
+const MAX_PRINCIPALS_PER_PEER = 64;
+
+/**
+ * `peer` with `principal` set (from a verified mTLS certificate). The same (peer, principal) gives
+ * the same object every time: metric series are keyed by identity objects, so a fresh object per
+ * request would make a new series per request.
+ */
 export function withPrincipal(peer: PeerIdentity, principal: string | undefined): PeerIdentity {
   if (principal === undefined || principal === peer.principal) return peer;
-  return Object.freeze({ ...peer, principal });
+  let variants = byPrincipal.get(peer);
+  if (variants === undefined) byPrincipal.set(peer, (variants = new Map()));
+  let found = variants.get(principal);
+  if (found === undefined) {
+    if (variants.size >= MAX_PRINCIPALS_PER_PEER) variants.clear();
+    found = Object.freeze({ ...peer, principal });
+    variants.set(principal, found);
+  }
+  return found;
 }
