@@ -184,11 +184,25 @@ function histogramValues(name: string, bounds: readonly number[], series: Iterab
   return out;
 }
 
+// Series are keyed by small ids of the identity/service objects: one WeakMap lookup per object
+// per request. Equal content gets the same id (interned on an object's first sight, bounded), so
+// two objects describing the same peer never make two series with the same labels.
 const identityIds = new WeakMap<object, number>();
+const idsByContent = new Map<string, number>();
+// As many as the default series cap: past it, new label sets aggregate into `unknown` anyway.
+const MAX_INTERNED = 10_000;
 let nextIdentityId = 1;
 function idOf(o: object): number {
   let id = identityIds.get(o);
-  if (id === undefined) identityIds.set(o, (id = nextIdentityId++));
+  if (id === undefined) {
+    const content = JSON.stringify(o);
+    id = idsByContent.get(content);
+    if (id === undefined) {
+      id = nextIdentityId++;
+      if (idsByContent.size < MAX_INTERNED) idsByContent.set(content, id);
+    }
+    identityIds.set(o, id);
+  }
   return id;
 }
 

@@ -28,3 +28,23 @@ test('inbound mTLS samples from the same peer and principal share one metric ser
   assert.equal(metrics.seriesCount, 2);
   assert.equal(withPrincipal(caller, 'p'), withPrincipal(caller, 'p'));
 });
+
+test('two identity objects with the same content share one metric series', () => {
+  const metrics = createMeshMetrics();
+  const sample = () => ({
+    reporter: 'source' as const,
+    source: createPeerIdentity({ workload: 'frontend', namespace: 'shop', labels: { app: 'frontend' } }),
+    destination: createPeerIdentity({ workload: 'ratings', namespace: 'shop', labels: { app: 'ratings' } }),
+    service: destinationServiceOf('ratings.shop.svc.cluster.local'),
+    protocol: 'http' as const,
+    responseCode: 200,
+    grpcStatus: '',
+    responseFlags: '-',
+    securityPolicy: 'unknown' as const,
+    durationMs: 1,
+    requestBytes: 0,
+    responseBytes: 1,
+  });
+  for (let i = 0; i < 20; i++) metrics.record(sample());
+  assert.equal(metrics.seriesCount, 1);
+});
