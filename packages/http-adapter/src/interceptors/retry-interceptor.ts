@@ -8,8 +8,10 @@
  * streaming body is sent once and never retried.
  *
  * Failures: route timeout → 504 `UT` (or the MeshError in `error` mode); per-try timeout
- * when no retry is left → 504 `UT`; connect failure/reset when no retry is left → MeshError
- * `WEFT_ERR_UPSTREAM_RESET` (`UF`/`UR`, `URX` after retries); caller abort → the caller's reason.
+ * when no retry is left → 504 `UT`; a connect failure flagged `UF` (refused without retries, or a
+ * TLS handshake/certificate failure of the connector) → 503 `UF` like Envoy (the MeshError in
+ * `error` mode); reset, or connect failure after retries → MeshError `WEFT_ERR_UPSTREAM_RESET`
+ * (`UR`, `URX` after retries); caller abort → the caller's reason.
  */
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -267,8 +269,8 @@ class RetryingRequest {
   #fail(err: Error): void {
     if (this.#isDone) return;
     this.#finish();
-    if (isMeshError(err) && err.responseFlag === 'UT' && !this.controller.aborted) {
-      replyWithError(this.#outer, this.#mode, 504, err, undefined, true);
+    if (isMeshError(err) && !this.controller.aborted && (err.responseFlag === 'UT' || err.responseFlag === 'UF')) {
+      replyWithError(this.#outer, this.#mode, err.responseFlag === 'UT' ? 504 : 503, err, undefined, true);
       return;
     }
     failLocally(this.#outer, err, true);

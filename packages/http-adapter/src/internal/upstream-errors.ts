@@ -12,6 +12,8 @@ const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'E
 
 /** See the module comment. */
 export function classifyError(err: unknown): FailureKind {
+  // TLS/mTLS connector failures (handshake, certificate, identity) are connect failures, as in Envoy.
+  if (isMeshError(err) && err.responseFlag === 'UF') return 'connect-failure';
   if (isMeshError(err)) return err.responseFlag === 'UT' && err.details?.scope === 'per-try' ? 'timeout' : 'abort';
   const e = err as { code?: string; name?: string; cause?: { code?: string } } | undefined;
   const code = e?.code ?? e?.cause?.code;
