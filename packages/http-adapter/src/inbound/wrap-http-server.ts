@@ -4,11 +4,12 @@
  * - mTLS per the port's PeerAuthentication (`policy`, see `tls-termination.ts`; plain `http`
  *   servers only): STRICT resets plaintext connections, PERMISSIVE sniffs the ClientHello;
  * - authorization (the inbound listener's RBAC filters, AuthorizationPolicy): a denied request
- *   gets Envoy's `403 RBAC: access denied` with `x-weft-response-flags: RBAC`, and the
- *   application never sees it;
+ *   gets Envoy's `403 RBAC: access denied` with `x-weft-response-flags: RBAC` and
+ *   `x-weft-error-code: WEFT_ERR_ACCESS_DENIED`, and the application never sees it;
  * - local rate limiting (Envoy's `local_ratelimit` on the inbound listener — from `policy`, else
  *   the `localRateLimit` option: 429 — or the configured status — with
- *   `x-envoy-ratelimited: true`, the configured response headers and `x-weft-response-flags: RL`).
+ *   `x-envoy-ratelimited: true`, the configured response headers, `x-weft-response-flags: RL`
+ *   and `x-weft-error-code: WEFT_ERR_RATE_LIMITED`).
  *
  * Wrapping uses only the public EventEmitter API: the server's current `request` listeners
  * are replaced by one listener that calls them in order when the request is admitted;
@@ -17,12 +18,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventEmitter } from 'node:events';
 import type { LocalRateLimitFilterConfig, MeshError } from '@weft/xds-client';
+import { ErrorCode } from '@weft/xds-client';
 import { RBAC_DENIED_BODY, createAccessDeniedError, createMtlsRequiredError, type CertificateProviders, type InboundChain, type InboundPolicy, type RbacRequest } from '@weft/core';
 import { TLSSocket } from 'node:tls';
 import { Server as HttpServer } from 'node:http';
 import { peerPrincipalOf, terminateTls } from './tls-termination.ts';
 import { RateLimitBuckets } from '../internal/rate-limit-buckets.ts';
-import { RESPONSE_FLAGS_HEADER } from '../internal/local-reply.ts';
+import { ERROR_CODE_HEADER, RESPONSE_FLAGS_HEADER } from '../internal/local-reply.ts';
 
 /** A request listener of `http.createServer`. */
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -112,11 +114,19 @@ function rbacRequest(req: IncomingMessage, principal: string | undefined, port: 
   };
 }
 
-function deny(req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(403, { 'content-type': 'text/plain', 'content-length': String(RBAC_DENIED_BODY.length), [RESPONSE_FLAGS_HEADER]: 'RBAC' });
-  res.end(RBAC_DENIED_BODY);
+/**
+ * Sends a local reply. Headers go through `setHeader` (not `writeHead(status, headers)`) so
+ * `getHeader` sees them when the response finishes: server-side telemetry reads the flag there.
+ */
+function localReply(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+  for (const name in headers) res.setHeader(name, headers[name]!);
+  res.setHeader('content-length', String(Buffer.byteLength(body)));
+  res.writeHead(status);
+  res.end(body);
   req.resume();
 }
+
+const DENY_HEADERS: Record<string, string> = { 'content-type': 'text/plain', [RESPONSE_FLAGS_HEADER]: 'RBAC', [ERROR_CODE_HEADER]: ErrorCode.accessDenied };
 
 function createGate(listeners: readonly RequestListener[], options: InboundOptions): RequestListener {
   const buckets = new RateLimitBuckets(options.now);
@@ -139,7 +149,7 @@ function createGate(listeners: readonly RequestListener[], options: InboundOptio
         const denial = chain.rbac.authorize(facts);
         if (denial !== undefined) {
           options.onError?.(createAccessDeniedError(denial, facts));
-          deny(req, res);
+          localReply(req, res, 403, DENY_HEADERS, RBAC_DENIED_BODY);
           return;
         }
       }
@@ -150,11 +160,9 @@ function createGate(listeners: readonly RequestListener[], options: InboundOptio
       if (key === undefined) bucketKeys.set(cfg, (key = `inbound#${++bucketSerial}`));
       const verdict = buckets.check(key, cfg, options.random);
       if (verdict === 'reject') {
-        const headers: Record<string, string> = { 'x-envoy-ratelimited': 'true', [RESPONSE_FLAGS_HEADER]: 'RL', 'content-type': 'text/plain' };
+        const headers: Record<string, string> = { 'x-envoy-ratelimited': 'true', [RESPONSE_FLAGS_HEADER]: 'RL', [ERROR_CODE_HEADER]: ErrorCode.rateLimited, 'content-type': 'text/plain' };
         for (const h of cfg.responseHeadersToAdd) headers[h.key.toLowerCase()] = h.value;
-        res.writeHead(cfg.statusCode, headers);
-        res.end('local_rate_limited\n');
-        req.resume();
+        localReply(req, res, cfg.statusCode, headers, 'local_rate_limited\n');
         return;
       }
       if (verdict === 'over-limit-not-enforced') {

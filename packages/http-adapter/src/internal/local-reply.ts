@@ -13,6 +13,9 @@ type Controller = Dispatcher.DispatchController;
 /** Header stamped on every response a mesh policy touched, with Envoy's response flags (`UO,URX`). */
 export const RESPONSE_FLAGS_HEADER = 'x-weft-response-flags';
 
+/** Header carrying the stable `WEFT_ERR_*` code of a local reply that answers an error. */
+export const ERROR_CODE_HEADER = 'x-weft-error-code';
+
 /** A controller for a reply that has no connection: abort only records the reason. */
 export class LocalController implements Controller {
   #aborted = false;
@@ -94,7 +97,7 @@ export function replyWithError(handler: Handler, mode: LocalReplyMode, status: n
   if (mode === 'error') return failLocally(handler, error, isStarted);
   replyLocally(
     handler,
-    { status, headers: { 'x-weft-error-code': error.code, ...headers }, body: `${error.message}\n`, flag: error.responseFlag },
+    { status, headers: { [ERROR_CODE_HEADER]: error.code, ...headers }, body: `${error.message}\n`, flag: error.responseFlag },
     isStarted,
   );
 }
