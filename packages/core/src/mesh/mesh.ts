@@ -193,7 +193,9 @@ export class Mesh {
    * Resolves with the snapshot for `authority` as soon as one exists (at once when it already
    * does). Rejects with `WEFT_ERR_XDS_UNAVAILABLE` after the timeout (the message carries the
    * last xDS error), `WEFT_ERR_UNKNOWN_HOST` when the server says the listener does not exist,
-   * the signal's reason when aborted, `WEFT_ERR_CLOSED` when the Mesh closes.
+   * the signal's reason when aborted, `WEFT_ERR_CLOSED` when the Mesh closes. While the wait
+   * lasts (at most the timeout) it keeps the process alive, so a request made by a script's
+   * last line is not cut off by the process exiting; nothing is held once it settles.
    */
   waitForHost(authority: string, options: WaitForHostOptions = {}): Promise<HostSnapshot> {
     let entry: HostEntry;
@@ -228,7 +230,9 @@ export class Mesh {
           }),
         );
       }, timeoutMs);
-      timer.unref();
+      // Deliberately ref'd: while a caller waits, its bounded timer keeps the process alive (the
+      // xds-client's sockets are unref'd, so a script whose only work is this request would
+      // otherwise exit mid-request); cleared the moment the wait ends.
       signal?.addEventListener('abort', onAbort, { once: true });
       entry.waiters.add(waiter);
     });
