@@ -1,8 +1,9 @@
 /**
  * Interop: the real `@grpc/grpc-js-xds` XdsServer takes its inbound listener from this control
  * plane (A36) and enforces it — mTLS with the certificates `weft bootstrap --certs-dir --ca-dir`
- * minted (A29 file_watcher), RBAC from an AuthorizationPolicy (A41) — and a grpc-js-xds client
- * reaches it over an ISTIO_MUTUAL cluster (A29 client side, SPIFFE SAN check). grpc-js-xds 1.14 applies
+ * minted (A29 file_watcher), RBAC from an AuthorizationPolicy (A41) — and both a grpc-js-xds client
+ * and a Weft client reach it over an ISTIO_MUTUAL cluster (A29 client side, SPIFFE SAN check),
+ * each with its own certificates from the same CA. grpc-js-xds 1.14 applies
  * RBAC only with GRPC_XDS_EXPERIMENTAL_RBAC=true (without it, it NACKs the listener: fail closed).
  */
 import { execFile } from 'node:child_process';
@@ -25,6 +26,7 @@ const isWired = readFileSync(new URL('../xds-server.ts', import.meta.url), 'utf8
 const skip = isWired ? false : 'xds-server.ts does not yet pass `model: () => source.current` to its ConnectionHost';
 
 const run = promisify(execFile);
+const WEFT_CLIENT = fileURLToPath(new URL('../../../../../test/control-plane/fixtures/weft-echo-client.ts', import.meta.url));
 const bytes = { requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b };
 const echo = { Echo: { path: '/test.Echo/Echo', requestStream: false, responseStream: false, ...bytes } };
 
@@ -79,13 +81,18 @@ test('grpc-js-xds XdsServer and client: STRICT mTLS, RBAC, ISTIO_MUTUAL upstream
   assert.equal(await call(grpc.credentials.createInsecure()), grpc.status.UNAVAILABLE, 'plaintext is refused under STRICT');
 
   // grpc-js-xds as the client (its own process): `xds:///` target, ISTIO_MUTUAL cluster (SPIFFE SAN of catalog), its own certificates
-  const viaMesh = async (sa: string): Promise<grpc.status> => {
+  const viaMesh = async (sa: string, client: 'grpc-js-xds' | 'weft'): Promise<grpc.status> => {
     const bootstrapOf = makeBootstrap({ xdsAddress: `127.0.0.1:${xdsPort}`, namespace: 'shop', ip: '127.0.0.1', serviceAccount: sa, certsDir: certs(sa) });
-    const { stdout } = await run(process.execPath, [fileURLToPath(new URL('../testing/grpc-js-xds-echo-client.ts', import.meta.url)), 'xds:///catalog.shop.svc.cluster.local:50051'], {
-      env: { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(bootstrapOf) }, timeout: 60_000,
+    const fixture = client === 'weft' ? WEFT_CLIENT : fileURLToPath(new URL('../testing/grpc-js-xds-echo-client.ts', import.meta.url));
+    const args = client === 'weft' ? ['--import', '@weft/grpc-adapter/register', fixture] : [fixture];
+    const { stdout } = await run(process.execPath, [...args, 'xds:///catalog.shop.svc.cluster.local:50051'], {
+      env: { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(bootstrapOf), WEFT_LOAD_REPORTING: 'off' }, timeout: 60_000,
     });
     return (JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { code: grpc.status }).code;
   };
-  assert.equal(await viaMesh('frontend'), grpc.status.OK, 'mesh client with frontend’s identity');
-  assert.equal(await viaMesh('other'), grpc.status.PERMISSION_DENIED, 'mesh client with another identity');
+  assert.equal(await viaMesh('frontend', 'grpc-js-xds'), grpc.status.OK, 'mesh client with frontend’s identity');
+  assert.equal(await viaMesh('other', 'grpc-js-xds'), grpc.status.PERMISSION_DENIED, 'mesh client with another identity');
+  // A Weft workload speaks mTLS to the grpc-js-xds server with certificates from the same CA.
+  assert.equal(await viaMesh('frontend', 'weft'), grpc.status.OK, 'Weft client with frontend’s identity');
+  assert.equal(await viaMesh('other', 'weft'), grpc.status.PERMISSION_DENIED, 'Weft client with another identity');
 });
