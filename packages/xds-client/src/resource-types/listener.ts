@@ -20,7 +20,7 @@ import {
 import { decodeHttpFilters } from './http-filters.ts';
 import { routeConfigurationFrom } from './route-configuration.ts';
 import { certificateSource } from './tls.ts';
-import type { DecodeResult, DownstreamTls, FilterChain, FilterChainMatch, HttpConnectionManager, Listener } from './types.ts';
+import type { DecodeResult, DownstreamTls, FilterChain, FilterChainMatch, HcmTracing, HttpConnectionManager, Listener } from './types.ts';
 
 const HCM_V2 = 'type.googleapis.com/envoy.config.filter.network.http_connection_manager.v2.HttpConnectionManager';
 
@@ -55,13 +55,25 @@ function httpConnectionManager(any: unknown, field: string): HttpConnectionManag
   const common = obj(m['common_http_protocol_options']);
   const maxStreamDurationMs = durationMs(common['max_stream_duration'], `${field}.common_http_protocol_options.max_stream_duration`);
   const idleTimeoutMs = durationMs(common['idle_timeout'], `${field}.common_http_protocol_options.idle_timeout`);
+  const tracing = has(m, 'tracing') ? hcmTracing(obj(m['tracing']), `${field}.tracing`) : undefined;
   return {
     routeSource,
     httpFilters: decodeHttpFilters(m['http_filters'], `${field}.http_filters`),
     ...(maxStreamDurationMs ? { maxStreamDurationMs } : {}),
     ...(idleTimeoutMs ? { idleTimeoutMs } : {}),
     statPrefix: str(m['stat_prefix']),
+    ...(tracing ? { tracing } : {}),
   };
+}
+
+/** `HttpConnectionManager.Tracing`: `random_sampling` must be a Percent in [0, 100] (Envoy validates the same). */
+function hcmTracing(t: Obj, field: string): HcmTracing {
+  if (!has(t, 'random_sampling')) return {};
+  const value = obj(t['random_sampling'])['value'] ?? 0;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 100) {
+    invalid(`${field}.random_sampling.value`, `must be a percentage in [0, 100], got ${String(value)}`);
+  }
+  return { randomSamplingPercent: value as number };
 }
 
 function downstreamTls(value: unknown, field: string): DownstreamTls | undefined {

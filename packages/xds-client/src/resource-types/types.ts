@@ -417,6 +417,17 @@ export interface HttpConnectionManager {
   /** `common_http_protocol_options.idle_timeout`. */
   readonly idleTimeoutMs?: number;
   readonly statPrefix: string;
+  /** `tracing`, present when the field is set on the wire. */
+  readonly tracing?: HcmTracing;
+}
+
+/** `HttpConnectionManager.Tracing`: what a proxyless client applies of it. */
+export interface HcmTracing {
+  /**
+   * `random_sampling.value` (`envoy.type.v3.Percent`, 0–100): share of new traces sampled.
+   * Absent when `random_sampling` is unset (the client keeps its tracer's rate).
+   */
+  readonly randomSamplingPercent?: number;
 }
 
 /**
