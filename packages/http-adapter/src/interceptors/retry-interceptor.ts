@@ -88,45 +88,14 @@ function mayRetrySuccessOf(policy: RetryPolicy): boolean {
   return v;
 }
 
-/** The caller's stable controller: forwards to whichever attempt is current. */
-class CallerController implements Controller {
-  readonly #req: RetryingRequest;
-  #paused = false;
-  #reason: Error | null = null;
-  constructor(req: RetryingRequest) {
-    this.#req = req;
-  }
-  get aborted(): boolean {
-    return this.#reason !== null;
-  }
-  get paused(): boolean {
-    return this.#paused;
-  }
-  get reason(): Error | null {
-    return this.#reason;
-  }
-  abort(reason: Error): void {
-    if (this.#reason !== null) return;
-    this.#reason = reason ?? new Error('aborted');
-    this.#req.end(this.#reason, false);
-  }
-  pause(): void {
-    this.#paused = true;
-    this.#req.current?.controller?.pause();
-  }
-  resume(): void {
-    this.#paused = false;
-    this.#req.current?.controller?.resume();
-  }
-}
-
 /**
- * One meshed request across its attempts. Timers are plain unref'd timeouts (one for the route,
- * one per attempt when a per-try timeout is set) — no AbortController per request on the hot
- * path; the errors are core's (`createTimeoutError`, flag `UT`).
+ * One meshed request across its attempts. It is also the caller's stable controller (abort,
+ * pause and resume act on whichever attempt is current), so a request costs one object less.
+ * Timers are plain unref'd timeouts (one for the route, one per attempt when a per-try timeout
+ * is set) — no AbortController per request on the hot path; the errors are core's
+ * (`createTimeoutError`, flag `UT`).
  */
-class RetryingRequest {
-  readonly controller = new CallerController(this);
+class RetryingRequest implements Controller {
   current: AttemptHandler | undefined;
   readonly hostSelectionAttempts: number;
   readonly #dispatch: Dispatcher.Dispatch;
@@ -143,6 +112,8 @@ class RetryingRequest {
   #isDone = false;
   #delayMs = 0;
   readonly #mayRetrySuccess: boolean;
+  #isPaused = false;
+  #callerReason: Error | null = null;
 
   constructor(dispatch: Dispatcher.Dispatch, opts: Dispatcher.DispatchOptions, outer: Handler, ctx: MeshRequestContext, state: RetryState | undefined, routeTimeoutMs: number, mode: LocalReplyMode, hostSelectionAttempts: number, mayRetrySuccess: boolean) {
     this.#dispatch = dispatch;
@@ -161,6 +132,33 @@ class RetryingRequest {
     }
   }
 
+  /** The caller's view (as its controller). */
+  get controller(): Controller {
+    return this;
+  }
+  get aborted(): boolean {
+    return this.#callerReason !== null;
+  }
+  get paused(): boolean {
+    return this.#isPaused;
+  }
+  get reason(): Error | null {
+    return this.#callerReason;
+  }
+  abort(reason: Error): void {
+    if (this.#callerReason !== null) return;
+    this.#callerReason = reason ?? new Error('aborted');
+    this.end(this.#callerReason, false);
+  }
+  pause(): void {
+    this.#isPaused = true;
+    this.current?.controller?.pause();
+  }
+  resume(): void {
+    this.#isPaused = false;
+    this.current?.controller?.resume();
+  }
+
   shouldAvoidHost(key: string): boolean {
     return this.#state!.shouldAvoidHost(key);
   }
@@ -171,7 +169,7 @@ class RetryingRequest {
 
   start(): void {
     try {
-      this.#outer.onRequestStart?.(this.controller, {});
+      this.#outer.onRequestStart?.(this, {});
     } catch (err) {
       this.end(err as Error, false);
     }
@@ -218,24 +216,24 @@ class RetryingRequest {
   }
 
   forwardStart(statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
-    this.#outer.onResponseStart?.(this.controller, statusCode, stampFlags(headers, this.#ctx), statusMessage);
+    this.#outer.onResponseStart?.(this, statusCode, stampFlags(headers, this.#ctx), statusMessage);
   }
 
   forwardData(chunk: Buffer): void {
-    this.#outer.onResponseData?.(this.controller, chunk);
+    this.#outer.onResponseData?.(this, chunk);
   }
 
   forwardEnd(trailers: IncomingHttpHeaders): void {
     if (this.#isDone) return;
     this.#finish();
-    this.#outer.onResponseEnd?.(this.controller, trailers);
+    this.#outer.onResponseEnd?.(this, trailers);
   }
 
   /** An attempt failed after its response reached the caller. */
   forwardError(err: Error): void {
     if (this.#isDone) return;
     this.#finish();
-    this.#outer.onResponseError?.(this.controller, this.#endReason ?? err);
+    this.#outer.onResponseError?.(this, this.#endReason ?? err);
   }
 
   /** The drained attempt is over: wait the back-off, then try again. */
@@ -269,7 +267,7 @@ class RetryingRequest {
   #fail(err: Error): void {
     if (this.#isDone) return;
     this.#finish();
-    if (isMeshError(err) && !this.controller.aborted && (err.responseFlag === 'UT' || err.responseFlag === 'UF')) {
+    if (isMeshError(err) && this.#callerReason === null && (err.responseFlag === 'UT' || err.responseFlag === 'UF')) {
       replyWithError(this.#outer, this.#mode, err.responseFlag === 'UT' ? 504 : 503, err, undefined, true);
       return;
     }
@@ -318,7 +316,7 @@ class AttemptHandler implements Handler {
   onRequestStart(controller: Controller): void {
     this.controller = controller;
     if (this.#pendingAbort !== undefined) controller.abort(this.#pendingAbort);
-    else if (this.#req.controller.paused) controller.pause();
+    else if (this.#req.paused) controller.pause();
   }
 
   onResponseStart(_controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {

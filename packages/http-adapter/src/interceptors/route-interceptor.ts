@@ -123,8 +123,9 @@ function forward(o: RouteInterceptorOptions, dispatch: Dispatch, opts: Dispatche
     if (typeof v === 'string' && v !== '') authority = v;
   } else if (hr?.type === 'pathRegex') authority = applyRegexRewrite(hr.rewrite, splitPath(path).path);
   headers.host = authority;
-  const levels: (HeaderMutations | undefined)[] = [weighted, route.spec, route.virtualHost.spec, host.config?.routeConfig];
-  applyMutations(headers, levels, 'request');
+  const plan = mutationPlanOf(weighted, route, host);
+  const levels = plan.levels;
+  if (plan.hasRequest) applyMutations(headers, levels, 'request');
   const ctx: MeshRequestContext = {
     authority: origin.authority,
     scheme: origin.scheme,
@@ -137,8 +138,32 @@ function forward(o: RouteInterceptorOptions, dispatch: Dispatch, opts: Dispatche
   if (ra.requestMirrorPolicies.length > 0) mirror(o, opts, headers, newPath, ctx, ra);
   // An explicit servername spares undici deriving one from the Host header on every request.
   const next = { ...opts, path: newPath, headers, servername: origin.hostname, [MESH_CONTEXT]: ctx };
-  const needsResponseHook = hasMutations(levels, 'response');
-  return dispatch(next, needsResponseHook ? new ResponseMutationHandler(handler, levels, ctx) : handler);
+  return dispatch(next, plan.hasResponse ? new ResponseMutationHandler(handler, levels, ctx) : handler);
+}
+
+/** The header mutation levels of one (weighted cluster or route), computed once per config object. */
+interface MutationPlan {
+  readonly levels: readonly (HeaderMutations | undefined)[];
+  readonly hasRequest: boolean;
+  readonly hasResponse: boolean;
+}
+
+const mutationPlans = new WeakMap<object, MutationPlan>();
+
+/**
+ * Envoy's mutation levels, most specific first (weighted cluster, route, virtual host, route
+ * configuration). Decoded config objects are immutable and a route belongs to one route
+ * configuration, so the plan is cached on the most specific level's object.
+ */
+function mutationPlanOf(weighted: HeaderMutations | undefined, route: RouteView, host: HostView): MutationPlan {
+  const key: object = weighted ?? route.spec;
+  let plan = mutationPlans.get(key);
+  if (plan === undefined) {
+    const levels = [weighted, route.spec, route.virtualHost.spec, host.config?.routeConfig];
+    plan = { levels, hasRequest: hasMutations(levels, 'request'), hasResponse: hasMutations(levels, 'response') };
+    mutationPlans.set(key, plan);
+  }
+  return plan;
 }
 
 function rewritePath(ra: RouteAction, route: RouteView, target: string): string {

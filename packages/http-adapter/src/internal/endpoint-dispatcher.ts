@@ -92,8 +92,7 @@ export class EndpointDispatcher extends Dispatcher {
       return true;
     }
     ctx.retry?.recordHost(endpoint.key);
-    const servername = ctx.authority.replace(/:\d+$/, '');
-    const pool = this.pools.get(ctx.scheme, endpoint, cluster.spec, servername);
+    const pool = this.pools.get(ctx.scheme, endpoint, cluster.spec, ctx.authority);
     endpoint.state.activeRequests++;
     const telemetry = this.#telemetry;
     let load: LoadAttempt | undefined;

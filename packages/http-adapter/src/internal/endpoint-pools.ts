@@ -25,10 +25,14 @@ export class EndpointPools {
     this.#extra = extra;
   }
 
-  /** The pool for `endpoint` of `cluster` reached over `scheme`. */
-  get(scheme: 'http:' | 'https:', endpoint: EndpointView, cluster: Cluster, servername: string): Pool {
+  /**
+   * The pool for `endpoint` of `cluster` reached over `scheme`; `authority` (`host:port` the
+   * caller used) gives the TLS server name when a new pool is built.
+   */
+  get(scheme: 'http:' | 'https:', endpoint: EndpointView, cluster: Cluster, authority: string): Pool {
     const cached = this.#byEndpoint.get(endpoint);
     if (cached !== undefined && cached.scheme === scheme && cached.cluster === cluster && !cached.pool.destroyed && !cached.pool.closed) return cached.pool;
+    const servername = authority.replace(/:\d+$/, '');
     const tls = scheme === 'http:' ? tlsRequirement(endpoint, cluster) : PLAINTEXT_UPSTREAM;
     const pool = tls.mode === 'none' ? this.#lookup(scheme, endpoint, cluster, servername) : this.#lookupTls(tls, endpoint, cluster, servername);
     this.#byEndpoint.set(endpoint, { scheme, cluster, pool });

@@ -15,23 +15,32 @@ export type HeaderRecord = Record<string, string | string[]>;
 export function normalizeHeaders(input: unknown): HeaderRecord {
   const out: HeaderRecord = {};
   if (input === null || input === undefined) return out;
-  const add = (k: unknown, v: unknown): void => {
-    if (v === undefined || v === null) return;
-    const name = String(k).toLowerCase();
-    const values = Array.isArray(v) ? v.map(String) : [String(v)];
-    const prev = out[name];
-    if (prev === undefined) out[name] = values.length === 1 ? values[0]! : values;
-    else out[name] = [...(Array.isArray(prev) ? prev : [prev]), ...values];
-  };
   if (Array.isArray(input)) {
-    if (input.length > 0 && Array.isArray(input[0])) for (const [k, v] of input as unknown[][]) add(k, v);
-    else for (let i = 0; i + 1 < input.length; i += 2) add(input[i], input[i + 1]);
+    if (input.length > 0 && Array.isArray(input[0])) for (const [k, v] of input as unknown[][]) addHeader(out, k, v);
+    else for (let i = 0; i + 1 < input.length; i += 2) addHeader(out, input[i], input[i + 1]);
   } else if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    for (const pair of input as Iterable<[unknown, unknown]>) add(pair[0], pair[1]);
+    for (const pair of input as Iterable<[unknown, unknown]>) addHeader(out, pair[0], pair[1]);
   } else if (typeof input === 'object') {
-    for (const [k, v] of Object.entries(input as Record<string, unknown>)) add(k, v);
+    const record = input as Record<string, unknown>;
+    for (const k in record) if (Object.hasOwn(record, k)) addHeader(out, k, record[k]);
   }
   return out;
+}
+
+/** Adds one header to `out` (lower-cased name; a repeated name becomes an array). */
+function addHeader(out: HeaderRecord, k: unknown, v: unknown): void {
+  if (v === undefined || v === null) return;
+  const name = (typeof k === 'string' ? k : String(k)).toLowerCase();
+  const prev = out[name];
+  if (!Array.isArray(v)) {
+    // The common case: one scalar value, no intermediate array.
+    const value = typeof v === 'string' ? v : String(v);
+    out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+    return;
+  }
+  const values = v.map(String);
+  if (prev === undefined) out[name] = values.length === 1 ? values[0]! : values;
+  else out[name] = [...(Array.isArray(prev) ? prev : [prev]), ...values];
 }
 
 /** Applies Envoy header value options to `headers` in place (`%…%` variables are not expanded). */
