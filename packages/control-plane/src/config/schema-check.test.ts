@@ -6,7 +6,7 @@ import type { ConfigKind } from '../model/mesh-model.ts';
 const doc = (apiVersion: string, kind: string, spec: unknown) => ({ apiVersion, kind, metadata: { name: 'x', namespace: 'shop', labels: { any: 'label' } }, spec });
 
 test('kindsFor lists the kinds of each API version Weft reads, and nothing else', () => {
-  assert.deepEqual(kindsFor('networking.istio.io/v1'), ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'WorkloadEntry', 'Sidecar']);
+  assert.deepEqual(kindsFor('networking.istio.io/v1'), ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'WorkloadEntry', 'WorkloadGroup', 'Sidecar']);
   assert.ok(kindsFor('networking.istio.io/v1alpha3')?.includes('EnvoyFilter'));
   assert.ok(!kindsFor('networking.istio.io/v1')?.includes('EnvoyFilter'));
   assert.deepEqual(kindsFor('security.istio.io/v1beta1'), ['PeerAuthentication', 'AuthorizationPolicy']);
