@@ -122,3 +122,4 @@ export type { LocalityEndpointsSpec } from './lb/types.ts';
 // The process's shared workload (register hooks).
 export { startProcessWorkload, parseServedPorts } from './workload/process-workload.ts';
 export type { ProcessWorkload, WorkloadEnv } from './workload/process-workload.ts';
+export { upstreamSecureContext } from './security/upstream-context.ts';

@@ -49,6 +49,13 @@ export interface CertificateProviders {
   credentials(instanceName: string): TlsCredentials | undefined;
   /** Waits (bounded) for the credentials of `instanceName`; rejects like `WorkloadIdentity.ready`. */
   ready(instanceName: string, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<TlsCredentials>;
+  /**
+   * Credentials read from PEM files that a cluster names (DestinationRule SIMPLE/MUTUAL with
+   * `caCertificates` / `clientCertificate` / `privateKey`), re-read when a file changes (checked
+   * at most every 10 s, like a `file_watcher` instance). Throws `WEFT_ERR_CERT_UNAVAILABLE` when
+   * a file cannot be read.
+   */
+  fileCredentials(files: { readonly certificateChain?: string; readonly privateKey?: string; readonly ca?: string }): TlsCredentials;
 }
 
 /** Options of {@link createCertificateProviders}. */
@@ -146,6 +153,15 @@ export function createCertificateProviders(options: CertificateProvidersOptions 
   };
   return {
     credentials,
+    fileCredentials(files) {
+      const config = {
+        ...(files.certificateChain ? { certificate_file: files.certificateChain } : {}),
+        ...(files.privateKey ? { private_key_file: files.privateKey } : {}),
+        ...(files.ca ? { ca_certificate_file: files.ca } : {}),
+      };
+      const name = `files:${watchedFiles(config).join(',')}`;
+      return fromFiles(name, { pluginName: 'file_watcher', config }) as TlsCredentials;
+    },
     async ready(instanceName, readyOptions = {}) {
       const found = credentials(instanceName);
       if (found !== undefined) return found;

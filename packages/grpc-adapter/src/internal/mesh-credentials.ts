@@ -9,11 +9,11 @@
  * up by the next connection without touching open ones. The server's chain is verified with the
  * mesh roots and its SPIFFE ID with core's `checkPeer` (instead of hostname matching).
  */
-import { connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
+import { connect as tlsConnect, type SecureContext } from 'node:tls';
 import type { Socket } from 'node:net';
 import { CallCredentials, ChannelCredentials, credentials as grpcCredentials, type ChannelOptions, type experimental } from '@grpc/grpc-js';
-import type { CertificateProviders, TlsCredentials, UpstreamTlsRequirement } from '@weft/core';
-import { ErrorCode, MeshError } from '@weft/xds-client';
+import { upstreamSecureContext } from '@weft/core';
+import type { CertificateProviders, UpstreamTlsRequirement } from '@weft/core';
 
 /** Subchannel option carrying the endpoint's TLS requirement (an object, compared by identity). */
 export const UPSTREAM_TLS_OPTION = 'weft-upstream-tls';
@@ -27,17 +27,6 @@ export interface WeftChannelCredentialsOptions {
 }
 
 type SecureConnector = ReturnType<ChannelCredentials['_createSecureConnector']>;
-
-function contextFor(providers: CertificateProviders, req: UpstreamTlsRequirement, host: string): SecureContext | undefined {
-  const identity: TlsCredentials | undefined = req.identityInstance === undefined ? undefined : providers.credentials(req.identityInstance);
-  if (req.identityInstance !== undefined && identity?.key === undefined) {
-    throw new MeshError(ErrorCode.certUnavailable, `no workload certificate (provider instance "${req.identityInstance}") for ${req.mode} to ${host}: is WEFT_MTLS=on with a join token?`, { details: { host } });
-  }
-  const roots = req.validationInstance === undefined ? undefined : providers.credentials(req.validationInstance);
-  if (identity !== undefined && (roots === undefined || roots === identity)) return identity.secureContext;
-  if (identity === undefined) return roots?.secureContext;
-  return createSecureContext({ key: identity.key, cert: identity.cert, ca: [...(roots as TlsCredentials).ca] });
-}
 
 class WeftChannelCredentials extends ChannelCredentials {
   readonly #providers: CertificateProviders;
@@ -68,7 +57,7 @@ class WeftChannelCredentials extends ChannelCredentials {
         return new Promise((resolve, reject) => {
           let secureContext: SecureContext | undefined;
           try {
-            secureContext = contextFor(providers, req, host);
+            secureContext = upstreamSecureContext({ ...req, providers }, host);
           } catch (err) {
             reject(err);
             return;

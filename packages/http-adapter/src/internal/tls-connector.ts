@@ -11,10 +11,11 @@
  * (`WEFT_ERR_UPSTREAM_RESET`). Plain TCP errors (refused, unreachable) are passed through as
  * undici reports them, so retries and outlier detection see them as connect failures.
  */
-import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type SecureContext, type TLSSocket } from 'node:tls';
 import { isIP, type Socket } from 'node:net';
 import type { buildConnector } from 'undici';
-import type { TlsCredentials, UpstreamTlsRequirement } from '@weft/core';
+import { upstreamSecureContext } from '@weft/core';
+import type { UpstreamTlsRequirement } from '@weft/core';
 import { ErrorCode, MeshError, isMeshError } from '@weft/xds-client';
 
 /** Options of {@link createTlsConnector}. */
@@ -28,22 +29,6 @@ export interface TlsConnectorOptions {
 }
 
 const TCP_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'ECONNRESET', 'EPIPE']);
-const mixedContexts = new WeakMap<TlsCredentials, WeakMap<TlsCredentials, SecureContext>>();
-
-/** One SecureContext for a (client certificate, roots) pair, cached per generation pair. */
-function contextFor(identity: TlsCredentials | undefined, roots: TlsCredentials | undefined): SecureContext | undefined {
-  if (identity !== undefined && (roots === undefined || roots === identity)) return identity.secureContext;
-  if (identity === undefined) return roots?.secureContext;
-  let inner = mixedContexts.get(identity);
-  if (inner === undefined) mixedContexts.set(identity, (inner = new WeakMap()));
-  let ctx = inner.get(roots as TlsCredentials);
-  if (ctx === undefined) {
-    ctx = createSecureContext({ key: identity.key, cert: identity.cert, ca: [...(roots as TlsCredentials).ca] });
-    inner.set(roots as TlsCredentials, ctx);
-  }
-  return ctx;
-}
-
 function failure(err: unknown, host: string, mode: string): Error {
   if (isMeshError(err)) {
     return err.responseFlag === 'UF' ? err : new MeshError(err.code, `${mode} connection to ${host} failed: ${err.message}`, { responseFlag: 'UF', cause: err, details: { host, ...err.details } });
@@ -67,18 +52,7 @@ export function createTlsConnector(options: TlsConnectorOptions): buildConnector
     const host = `${opts.hostname}:${opts.port}`;
     let secureContext: SecureContext | undefined;
     try {
-      const providers = requirement.providers;
-      const identity = requirement.identityInstance === undefined ? undefined : providers?.credentials(requirement.identityInstance);
-      if (requirement.identityInstance !== undefined && (identity === undefined || identity.key === undefined)) {
-        throw new MeshError(ErrorCode.certUnavailable, `no workload certificate (provider instance "${requirement.identityInstance}") for ${requirement.mode} to ${host}: is WEFT_MTLS=on with a join token?`, {
-          details: { host, instance: requirement.identityInstance },
-        });
-      }
-      const roots = requirement.validationInstance === undefined ? undefined : providers?.credentials(requirement.validationInstance);
-      if (requirement.validationInstance !== undefined && roots === undefined) {
-        throw new MeshError(ErrorCode.certUnavailable, `no trust roots (provider instance "${requirement.validationInstance}") to verify ${host}`, { details: { host } });
-      }
-      secureContext = contextFor(identity, roots);
+      secureContext = upstreamSecureContext(requirement, host);
     } catch (err) {
       queueMicrotask(() => callback(failure(err, host, requirement.mode), null));
       return;
