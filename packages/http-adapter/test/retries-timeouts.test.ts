@@ -21,6 +21,8 @@ const cases: { retryOn: string[]; status: number; expectedAttempts: number; code
   { retryOn: ['retriable-4xx'], status: 409, expectedAttempts: 4 },
   { retryOn: ['retriable-status-codes'], status: 418, expectedAttempts: 4, codes: [418] },
   { retryOn: ['retriable-status-codes'], status: 503, expectedAttempts: 1, codes: [418] },
+  { retryOn: ['retriable-status-codes'], status: 201, expectedAttempts: 4, codes: [201] },
+  { retryOn: ['retriable-status-codes'], status: 200, expectedAttempts: 1, codes: [503] },
 ];
 
 for (const c of cases) {

@@ -54,11 +54,15 @@ export function createRetryInterceptor(options: RetryInterceptorOptions): Dispat
   const compiled = new WeakMap<RetryPolicySpec, RetryPolicy>();
   const defaultSpec = options.defaultRetryPolicy === undefined ? ISTIO_DEFAULT_RETRY_POLICY : options.defaultRetryPolicy;
   const defaultPolicy = defaultSpec === null ? undefined : compileRetryPolicy({ ...defaultSpec, random: options.random } as RetryPolicyOptions, 'defaultRetryPolicy');
+  if (defaultPolicy !== undefined) noteSuccessRetry(defaultPolicy, defaultSpec?.retriableStatusCodes);
   const maxBody = options.maxReplayBodyBytes ?? 1024 * 1024;
   const policyOf = (spec: RetryPolicySpec | undefined): RetryPolicy | undefined => {
     if (spec === undefined) return defaultPolicy;
     let p = compiled.get(spec);
-    if (p === undefined) compiled.set(spec, (p = compileRetryPolicy({ ...spec, random: options.random } as RetryPolicyOptions, 'route.retryPolicy')));
+    if (p === undefined) {
+      compiled.set(spec, (p = compileRetryPolicy({ ...spec, random: options.random } as RetryPolicyOptions, 'route.retryPolicy')));
+      noteSuccessRetry(p, spec.retriableStatusCodes);
+    }
     return p;
   };
   return (dispatch) => (opts, handler) => {
@@ -78,14 +82,23 @@ export function createRetryInterceptor(options: RetryInterceptorOptions): Dispat
   };
 }
 
-const SUCCESS_RETRY_CONDITIONS = new Set(['retriable-headers', 'retriable-status-codes', 'envoy-ratelimited']);
 const successRetry = new WeakMap<RetryPolicy, boolean>();
+
+/**
+ * Records, once per compiled policy, whether a 2xx/3xx response could ever be retried under it:
+ * only `retriable-headers`, `envoy-ratelimited`, or `retriable-status-codes` listing a code
+ * below 400 can match one. Otherwise such responses are forwarded without reading their headers
+ * (Istio's default policy lists only 503, so a 200 is never parsed for it).
+ */
+function noteSuccessRetry(policy: RetryPolicy, statusCodes: readonly number[] | undefined): void {
+  const on = policy.retryOn;
+  const v = on.includes('retriable-headers') || on.includes('envoy-ratelimited') || (on.includes('retriable-status-codes') && (statusCodes ?? []).some((c) => c < 400));
+  successRetry.set(policy, v);
+}
 
 /** True when a 2xx/3xx response could be retried under `policy` (so its headers must be read). */
 function mayRetrySuccessOf(policy: RetryPolicy): boolean {
-  let v = successRetry.get(policy);
-  if (v === undefined) successRetry.set(policy, (v = policy.retryOn.some((c) => SUCCESS_RETRY_CONDITIONS.has(c))));
-  return v;
+  return successRetry.get(policy) ?? true;
 }
 
 /**

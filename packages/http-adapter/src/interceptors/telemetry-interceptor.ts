@@ -183,16 +183,19 @@ class TelemetryHandler extends ForwardingHandler {
       responseBytes: this.#responseBytes,
     });
     const span = r.span;
-    t.tracer.endSpan(
-      span,
-      {
-        'http.response.status_code': status,
-        ...(endpoint === undefined ? {} : { 'network.peer.address': endpoint.address, 'network.peer.port': endpoint.port }),
-        ...(cluster === undefined ? {} : { 'upstream_cluster': cluster }),
-        ...(flags === '-' ? {} : { response_flags: flags }),
-      },
-      error !== undefined ? { type: isMeshError(error) ? error.code : error.name, message: error.message } : isLoadError(status) ? { type: String(status) } : undefined,
-    );
+    // A span nobody records (no OpenTelemetry SDK, or not sampled) gets no attribute object built.
+    if (span.span.isRecording()) {
+      t.tracer.endSpan(
+        span,
+        {
+          'http.response.status_code': status,
+          ...(endpoint === undefined ? {} : { 'network.peer.address': endpoint.address, 'network.peer.port': endpoint.port }),
+          ...(cluster === undefined ? {} : { 'upstream_cluster': cluster }),
+          ...(flags === '-' ? {} : { response_flags: flags }),
+        },
+        error !== undefined ? { type: isMeshError(error) ? error.code : error.name, message: error.message } : isLoadError(status) ? { type: String(status) } : undefined,
+      );
+    }
     const log = t.accessLog;
     if (log !== undefined) {
       const h = normalizeHeaders(this.#opts.headers);
