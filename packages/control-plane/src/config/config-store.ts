@@ -71,7 +71,7 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
 
   const cache = createReadCache();
   const first = await readConfig(options.paths, defaultNamespace, cache);
-  const candidate = buildCandidate(first.objects, first.findings, registry.list(), settings);
+  const candidate = buildCandidate(first.objects, first.findings, registry.list(), settings, registry.endpointHealth());
   if (hasErrors(candidate.findings)) {
     const errors = candidate.findings.filter((f) => f.level === 'error');
     throw new MeshError('WEFT_ERR_CONFIG_INVALID', `config has ${errors.length} error(s):\n${errors.slice(0, 20).map((f) => `  ${formatFinding(f)}`).join('\n')}`, {
@@ -131,7 +131,7 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
       }
     }
     if (closed) return;
-    const next = buildCandidate(nextObjects, nextReadFindings, registry.list(), settings);
+    const next = buildCandidate(nextObjects, nextReadFindings, registry.list(), settings, registry.endpointHealth());
     if (hasErrors(next.findings)) {
       reject(next.findings.filter((f) => f.level === 'error'));
       return;

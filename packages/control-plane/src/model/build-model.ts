@@ -12,6 +12,7 @@ import { ofKind } from '../config/read-config.ts';
 import { deepFreeze, type AnyConfigObject } from '../config/resource-parse.ts';
 import { buildServiceIndex } from '../registry/service-index.ts';
 import type { RegisteredWorkload } from '../registry/registry.ts';
+import type { EndpointHealth } from './mesh-model.ts';
 import type { Finding, MeshModel } from './mesh-model.ts';
 
 /** Settings that go into every generation. */
@@ -39,10 +40,11 @@ export function buildCandidate(
   readFindings: readonly Finding[],
   registered: readonly RegisteredWorkload[],
   settings: ModelSettings,
+  endpointHealth?: ReadonlyMap<string, EndpointHealth>,
 ): Candidate {
   const serviceEntries = ofKind<AnalysisInput['serviceEntries'][number]>(objects, 'ServiceEntry');
   const workloadEntries = ofKind<AnalysisInput['workloadEntries'][number]>(objects, 'WorkloadEntry');
-  const index = buildServiceIndex(serviceEntries, workloadEntries, registered, settings.domainSuffix);
+  const index = buildServiceIndex(serviceEntries, workloadEntries, registered, settings.domainSuffix, endpointHealth);
   const input: AnalysisInput = {
     virtualServices: ofKind(objects, 'VirtualService'),
     destinationRules: ofKind(objects, 'DestinationRule'),

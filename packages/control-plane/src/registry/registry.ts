@@ -26,13 +26,6 @@ export interface RegisteredWorkload {
 }
 
 /**
- * What a model generation reads from the registry: the registered workloads, and (as the
- * non-enumerable `endpointHealth`) the health that probes set for endpoints by id — WorkloadEntries
- * (`namespace/name`), ServiceEntry endpoints and registrations alike.
- */
-export type RegistryListing = readonly RegisteredWorkload[] & { readonly endpointHealth?: ReadonlyMap<string, EndpointHealth> };
-
-/**
  * Adds and removes self-registered workloads. Every method is synchronous and cheap; the model
  * that includes the change is published later (debounced) by the config store that owns the
  * registry. Bad input (empty id/service/address, a port outside 1..65535) throws a MeshError
@@ -46,12 +39,15 @@ export interface Registry {
   /** Sets the health of a registered workload; unknown ids are ignored. */
   setHealth(id: string, health: EndpointHealth): void;
   /**
-   * Sets the probed health of any endpoint by its id (see {@link RegistryListing}); `undefined`
-   * clears it, so the endpoint's declared health applies again. Unchanged values are no-ops.
+   * Sets the probed health of any endpoint by its id — WorkloadEntries (`namespace/name`),
+   * ServiceEntry endpoints and registrations alike; `undefined` clears it, so the endpoint's
+   * declared health applies again. Unchanged values are no-ops.
    */
   setEndpointHealth(id: string, health: EndpointHealth | undefined): void;
-  /** The registered workloads, in registration order, plus probed health (a snapshot: later changes do not show). */
-  list(): RegistryListing;
+  /** The registered workloads, in registration order (a snapshot: later changes do not show). */
+  list(): readonly RegisteredWorkload[];
+  /** The probed health per endpoint id (a snapshot), see {@link Registry.setEndpointHealth}. */
+  endpointHealth(): ReadonlyMap<string, EndpointHealth>;
 }
 
 /** A {@link Registry} plus the change hook its owner (the config store) listens on. */
@@ -111,9 +107,10 @@ export function createRegistry(): ObservableRegistry {
       changed();
     },
     list() {
-      const out = [...workloads.values()];
-      if (probed.size > 0) Object.defineProperty(out, 'endpointHealth', { value: new Map(probed), enumerable: false });
-      return out;
+      return [...workloads.values()];
+    },
+    endpointHealth() {
+      return new Map(probed);
     },
     onMutate(listener) {
       listeners.push(listener);

@@ -6,7 +6,7 @@
  */
 import type { ConfigObject, ServiceEntrySpec, ServiceModel, ServicePort, WorkloadEntrySpec, WorkloadInstance, EndpointHealth } from '../model/mesh-model.ts';
 import { portProtocol, resolveHostname } from './hostname.ts';
-import type { RegisteredWorkload, RegistryListing } from './registry.ts';
+import type { RegisteredWorkload } from './registry.ts';
 
 /** Services by FQDN and their endpoints, ready to go into a MeshModel. */
 export interface ServiceIndex {
@@ -69,16 +69,17 @@ function fromRegistration(w: RegisteredWorkload, probed: HealthOverlay): Workloa
  * Builds the index. ServiceEntries win over registrations for the same host (the registered
  * workload becomes an endpoint of the declared service); when two ServiceEntries declare one
  * host, the first in input order wins, as the conflict analyzer reports. Short hosts resolve in
- * the namespace of the resource that wrote them. Probed health (`registered.endpointHealth`,
- * see {@link RegistryListing}) overrides the declared health of the endpoint with that id.
+ * the namespace of the resource that wrote them. Probed health (`endpointHealth`, by endpoint id,
+ * from the registry) overrides the declared health of the endpoint with that id.
  */
 export function buildServiceIndex(
   serviceEntries: readonly ConfigObject<ServiceEntrySpec>[],
   workloadEntries: readonly ConfigObject<WorkloadEntrySpec>[],
-  registered: readonly RegisteredWorkload[] | RegistryListing,
+  registered: readonly RegisteredWorkload[],
   domainSuffix: string,
+  endpointHealth: ReadonlyMap<string, EndpointHealth> = new Map(),
 ): ServiceIndex {
-  const probed: HealthOverlay = (registered as RegistryListing).endpointHealth ?? new Map();
+  const probed: HealthOverlay = endpointHealth;
   const services = new Map<string, ServiceModel>();
   const endpoints = new Map<string, WorkloadInstance[]>();
   const add = (host: string, inst: WorkloadInstance): void => {
