@@ -12,7 +12,7 @@
  * identity labels are all `unknown` — memory stays bounded whatever the traffic.
  */
 import { Registry } from 'prom-client';
-import { UNKNOWN } from './workload-identity-labels.ts';
+import { UNKNOWN, UNKNOWN_PEER } from './workload-identity-labels.ts';
 import type { PeerIdentity } from './workload-identity-labels.ts';
 
 /** Istio's label names, in Istio's order. */
@@ -275,7 +275,7 @@ export class MeshMetrics {
       const coarse = `overflow|${s.reporter}|${s.protocol}|${s.responseCode}|${s.grpcStatus}|${s.responseFlags}`;
       const existing = this.#series.get(coarse);
       if (existing !== undefined) return existing;
-      const unknownLabels = this.#labels({ ...s, source: UNKNOWN_IDENTITY, destination: UNKNOWN_IDENTITY, service: UNKNOWN_SERVICE, securityPolicy: 'unknown' });
+      const unknownLabels = this.#labels({ ...s, source: UNKNOWN_PEER, destination: UNKNOWN_PEER, service: UNKNOWN_SERVICE, securityPolicy: 'unknown' });
       const series = new Series(unknownLabels);
       this.#series.set(coarse, series);
       return series;
@@ -317,18 +317,6 @@ export class MeshMetrics {
     };
   }
 }
-
-const UNKNOWN_IDENTITY: PeerIdentity = Object.freeze({
-  workload: UNKNOWN,
-  namespace: UNKNOWN,
-  principal: UNKNOWN,
-  app: UNKNOWN,
-  version: UNKNOWN,
-  canonicalService: UNKNOWN,
-  canonicalRevision: UNKNOWN,
-  cluster: UNKNOWN,
-  labels: Object.freeze({}),
-});
 
 /** Creates the metrics; see {@link MeshMetricsOptions}. */
 export function createMeshMetrics(options?: MeshMetricsOptions): MeshMetrics {
