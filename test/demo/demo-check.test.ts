@@ -26,6 +26,7 @@ const STEPS = [
   'live config edit: canary 50/50',
   'header routing (end-user: alice → catalog v3)',
   'retries hide the flaky ratings v2',
+  'gRPC retries hide UNAVAILABLE from inventory',
   'outlier detection ejects a failing instance',
   'circuit breaker opens under concurrency (503 UO)',
   'local rate limit on catalog (20/s per instance)',

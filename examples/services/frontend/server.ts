@@ -5,7 +5,7 @@
  *
  *   GET /product/:id    catalog + inventory + ratings, one JSON page
  *   GET /catalog/:id    only the catalog call: which version answered (`end-user` header forwarded)
- *   GET /inventory/:id  only the inventory call, with how long it took
+ *   GET /inventory/:id  only the inventory call, with how long it took (`?failRate=` is passed on)
  *   GET /ratings/:id    only the ratings call (`?delayMs=` is passed on); status and Weft's
  *                       response flags as the caller saw them
  *   GET /healthz
@@ -74,7 +74,9 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     case 'inventory': {
       const started = performance.now();
       try {
-        const s = await unary<Stock>(inventory, 'getStock', { id });
+        // `?failRate=0.3` asks inventory to fail that share of calls with UNAVAILABLE (the retry demo).
+        const failRate = url.searchParams.get('failRate');
+        const s = await unary<Stock>(inventory, 'getStock', { id }, metadataFrom(req, failRate ? { 'x-fail-rate': failRate } : {}));
         return send(res, 200, { ...s, elapsedMs: Math.round(performance.now() - started) });
       } catch (err) {
         return send(res, 502, { ...grpcFailure(err), elapsedMs: Math.round(performance.now() - started) });

@@ -2,9 +2,11 @@
  * inventory — gRPC service (port 50051): `shop.Inventory/GetStock` answers how many items of a
  * product are in stock and which process answered.
  *
- * Weft is not imported. The gRPC register hook meshes grpc-js; the HTTP register hook is loaded
- * too because it is the one that registers a workload serving on WEFT_PORT (the gRPC hook does
- * not wrap servers yet, see docs/grpc.md).
+ * A caller may send metadata `x-fail-rate: <0..1>`: that share of its calls fails with
+ * UNAVAILABLE on purpose, which is what inventory's route retries (the demo's gRPC retry step).
+ *
+ * Weft is not imported: the gRPC register hook meshes grpc-js, registers this workload and serves
+ * the server bound on WEFT_PORT with the mesh's inbound policy.
  */
 import * as grpc from '@grpc/grpc-js';
 import { loadShopProto } from '../protos/shop-proto.ts';
@@ -18,6 +20,11 @@ const server = new grpc.Server();
 server.addService(Inventory.service, {
   GetStock(call: grpc.ServerUnaryCall<{ id: string }, unknown>, callback: grpc.sendUnaryData<unknown>) {
     const id = call.request.id;
+    const failRate = Number(call.metadata.get('x-fail-rate')[0] ?? 0);
+    if (failRate > 0 && Math.random() < failRate) {
+      callback({ code: grpc.status.UNAVAILABLE, details: `${instance} failing on purpose (x-fail-rate ${failRate})` });
+      return;
+    }
     callback(null, { id, count: (id.length * 7) % 23, instance });
   },
 });

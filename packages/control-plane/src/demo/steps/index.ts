@@ -7,6 +7,7 @@ import type { DemoStep } from './step.ts';
 import { canaryLiveEdit, canarySplit } from './canary.ts';
 import { headerRouting } from './header-routing.ts';
 import { retriesHideFlakiness } from './retries.ts';
+import { grpcRetries } from './grpc-retries.ts';
 import { circuitBreaker } from './circuit-breaker.ts';
 import { outlierEjection } from './outlier-ejection.ts';
 import { rateLimit } from './rate-limit.ts';
@@ -23,6 +24,7 @@ export const DEMO_STEPS: readonly DemoStep[] = [
   canaryLiveEdit,
   headerRouting,
   retriesHideFlakiness,
+  grpcRetries,
   // Before the circuit breaker: its burst of per-try timeouts would leave the flaky v2 with a
   // streak of 5xx, so it, not the bad instance, would be the one host the 50 % cap lets go.
   outlierEjection,
