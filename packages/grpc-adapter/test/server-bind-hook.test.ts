@@ -1,14 +1,15 @@
 /**
  * The register hook's bind hook on real grpc-js servers: a bind on a served port goes through
  * Weft (the interceptors given for that port run), other ports are grpc-js's own, bind errors
- * reach the application's callback, installing twice wraps once, and shutting the server down
- * closes the socket Weft bound.
+ * reach the application's callback, installing twice wraps once, the meshed server answers
+ * grpc.health.v1, and shutting the server down closes the socket Weft bound.
  */
 import assert from 'node:assert/strict';
 import { connect, createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { hookServerBinds, parseBindAddress } from '../src/internal/server-bind-hook.ts';
+import { healthServiceDefinition } from '../src/internal/health-service.ts';
 import { createEchoClient, echoServiceDefinition, unary } from './support/echo-service.ts';
 import type { Echo } from './support/echo-service.ts';
 
@@ -30,6 +31,17 @@ function echoServer(): grpc.Server {
 
 function bind(server: grpc.Server, address: string): Promise<number> {
   return new Promise((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
+}
+
+const HealthClient = grpc.makeGenericClientConstructor(healthServiceDefinition as unknown as grpc.ServiceDefinition, 'Health');
+
+/** `grpc.health.v1.Health/Check` of the whole server: its status, or the gRPC error code. */
+function healthOf(port: number): Promise<string | number> {
+  const client = new HealthClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as {
+    Check(req: { service: string }, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: { status: string }) => void): void;
+    close(): void;
+  };
+  return new Promise((resolve) => client.Check({ service: '' }, { deadline: Date.now() + 10_000 }, (e, r) => (client.close(), resolve(e ? e.code : (r?.status ?? '')))));
 }
 
 function canConnect(port: number): Promise<boolean> {
@@ -75,6 +87,8 @@ describe('server bind hook', () => {
       assert.equal((await unary(a, { text: 'a' }, { deadlineMs: 10_000 })).text, 'a');
       assert.equal((await unary(b, { text: 'b' }, { deadlineMs: 10_000 })).text, 'b');
       assert.deepEqual(seen, ['/weft.test.Echo/Unary'], 'only the served port ran the mesh interceptor');
+      assert.equal(await healthOf(served), 'SERVING', 'the meshed server answers grpc.health.v1 once bound');
+      assert.equal(await healthOf(otherPort), grpc.status.UNIMPLEMENTED, 'other servers are left alone');
 
       const second = echoServer();
       await assert.rejects(bind(second, `127.0.0.1:${served}`), (err: NodeJS.ErrnoException) => err.code === 'EADDRINUSE');

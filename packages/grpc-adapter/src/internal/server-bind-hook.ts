@@ -16,10 +16,14 @@
  *   credentials grpc-js binds it and only the interceptors are added; every other port and
  *   every malformed call goes to grpc-js untouched.
  * - `tryShutdown` / `forceShutdown`: also close the sockets Weft bound for that server.
+ * A server bound this way also answers the standard `grpc.health.v1` service (unless the
+ * application registered its own): NOT_SERVING until its served port is bound, SERVING after,
+ * NOT_SERVING from shutdown on.
  * Installing twice (both copies of the hook, or a second call) adds ports; it never wraps twice.
  */
 import * as grpc from '@grpc/grpc-js';
 import { listenWithMeshSecurity, type MeshSecuredPort, type MeshServerSecurityOptions } from './server-security.ts';
+import { HealthStatusTable } from './health-service.ts';
 
 type ServerClass = typeof grpc.Server;
 type BindAsync = grpc.Server['bindAsync'];
@@ -69,7 +73,31 @@ function install(proto: HookedPrototype, state: HookState): void {
   const originalTry = proto.tryShutdown;
   const originalForce = proto.forceShutdown;
   const bound = new WeakMap<grpc.Server, MeshSecuredPort[]>();
+  const healthOf = new WeakMap<grpc.Server, HealthStatusTable | null>();
+  // grpc.health.v1 on a meshed server: NOT_SERVING until a served port is bound, SERVING after,
+  // NOT_SERVING from shutdown on. Skipped (null) when the application registered its own.
+  const health = (server: grpc.Server): HealthStatusTable | null => {
+    let table = healthOf.get(server);
+    if (table === undefined) {
+      table = new HealthStatusTable();
+      table.set('', 'NOT_SERVING');
+      try {
+        table.addTo(server);
+      } catch {
+        table = null;
+      }
+      healthOf.set(server, table);
+    }
+    return table;
+  };
+  const served = (server: grpc.Server, callback: (error: Error | null, port: number) => void) => (error: Error | null, port: number): void => {
+    if (error === null) health(server)?.setAll('SERVING');
+    callback(error, port);
+  };
   const closePorts = (server: grpc.Server): void => {
+    const table = healthOf.get(server);
+    table?.setAll('NOT_SERVING');
+    table?.endWatches();
     for (const p of bound.get(server) ?? []) p.close();
     bound.delete(server);
   };
@@ -80,19 +108,21 @@ function install(proto: HookedPrototype, state: HookState): void {
     if (address === undefined || security === undefined || typeof callback !== 'function' || !(creds instanceof grpc.ServerCredentials)) {
       return originalBind.call(this, port, creds, callback);
     }
+    health(this);
     if (creds._isSecure()) {
       // The application terminates TLS itself: keep its credentials, add the mesh's interceptors.
       const interceptors = security.interceptors ?? [];
-      return originalBind.call(this, port, interceptors.length === 0 ? creds : grpc.experimental.createServerCredentialsWithInterceptors(creds, [...interceptors]), callback);
+      return originalBind.call(this, port, interceptors.length === 0 ? creds : grpc.experimental.createServerCredentialsWithInterceptors(creds, [...interceptors]), served(this, callback));
     }
+    const done = served(this, callback);
     listenWithMeshSecurity(this, `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`, security).then(
       (secured) => {
         let list = bound.get(this);
         if (list === undefined) bound.set(this, (list = []));
         list.push(secured);
-        callback(null, secured.port);
+        done(null, secured.port);
       },
-      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err)), 0),
+      (err: unknown) => done(err instanceof Error ? err : new Error(String(err)), 0),
     );
   } as BindAsync;
   proto.tryShutdown = function tryShutdown(this: grpc.Server, callback: (error?: Error) => void): void {
