@@ -12,7 +12,7 @@
  * Prints `RESULT http_raw_rps=…`, `RESULT http_meshed_rps=…`, `RESULT http_added_p50_us=…`,
  * `RESULT http_added_p99_us=…` and `RATIO http_meshed_vs_raw_undici=<x>` (goal ≥ 0.90).
  */
-import { spawn } from 'node:child_process';
+import { startBenchUpstream } from './support/http-upstream.ts';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { createMeshDispatcher } from '../packages/http-adapter/src/index.ts';
@@ -25,20 +25,8 @@ const ROUND_MS = isQuick ? 400 : 1000;
 const CONCURRENCY = 32;
 const LATENCY_SAMPLES = isQuick ? 2000 : 10_000;
 
-const upstream = spawn(
-  process.execPath,
-  [
-    '-e',
-    `const { createServer } = require('node:http');
-     const body = Buffer.from('hello from upstream');
-     const s = createServer((req, res) => { req.resume(); res.writeHead(200, { 'content-length': body.length }); res.end(body); });
-     s.keepAliveTimeout = 60000;
-     s.listen(0, '127.0.0.1', () => console.log(s.address().port));
-     process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`,
-  ],
-  { stdio: ['pipe', 'pipe', 'inherit'] },
-);
-const port = await new Promise<number>((resolve) => upstream.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+const upstream = await startBenchUpstream();
+const port = upstream.port;
 
 const xds = new FakeXds();
 const listener = 'reviews.default.svc.cluster.local:9080';
@@ -150,4 +138,4 @@ console.log(`RATIO http_cpu_raw_vs_meshed=${(rawCpuMedian / meshCpuMedian).toFix
 await meshed.close();
 await raw.close();
 await mesh.close();
-upstream.stdin!.end();
+upstream.child.stdin!.end();

@@ -12,7 +12,7 @@
  * Prints `RESULT telemetry_*` lines and `RATIO telemetry_on_vs_off=<x>` (goal ≥ 0.90),
  * `RATIO telemetry_on_vs_raw_undici=<x>`.
  */
-import { spawn } from 'node:child_process';
+import { startBenchUpstream } from './support/http-upstream.ts';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { createAccessLog, createMeshTelemetry, createPeerIdentity } from '../packages/core/src/index.ts';
@@ -24,20 +24,8 @@ const ROUNDS = isQuick ? 12 : 30;
 const ROUND_MS = isQuick ? 400 : 1000;
 const CONCURRENCY = 32;
 
-const upstream = spawn(
-  process.execPath,
-  [
-    '-e',
-    `const { createServer } = require('node:http');
-     const body = Buffer.from('hello from upstream');
-     const s = createServer((req, res) => { req.resume(); res.writeHead(200, { 'content-length': body.length }); res.end(body); });
-     s.keepAliveTimeout = 60000;
-     s.listen(0, '127.0.0.1', () => console.log(s.address().port));
-     process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`,
-  ],
-  { stdio: ['pipe', 'pipe', 'inherit'] },
-);
-const port = await new Promise<number>((resolve) => upstream.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+const upstream = await startBenchUpstream();
+const port = upstream.port;
 
 const xds = new FakeXds();
 const listener = 'reviews.default.svc.cluster.local:9080';
@@ -111,4 +99,4 @@ console.log(`RATIO telemetry_on_vs_raw_undici=${median(onVsRaw).toFixed(3)}`);
 for (const s of Object.values(sides)) await s.dispatcher.close();
 await telemetryLogged.close();
 await mesh.close();
-upstream.stdin!.end();
+upstream.child.stdin!.end();
