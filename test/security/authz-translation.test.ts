@@ -66,3 +66,18 @@ test('an ALLOW policy with no rules denies everything; DISABLE is plaintext only
   assert.equal(policy.tlsChain, undefined);
   assert.notEqual(policy.plaintextChain!.rbac.authorize(req({})), undefined);
 });
+
+test('AUDIT: an RBAC LOG filter that names the matching policy and never changes the decision', () => {
+  const policy = policyFor('STRICT', [
+    ['shop', 'audit-writes', { selector: { matchLabels: { app: 'reviews' } }, action: 'AUDIT', rules: [{ to: [{ operation: { methods: ['POST', 'DELETE'] } }] }] }],
+    ['shop', 'no-delete', { action: 'DENY', rules: [{ to: [{ operation: { methods: ['DELETE'] } }] }] }],
+  ]);
+  const rbac = policy.tlsChain!.rbac;
+  assert.equal(rbac.hasAudit, true);
+  assert.equal(rbac.audit(req({ method: 'GET' })), undefined);
+  assert.equal(rbac.authorize(req({ method: 'GET' })), undefined);
+  assert.equal(rbac.audit(req({ method: 'POST' })), 'ns[shop]-policy[audit-writes]-rule[0]');
+  assert.equal(rbac.authorize(req({ method: 'POST' })), undefined, 'audited, still allowed');
+  assert.equal(rbac.audit(req({ method: 'DELETE' })), 'ns[shop]-policy[audit-writes]-rule[0]');
+  assert.equal(rbac.authorize(req({ method: 'DELETE' }))?.action, 'DENY', 'audited and denied by the DENY policy');
+});

@@ -9,7 +9,8 @@
  * - `DENY`: a request matching any policy is denied;
  * - `ALLOW`: a request matching no policy is denied (so an ALLOW filter with no policies denies
  *   everything, as Istio's "allow nothing" relies on);
- * - `LOG`, `shadow_rules` and a filter without `rules`: never deny.
+ * - `LOG` (Istio AUDIT): never denies; `RbacChain.audit` names the matching policy.
+ * - `shadow_rules` and a filter without `rules`: never deny.
  * A policy matches when at least one permission and at least one principal match.
  */
 import type { RbacFilterConfig, RbacPermission, RbacPrincipal, RbacRules } from '@weft/xds-client';
@@ -145,6 +146,8 @@ export interface CompiledRbacFilter {
   readonly filterName: string;
   /** `undefined` when the filter enforces nothing (no `rules`, or action `LOG`). */
   readonly action: 'ALLOW' | 'DENY' | undefined;
+  /** True for action `LOG` (Istio AUDIT): it never denies; matching requests are audited. */
+  readonly isAudit: boolean;
   /** The denial this filter gives the request, or undefined when it lets it through. */
   check(req: RbacRequest): RbacDenial | undefined;
   /** Name of the first enforced policy matching `req`, for diagnostics. */
@@ -174,9 +177,11 @@ export function compileRbacFilter(filterName: string, config: RbacFilterConfig):
     for (let i = 0; i < policies.length; i++) if ((policies[i] as Predicate)(req)) return i;
     return -1;
   };
+  const isAudit = rules?.action === 'LOG';
   return {
     filterName,
     action,
+    isAudit,
     check(req) {
       if (action === undefined) return undefined;
       const i = firstMatch(req);
@@ -184,7 +189,7 @@ export function compileRbacFilter(filterName: string, config: RbacFilterConfig):
       return i < 0 ? noMatch : undefined;
     },
     matchedPolicy(req) {
-      const i = action === undefined ? -1 : firstMatch(req);
+      const i = action === undefined && !isAudit ? -1 : firstMatch(req);
       return i < 0 ? undefined : names[i];
     },
   };
@@ -197,14 +202,28 @@ export interface RbacChain {
   readonly isPermissive: boolean;
   /** The first denial among the filters, or undefined when the request is allowed. */
   authorize(req: RbacRequest): RbacDenial | undefined;
+  /** True when some `LOG` (AUDIT) filter is present. */
+  readonly hasAudit: boolean;
+  /** The first AUDIT policy matching `req`, or undefined (never affects the decision). */
+  audit(req: RbacRequest): string | undefined;
 }
 
 /** Compiles RBAC filters (in chain order) into one {@link RbacChain}. */
 export function compileRbacChain(filters: readonly { readonly name: string; readonly rbac: RbacFilterConfig }[]): RbacChain {
-  const compiled = filters.map((f) => compileRbacFilter(f.name, f.rbac)).filter((f) => f.action !== undefined);
+  const all = filters.map((f) => compileRbacFilter(f.name, f.rbac));
+  const compiled = all.filter((f) => f.action !== undefined);
+  const audits = all.filter((f) => f.isAudit);
   return {
     filters: compiled,
     isPermissive: compiled.length === 0,
+    hasAudit: audits.length > 0,
+    audit(req) {
+      for (const f of audits) {
+        const policy = f.matchedPolicy(req);
+        if (policy !== undefined) return policy;
+      }
+      return undefined;
+    },
     authorize(req) {
       for (let i = 0; i < compiled.length; i++) {
         const denial = (compiled[i] as CompiledRbacFilter).check(req);

@@ -31,6 +31,11 @@ export interface AccessLogEntry {
   route_name: string | null;
   trace_id: string | null;
   grpc_status: string | null;
+  /**
+   * Set when an AuthorizationPolicy with action AUDIT matched (RBAC `LOG`, Envoy's
+   * `access_log_hint`): the policy's RBAC name, `ns[<ns>]-policy[<name>]-rule[<i>]`.
+   */
+  audit_policy?: string;
 }
 
 /** Options of {@link createAccessLog}. */

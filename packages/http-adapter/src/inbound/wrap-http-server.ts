@@ -25,6 +25,7 @@ import { Server as HttpServer } from 'node:http';
 import { peerPrincipalOf, terminateTls } from './tls-termination.ts';
 import { RateLimitBuckets } from '../internal/rate-limit-buckets.ts';
 import { ERROR_CODE_HEADER, RESPONSE_FLAGS_HEADER } from '../internal/local-reply.ts';
+import { markAudited } from '../internal/audit-marks.ts';
 
 /** A request listener of `http.createServer`. */
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -144,8 +145,10 @@ function createGate(listeners: readonly RequestListener[], options: InboundOptio
         req.socket.destroy();
         return;
       }
-      if (!chain.rbac.isPermissive) {
+      if (!chain.rbac.isPermissive || chain.rbac.hasAudit) {
         const facts = rbacRequest(req, isTls ? peerPrincipalOf(req.socket) : undefined, options.port);
+        const audit = chain.rbac.hasAudit ? chain.rbac.audit(facts) : undefined;
+        if (audit !== undefined) markAudited(req, audit);
         const denial = chain.rbac.authorize(facts);
         if (denial !== undefined) {
           options.onError?.(createAccessDeniedError(denial, facts));

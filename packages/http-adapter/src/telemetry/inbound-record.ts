@@ -38,6 +38,8 @@ export interface InboundResponseInfo {
   readonly protocol: string;
   readonly isGrpc: boolean;
   readonly grpcStatus: string;
+  /** The AuthorizationPolicy AUDIT policy that matched the request, if any. */
+  readonly auditPolicy?: string;
 }
 
 const principalBySocket = new WeakMap<object, string | undefined>();
@@ -130,5 +132,6 @@ export function finishInbound(telemetry: MeshTelemetry, service: DestinationServ
     route_name: null,
     trace_id: state.span.traceId,
     grpc_status: res.grpcStatus === '' ? null : res.grpcStatus,
+    ...(res.auditPolicy !== undefined ? { audit_policy: res.auditPolicy } : {}),
   });
 }

@@ -23,6 +23,7 @@ import { destinationServiceOf, PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER, UN
 import type { DestinationService, MeshTelemetry } from '@weft/core';
 import { finishInbound, startInbound } from './inbound-record.ts';
 import type { InboundRequestInfo, InboundState } from './inbound-record.ts';
+import { auditedBy } from '../internal/audit-marks.ts';
 
 /** Options of {@link startInboundTelemetry}. */
 export interface InboundTelemetryOptions {
@@ -91,6 +92,7 @@ export function startInboundTelemetry(telemetry: MeshTelemetry, options: Inbound
       protocol: `HTTP/${request.httpVersion}`,
       isGrpc,
       grpcStatus: isGrpc ? String(response.getHeader('grpc-status') ?? '') : '',
+      auditPolicy: auditedBy(request),
     });
   };
 

@@ -139,7 +139,7 @@ test('when conditions are AND-ed into every permission / principal', () => {
   assert.equal(ids[3].authenticated.principal_name.exact, 'spiffe://cluster.local/ns/shop/sa/frontend');
 });
 
-test('unsupported fields: an ALLOW rule holding them is left out, a DENY rule drops only them; AUDIT and CUSTOM are omissions', () => {
+test('unsupported fields: an ALLOW rule holding them is left out, a DENY rule drops only them; AUDIT becomes an RBAC LOG filter; CUSTOM is an omission', () => {
   const r = rbac([
     ['shop', 'jwt-allow', { rules: [{ from: [{ source: { requestPrincipals: ['issuer/subject'] } }] }, { to: [{ operation: { methods: ['GET'] } }] }] }],
     ['shop', 'jwt-deny', { action: 'DENY', rules: [{ from: [{ source: { requestPrincipals: ['*'] } }], to: [{ operation: { paths: ['/admin'] } }], when: [{ key: 'request.auth.claims[group]', values: ['x'] }] }] }],
@@ -152,7 +152,10 @@ test('unsupported fields: an ALLOW rule holding them is left out, a DENY rule dr
   const fields = r.omissions.map((o) => o.field);
   assert.ok(fields.some((f) => f.includes('jwt-allow') && f.includes('requestPrincipals')));
   assert.ok(fields.some((f) => f.includes('jwt-deny') && f.includes('when[0]')));
-  assert.ok(fields.some((f) => f.includes('shop/audit')));
+  assert.ok(!fields.some((f) => f.includes('shop/audit')), 'AUDIT is translated, not omitted');
+  const audit = roundTrip(r.audit).rules;
+  assert.equal(audit.action, 'LOG');
+  assert.deepEqual(Object.keys(audit.policies), ['ns[shop]-policy[audit]-rule[0]']);
   assert.ok(fields.some((f) => f.includes('shop/ext')));
   assert.ok(r.omissions.every((o) => o.type === 'listener' && o.resource === 'inbound'));
 });

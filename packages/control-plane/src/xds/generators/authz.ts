@@ -5,7 +5,8 @@
  * - DENY policies become one RBAC filter with action DENY, placed before the ALLOW filter;
  *   ALLOW policies become one RBAC filter with action ALLOW. Once any ALLOW policy selects the
  *   workload, a request that matches none of its rules is denied (an ALLOW policy with no rules,
- *   and `spec: {}`, therefore deny everything). AUDIT and CUSTOM are not supported (omissions).
+ *   and `spec: {}`, therefore deny everything). AUDIT becomes an RBAC filter with action LOG (it never denies; Weft marks
+ * matching requests in the access log); CUSTOM is not supported (an omission).
  * - Each rule is one RBAC policy `ns[<ns>]-policy[<name>]-rule[<i>]`: `to[]` become OR-ed
  *   permissions (each an AND of its operation fields), `from[]` OR-ed principals (each an AND of
  *   its source fields), and every `when` condition is AND-ed into all of them.
@@ -74,6 +75,8 @@ export interface WorkloadRbac {
   deny?: Msg;
   /** `RBAC` message with `rules.action: ALLOW`, when an ALLOW policy selects the workload. */
   allow?: Msg;
+  /** `RBAC` message with `rules.action: LOG`, when an AUDIT policy selects the workload. */
+  audit?: Msg;
 }
 
 /** Records why a field was not translated. */
@@ -264,8 +267,10 @@ export function policiesFor(model: MeshModel, workload: InboundWorkload): Config
 export function buildWorkloadRbac(model: MeshModel, workload: InboundWorkload, listener: string, omit: Omit): WorkloadRbac {
   const deny: Msg = {};
   const allow: Msg = {};
+  const audit: Msg = {};
   let hasDeny = false;
   let hasAllow = false;
+  let hasAudit = false;
   for (const ap of policiesFor(model, workload)) {
     const spec = ap.spec as AuthzView;
     const id = `AuthorizationPolicy ${ap.namespace}/${ap.name}`;
@@ -274,25 +279,29 @@ export function buildWorkloadRbac(model: MeshModel, workload: InboundWorkload, l
       omit({ type: 'listener', resource: listener, field: `${id} spec.targetRefs`, reason: 'targetRef policies apply to gateways/waypoints, not to workloads; policy not applied' });
       continue;
     }
-    if (action === 'AUDIT' || action === 'CUSTOM') {
-      omit({ type: 'listener', resource: listener, field: `${id} spec.action`, reason: `action ${action} is not supported (${action === 'AUDIT' ? 'no audit log sink' : 'no external authorizer'}); policy not applied` });
+    if (action === 'CUSTOM') {
+      omit({ type: 'listener', resource: listener, field: `${id} spec.action`, reason: 'action CUSTOM is not supported (no external authorizer); policy not applied' });
       continue;
     }
-    if (action !== 'ALLOW' && action !== 'DENY') {
+    if (action !== 'ALLOW' && action !== 'DENY' && action !== 'AUDIT') {
       omit({ type: 'listener', resource: listener, field: `${id} spec.action`, reason: `unknown action ${String(action)}; policy not applied` });
       continue;
     }
-    const isDeny = action === 'DENY';
-    if (isDeny) hasDeny = true;
-    else hasAllow = true;
+    if (action === 'DENY') hasDeny = true;
+    else if (action === 'ALLOW') hasAllow = true;
+    else hasAudit = true;
+    // AUDIT translates like DENY: an untranslatable field is dropped, so it audits more, never less.
+    const isDeny = action !== 'ALLOW';
+    const target = action === 'DENY' ? deny : action === 'ALLOW' ? allow : audit;
     (spec.rules ?? []).forEach((rule, i) => {
       const rc: RuleContext = { where: `${id} spec.rules[${i}]`, isDeny, omit, listener, isUnsupported: false };
       const policy = rulePolicy(rule ?? {}, rc);
-      if (policy) (isDeny ? deny : allow)[`ns[${ap.namespace}]-policy[${ap.name}]-rule[${i}]`] = policy;
+      if (policy) target[`ns[${ap.namespace}]-policy[${ap.name}]-rule[${i}]`] = policy;
     });
   }
   return {
     ...(hasDeny ? { deny: { rules: { action: 'DENY', policies: deny } } } : {}),
     ...(hasAllow ? { allow: { rules: { action: 'ALLOW', policies: allow } } } : {}),
+    ...(hasAudit ? { audit: { rules: { action: 'LOG', policies: audit } } } : {}),
   };
 }

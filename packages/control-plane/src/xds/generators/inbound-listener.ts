@@ -33,6 +33,8 @@ import type { InboundWorkload } from './workload-selector.ts';
 export const RBAC_DENY_FILTER = 'envoy.filters.http.rbac.deny';
 /** See {@link RBAC_DENY_FILTER}. */
 export const RBAC_ALLOW_FILTER = 'envoy.filters.http.rbac.allow';
+/** The AUDIT policies (RBAC action LOG), first in the chain; Weft clients only. */
+export const RBAC_AUDIT_FILTER = 'envoy.filters.http.rbac.audit';
 const ROUTER_FILTER = 'envoy.filters.http.router';
 
 /** What an inbound listener is built from. */
@@ -65,6 +67,14 @@ export function downstreamMtlsSocket(): Record<string, unknown> {
 function httpFilters(input: InboundListenerInput): Record<string, unknown>[] {
   const filters: Record<string, unknown>[] = [];
   const rbac = buildWorkloadRbac(input.model, input.workload, input.name, input.omit);
+  if (rbac.audit) {
+    // grpc-js-xds rejects the whole listener for RBAC action LOG: only clients that apply it get it.
+    if (input.caps.kind === 'grpc' || input.caps.kind === 'grpc-js-xds') {
+      input.omit({ type: 'listener', resource: input.name, field: 'AuthorizationPolicy spec.action AUDIT', reason: 'gRPC clients reject RBAC action LOG; AUDIT policies are not sent to them' });
+    } else {
+      filters.push({ name: RBAC_AUDIT_FILTER, typed_config: packResource(TypeUrl.rbac, rbac.audit) });
+    }
+  }
   if (rbac.deny) filters.push({ name: RBAC_DENY_FILTER, typed_config: packResource(TypeUrl.rbac, rbac.deny) });
   if (rbac.allow) filters.push({ name: RBAC_ALLOW_FILTER, typed_config: packResource(TypeUrl.rbac, rbac.allow) });
   const isGrpc = input.caps.kind === 'grpc' || input.caps.kind === 'grpc-js-xds';

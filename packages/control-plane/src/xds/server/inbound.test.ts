@@ -83,12 +83,12 @@ test('SotW: the inbound listener follows PeerAuthentication (namespace STRICT, p
     assert.equal(main?.filterChains.length, 1, 'STRICT: one chain');
     assert.equal(main?.filterChains[0]?.tls?.requireClientCertificate, true);
     assert.deepEqual(main?.address, { address: '0.0.0.0', port: 50051 });
-    assert.deepEqual(filters(main), ['envoy.filters.http.rbac.deny', 'envoy.filters.http.rbac.allow', 'envoy.filters.http.local_ratelimit', 'envoy.filters.http.router']);
+    assert.deepEqual(filters(main), ['envoy.filters.http.rbac.audit', 'envoy.filters.http.rbac.deny', 'envoy.filters.http.rbac.allow', 'envoy.filters.http.local_ratelimit', 'envoy.filters.http.router']);
     const metrics = ls.get(inbound(8080));
     assert.equal(metrics?.filterChains.length, 1);
     assert.equal(metrics?.filterChains[0]?.tls, undefined, 'portLevelMtls DISABLE: plaintext');
     const conn = server.connections()[0];
-    assert.ok(conn?.omissions.some((o) => o.field.includes('AuthorizationPolicy shop/audit')), 'AUDIT is reported as an omission');
+    assert.ok(!conn?.omissions.some((o) => o.field.includes('AuthorizationPolicy shop/audit')), 'AUDIT is sent to a Weft client, not omitted');
     s.send({ type_url: TypeUrl.listener, resource_names: [inbound(50051), inbound(8080)], version_info: first.version_info, response_nonce: first.nonce });
     await s.expectNothing(150);
 
@@ -98,7 +98,7 @@ test('SotW: the inbound listener follows PeerAuthentication (namespace STRICT, p
     const pushed = listenersOf(await s.next(10_000));
     const after = pushed.get(inbound(50051));
     assert.deepEqual(after?.filterChains.map((c) => [c.match.transportProtocol, !!c.tls]), [['tls', true], ['', false]], 'PERMISSIVE: tls chain plus plaintext chain');
-    assert.deepEqual(filters(after), ['envoy.filters.http.rbac.deny', 'envoy.filters.http.local_ratelimit', 'envoy.filters.http.router']);
+    assert.deepEqual(filters(after), ['envoy.filters.http.rbac.audit', 'envoy.filters.http.rbac.deny', 'envoy.filters.http.local_ratelimit', 'envoy.filters.http.router']);
     s.close();
   } finally {
     await stop();
