@@ -62,3 +62,47 @@ test('AUDIT marks matching requests in the access log and never changes the deci
     ],
   );
 });
+
+test('gRPC: AUDIT marks matching calls in the server access log; DENY still denies', async (t) => {
+  const { createWeftServer } = await import('@weft/grpc-adapter');
+  const grpc = await import('@grpc/grpc-js');
+  const { createEchoClient, echoServiceDefinition, unary } = await import('../../packages/grpc-adapter/test/support/echo-service.ts');
+  const model = withPolicies(makeModel({ generation: 1, services: [] }), {
+    peer: [['shop', 'default', { mtls: { mode: 'DISABLE' } }]],
+    authz: [
+      ['shop', 'audit-other', { action: 'AUDIT', rules: [{ to: [{ operation: { paths: ['/weft.test.Echo/Other'] } }] }] }],
+      ['shop', 'audit-deny', { action: 'DENY', rules: [{ to: [{ operation: { paths: ['/weft.test.Echo/Unary'] } }], when: [{ key: 'request.headers[x-block]', values: ['yes'] }] }] }],
+    ],
+  });
+  const lines: AccessLogEntry[] = [];
+  const sink = new Writable({ write: (chunk: Buffer, _enc, cb) => (lines.push(...chunk.toString().trim().split('\n').map((l) => JSON.parse(l) as AccessLogEntry)), cb()) });
+  const telemetry = createMeshTelemetry({ local: createPeerIdentity({ workload: 'echo', namespace: 'shop', labels: { app: 'echo' } }), accessLog: createAccessLog({ target: sink }) });
+  let policy: ReturnType<typeof compileInboundPolicy> | undefined;
+  const meshed = createWeftServer({ security: { policy: () => policy, identity: () => undefined }, telemetry });
+  const echo = (call: { request: { text: string } }, cb: (e: null, r: { text: string }) => void) => cb(null, { text: call.request.text });
+  meshed.server.addService(echoServiceDefinition as never, { Unary: echo, Other: echo, ClientStream: () => {}, ServerStream: () => {}, Bidi: () => {} });
+  const port = await meshed.listen('127.0.0.1:0');
+  t.after(() => meshed.close(0));
+  const name = `xds.istio.io/grpc/lds/inbound/0.0.0.0:${port}`;
+  const built = buildInboundListener({ model, workload: workload('shop', { app: 'echo' }, 'echo'), name, address: '0.0.0.0', port, caps: capabilitiesFor('weft'), omit: () => {} });
+  const decoded = decodeResource(TypeUrl.listener, packAny(TypeUrl.listener, built.message));
+  assert.ok(decoded.result.ok, decoded.result.ok ? '' : decoded.result.error);
+  policy = compileInboundPolicy(decoded.result.value as Listener, port);
+
+  const client = createEchoClient(`127.0.0.1:${port}`);
+  t.after(() => client.close());
+  assert.equal((await unary(client, { text: 'a' }, { deadlineMs: 10_000 })).text, 'a');
+  assert.equal((await unary(client, { text: 'b' }, { deadlineMs: 10_000, method: 'Other' })).text, 'b', 'audited, still served');
+  const blocked = new grpc.Metadata();
+  blocked.set('x-block', 'yes');
+  await assert.rejects(unary(client, { text: 'c' }, { deadlineMs: 10_000, metadata: blocked }), (e: { code?: number }) => e.code === grpc.status.PERMISSION_DENIED);
+  await telemetry.close();
+  assert.deepEqual(
+    lines.map((l) => [l.path, l.grpc_status, l.audit_policy ?? null]),
+    [
+      ['/weft.test.Echo/Unary', '0', null],
+      ['/weft.test.Echo/Other', '0', 'ns[shop]-policy[audit-other]-rule[0]'],
+      ['/weft.test.Echo/Unary', '7', null],
+    ],
+  );
+});

@@ -15,6 +15,7 @@ import type { HttpFilter } from '@weft/xds-client';
 import { createAccessDeniedError, createMtlsRequiredError, RBAC_DENIED_BODY, spiffeUrisOf, type InboundChain, type RbacRequest } from '@weft/core';
 import type { MeshServerSecurityOptions } from './server-security.ts';
 import { faultFilterFactory, rateLimitFilterFactory } from './call-filters.ts';
+import { markAudited } from './audit-marks.ts';
 
 type FilterFactory = grpc.experimental.FilterFactory<grpc.experimental.Filter>;
 
@@ -72,7 +73,7 @@ export function createInboundPolicyInterceptor(options: InboundPolicyInterceptor
       let compiled = chain && chainInbound.get(chain);
       if (chain !== undefined && compiled === undefined) chainInbound.set(chain, (compiled = compileInbound(chain.httpFilters, name)));
       factories = compiled?.forPath(descriptor.path) ?? [];
-      if (chain === undefined || !chain.rbac.isPermissive) {
+      if (chain === undefined || !chain.rbac.isPermissive || chain.rbac.hasAudit) {
         const rbac = chain?.rbac;
         let self: grpc.ServerInterceptingCall;
         const listener = new grpc.ServerListenerBuilder()
@@ -84,7 +85,11 @@ export function createInboundPolicyInterceptor(options: InboundPolicyInterceptor
               self.sendStatus({ code: grpc.status.UNAVAILABLE, details: 'mTLS required (PeerAuthentication STRICT)', metadata: new grpc.Metadata() });
               return;
             }
-            const denial = authorizeCall(rbac, descriptor.path, metadata, call, isTls);
+            const facts = rbacFacts(descriptor.path, metadata, call, isTls);
+            const audit = rbac.hasAudit ? rbac.audit(facts) : undefined;
+            if (audit !== undefined) markAudited(metadata, audit);
+            const verdict = rbac.authorize(facts);
+            const denial = verdict === undefined ? undefined : createAccessDeniedError(verdict, facts);
             if (denial !== undefined) {
               self.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: RBAC_DENIED_BODY, metadata: new grpc.Metadata() });
               security?.onError?.(denial);
@@ -107,14 +112,11 @@ export function createInboundPolicyInterceptor(options: InboundPolicyInterceptor
   };
 }
 
-/**
- * RBAC of one call: the `MeshError` of a denial (for logs), or undefined when allowed. The
- * principal is the SPIFFE ID of the verified client certificate (TLS connections only).
- */
-function authorizeCall(rbac: InboundChain['rbac'], path: string, metadata: grpc.Metadata, call: grpc.ServerInterceptingCallInterface, isTls: boolean): ReturnType<typeof createAccessDeniedError> | undefined {
+/** The RBAC facts of one call; the principal is the SPIFFE ID of the verified client certificate (TLS only). */
+function rbacFacts(path: string, metadata: grpc.Metadata, call: grpc.ServerInterceptingCallInterface, isTls: boolean): RbacRequest {
   const cert = isTls ? call.getAuthContext().sslPeerCertificate : undefined;
   const info = call.getConnectionInfo();
-  const facts: RbacRequest = {
+  return {
     method: 'POST',
     path,
     headers: metadata.getMap() as RbacRequest['headers'],
@@ -124,6 +126,4 @@ function authorizeCall(rbac: InboundChain['rbac'], path: string, metadata: grpc.
     destinationIp: info.localAddress,
     destinationPort: info.localPort,
   };
-  const denial = rbac.authorize(facts);
-  return denial === undefined ? undefined : createAccessDeniedError(denial, facts);
 }

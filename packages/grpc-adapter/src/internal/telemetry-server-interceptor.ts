@@ -10,6 +10,7 @@ import { ServerInterceptingCall } from '@grpc/grpc-js';
 import type { Metadata, ServerInterceptingCallInterface, ServerInterceptor, StatusObject } from '@grpc/grpc-js';
 import { decodePeerMetadataHeader, destinationServiceOf, extractTraceContext, isLoadError, withPrincipal, PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '@weft/core';
 import type { DestinationService, MeshSpan, MeshTelemetry, PeerIdentity } from '@weft/core';
+import { auditedBy } from './audit-marks.ts';
 
 /** Options of {@link createTelemetryServerInterceptor}. */
 export interface TelemetryServerInterceptorOptions {
@@ -43,6 +44,7 @@ export function createTelemetryServerInterceptor(telemetry: MeshTelemetry, optio
     let source: PeerIdentity | undefined;
     let isMutualTls = false;
     let wantsPeerMetadata = false;
+    let received: Metadata | undefined;
     let requestMessages = 0;
     let responseMessages = 0;
     const startMs = performance.now();
@@ -75,6 +77,7 @@ export function createTelemetryServerInterceptor(telemetry: MeshTelemetry, optio
       });
       if (span !== undefined) tracer.endSpan(span, { 'rpc.grpc.status_code': code }, isLoadError(200, code) ? { type: String(code), message: details } : undefined);
       const info = call.getConnectionInfo();
+      const audit = auditedBy(received);
       telemetry.accessLog?.write({
         start_time: new Date(startTime).toISOString(),
         method: 'POST',
@@ -97,12 +100,14 @@ export function createTelemetryServerInterceptor(telemetry: MeshTelemetry, optio
         route_name: null,
         trace_id: span?.traceId ?? null,
         grpc_status: String(code),
+        ...(audit !== undefined ? { audit_policy: audit } : {}),
       });
     };
     return new ServerInterceptingCall(call, {
       start(next) {
         next({
           onReceiveMetadata(metadata, mdNext) {
+            received = metadata;
             const parent = extractTraceContext((name) => first(metadata, name));
             const name = path.startsWith('/') ? path.slice(1) : path;
             const slash = name.lastIndexOf('/');
