@@ -23,8 +23,10 @@ test('sendMany with a rate never starts two calls closer than 1/rate, even after
     if (i === 2) await new Promise((r) => setTimeout(r, 120));
   }, { concurrency: 1, ratePerSecond: 50 });
   const gaps = starts.slice(1).map((t, i) => t - (starts[i] as number));
-  // 20 ms apart at least (less a moment between the gate and the call); only a lower bound, so load cannot break it.
-  assert.ok(gaps.every((g) => g >= 19), `gaps ${gaps.map((g) => g.toFixed(1)).join(' ')}`);
+  // The gate spaces starts 20 ms apart; the call records its start a little after the gate lets it
+  // through, and that delay varies under load, so check half the gap: a catch-up burst would
+  // start calls back to back (≈ 0 ms), which this still catches.
+  assert.ok(gaps.every((g) => g >= 10), `gaps ${gaps.map((g) => g.toFixed(1)).join(' ')}`);
 });
 
 test('tally counts values', () => {
