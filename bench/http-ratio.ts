@@ -13,7 +13,8 @@
  * `RESULT http_added_p99_us=…` and `RATIO http_meshed_vs_raw_undici=<x>` (goal ≥ 0.90).
  */
 import { startBenchUpstream } from './support/http-upstream.ts';
-import { Agent, request } from 'undici';
+import { loadRound, median, oneRequest } from './support/http-load.ts';
+import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import { createMeshDispatcher } from '../packages/http-adapter/src/index.ts';
 import { FakeXds, createTestMesh, edsCluster, loadAssignment, route, routeAction, routeConfig, routeMatch, virtualHost, xdsConfigOf } from '../packages/http-adapter/test/support.ts';
@@ -50,34 +51,11 @@ const raw = new Agent({ connections: CONCURRENCY });
 const RAW_URL = `http://127.0.0.1:${port}/ratings`;
 const MESH_URL = 'http://reviews:9080/ratings';
 
-async function one(url: string, dispatcher: Dispatcher): Promise<void> {
-  const res = await request(url, { dispatcher });
-  await res.body.dump();
-  if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
-}
-
 let lastCpuUs = 0;
 async function round(url: string, dispatcher: Dispatcher, ms: number): Promise<number> {
-  let count = 0;
-  const cpu0 = process.cpuUsage();
-  const start = performance.now();
-  const end = start + ms;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < end) {
-        await one(url, dispatcher);
-        count++;
-      }
-    }),
-  );
-  const cpu = process.cpuUsage(cpu0);
-  lastCpuUs = (cpu.user + cpu.system) / count;
-  return (count * 1000) / (performance.now() - start);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  const r = await loadRound(url, dispatcher, ms, CONCURRENCY);
+  lastCpuUs = r.cpuUs;
+  return r.rps;
 }
 
 function quantile(xs: number[], q: number): number {
@@ -114,7 +92,7 @@ const meshLat: number[] = [];
 for (let i = 0; i < LATENCY_SAMPLES; i++) {
   for (const [url, d, out] of i % 2 === 0 ? ([[RAW_URL, raw, rawLat], [MESH_URL, meshed, meshLat]] as const) : ([[MESH_URL, meshed, meshLat], [RAW_URL, raw, rawLat]] as const)) {
     const t0 = process.hrtime.bigint();
-    await one(url, d);
+    await oneRequest(url, d);
     out.push(Number(process.hrtime.bigint() - t0) / 1000);
   }
 }

@@ -13,7 +13,8 @@
  * `RATIO telemetry_on_vs_raw_undici=<x>`.
  */
 import { startBenchUpstream } from './support/http-upstream.ts';
-import { Agent, request } from 'undici';
+import { loadRound, median } from './support/http-load.ts';
+import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import { createAccessLog, createMeshTelemetry, createPeerIdentity } from '../packages/core/src/index.ts';
 import { createMeshDispatcher } from '../packages/http-adapter/src/index.ts';
@@ -45,31 +46,10 @@ const sides: Record<string, { url: string; dispatcher: Dispatcher }> = {
   logged: { url: 'http://reviews:9080/ratings', dispatcher: createMeshDispatcher({ mesh, telemetry: telemetryLogged }) },
 };
 
-async function one(url: string, dispatcher: Dispatcher): Promise<void> {
-  const res = await request(url, { dispatcher });
-  await res.body.dump();
-  if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
-}
-
-async function round(name: string, ms: number): Promise<{ rps: number; cpuUs: number }> {
+function round(name: string, ms: number): Promise<{ rps: number; cpuUs: number }> {
   const { url, dispatcher } = sides[name]!;
-  let count = 0;
-  const cpu0 = process.cpuUsage();
-  const start = performance.now();
-  const end = start + ms;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < end) {
-        await one(url, dispatcher);
-        count++;
-      }
-    }),
-  );
-  const cpu = process.cpuUsage(cpu0);
-  return { rps: (count * 1000) / (performance.now() - start), cpuUs: (cpu.user + cpu.system) / count };
+  return loadRound(url, dispatcher, ms, CONCURRENCY);
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 for (const name of Object.keys(sides)) await round(name, 500); // warm-up: connections, JIT
 
