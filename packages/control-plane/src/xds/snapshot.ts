@@ -215,7 +215,7 @@ function lookupIn(view: ViewResources, typeUrl: SnapshotTypeUrl, name: string, n
     const canonical = listenerName(resolveHost(hp.host, namespace, view.ctx.index.model.domainSuffix), hp.port);
     if (canonical !== name && view.resources.get(TypeUrl.listener)?.has(canonical)) {
       const host = canonical.slice(0, canonical.lastIndexOf(':'));
-      alias = encode(TypeUrl.listener, buildListener(name, canonical, listenerFilters(view.ctx, host, name)));
+      alias = encode(TypeUrl.listener, buildListener(name, canonical, listenerFilters(view.ctx, host)));
     }
   }
   if (view.aliases.size < MAX_ALIASES) view.aliases.set(key, alias);

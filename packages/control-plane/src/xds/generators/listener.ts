@@ -47,14 +47,24 @@ export function hostHasFault(ctx: GeneratorContext, hostname: string): boolean {
   return (ctx.index.virtualServiceFor(hostname)?.spec.http ?? []).some((r) => r.fault?.delay || r.fault?.abort);
 }
 
-/** The filters of the API listener `name` for `hostname`, as the client of `ctx` sees them. */
-export function listenerFilters(ctx: GeneratorContext, hostname: string, name: string): ListenerFilters {
+// The outbound rate limit is the same for every API listener of a view: built (and its omissions
+// recorded) once per generator context, not once per listener.
+const outboundRateLimits = new WeakMap<GeneratorContext, { filter: Record<string, unknown> | undefined }>();
+
+function outboundRateLimitOf(ctx: GeneratorContext): Record<string, unknown> | undefined {
   const namespace = ctx.index.namespace;
-  return {
-    hasFault: hostHasFault(ctx, hostname),
-    samplingPercent: ctx.index.tracingSamplingPercent,
-    rateLimit: namespace === undefined ? undefined : outboundRateLimitFilter(ctx.index.model, namespace, name, ctx.omit),
-  };
+  if (namespace === undefined) return undefined;
+  let memo = outboundRateLimits.get(ctx);
+  if (memo === undefined) {
+    memo = { filter: outboundRateLimitFilter(ctx.index.model, namespace, `API listeners of namespace ${namespace}`, ctx.omit) };
+    outboundRateLimits.set(ctx, memo);
+  }
+  return memo.filter;
+}
+
+/** The filters of an API listener for `hostname`, as the client of `ctx` sees them. */
+export function listenerFilters(ctx: GeneratorContext, hostname: string): ListenerFilters {
+  return { hasFault: hostHasFault(ctx, hostname), samplingPercent: ctx.index.tracingSamplingPercent, rateLimit: outboundRateLimitOf(ctx) };
 }
 
 /** Every API listener of the model, one per service port. */
@@ -63,7 +73,7 @@ export function generateListeners(ctx: GeneratorContext): GeneratedResource[] {
   for (const svc of ctx.index.services) {
     for (const port of svc.ports) {
       const name = listenerName(svc.hostname, port.number);
-      out.push(buildListener(name, name, listenerFilters(ctx, svc.hostname, name)));
+      out.push(buildListener(name, name, listenerFilters(ctx, svc.hostname)));
     }
   }
   return out;

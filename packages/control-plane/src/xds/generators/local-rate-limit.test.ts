@@ -10,7 +10,7 @@ import { packResource } from './pack.ts';
 import type { GeneratorContext } from './types.ts';
 
 const CATALOG = 'catalog.shop.svc.cluster.local';
-const base = makeModel({ services: [{ hostname: CATALOG, ports: [{ number: 50051 }] }] });
+const base = makeModel({ services: [{ hostname: CATALOG, ports: [{ number: 50051 }] }, { hostname: 'ratings.shop.svc.cluster.local', ports: [{ number: 9080 }] }] });
 
 /** The outbound variant of the scenario's EnvoyFilter: context SIDECAR_OUTBOUND, optional selector. */
 function outboundFilter(selector?: Record<string, string>): unknown {
@@ -39,7 +39,7 @@ function filterTypes(l: Listener | undefined): string[] {
 
 test('SIDECAR_OUTBOUND rate limit without a selector: every API listener of clients in that namespace carries it, before the router', () => {
   const { listeners, omissions } = listenersSeenFrom('shop', [['shop', 'limit-calls', outboundFilter()]]);
-  assert.deepEqual(filterTypes(listeners[0]), ['localRateLimit', 'router']);
+  assert.deepEqual(listeners.map(filterTypes), [['localRateLimit', 'router'], ['localRateLimit', 'router']]);
   const rl = listeners[0]?.httpConnectionManager?.httpFilters[0]?.config;
   assert.equal(rl?.type === 'localRateLimit' ? rl.localRateLimit.tokenBucket?.maxTokens : undefined, 5);
   assert.deepEqual(omissions, []);
@@ -52,7 +52,7 @@ test('SIDECAR_OUTBOUND in another namespace does not apply; the inbound pattern 
 
 test('SIDECAR_OUTBOUND with a workloadSelector is reported as an omission, not silently applied to the whole namespace', () => {
   const { listeners, omissions } = listenersSeenFrom('shop', [['shop', 'frontend-calls', outboundFilter({ app: 'frontend' })]]);
-  assert.deepEqual(filterTypes(listeners[0]), ['router']);
-  assert.equal(omissions.length, 1);
+  assert.deepEqual(listeners.map(filterTypes), [['router'], ['router']]);
+  assert.equal(omissions.length, 1, 'reported once for the view, not once per listener');
   assert.match(omissions[0]!.reason, /workloadSelector is not applied/);
 });

@@ -95,14 +95,15 @@ export function inboundRateLimitFilter(model: MeshModel, workload: InboundWorklo
  * `namespace` gets: EnvoyFilters in that namespace or the root namespace. Outbound listeners are
  * shared by every client of a namespace, so a `workloadSelector` cannot narrow them: such a patch
  * is an omission (use a namespace-wide filter, or the inbound side of the selected workload).
+ * `resource` names what omissions are about.
  */
-export function outboundRateLimitFilter(model: MeshModel, namespace: string, listener: string, omit: (o: Omission) => void): Record<string, unknown> | undefined {
+export function outboundRateLimitFilter(model: MeshModel, namespace: string, resource: string, omit: (o: Omission) => void): Record<string, unknown> | undefined {
   const applies = (ef: MeshModel['envoyFilters'][number]): boolean => {
     if (ef.namespace !== namespace && ef.namespace !== model.rootNamespace) return false;
     if (Object.keys(ef.spec.workloadSelector?.labels ?? {}).length === 0) return true;
     const isOutbound = (ef.spec.configPatches ?? []).some((cp) => cp.match?.context === 'SIDECAR_OUTBOUND' && localRateLimitSettings(cp.patch?.value));
-    if (isOutbound) omit({ type: 'listener', resource: listener, field: `EnvoyFilter ${ef.namespace}/${ef.name} spec.workloadSelector`, reason: 'an outbound (SIDECAR_OUTBOUND) rate limit with a workloadSelector is not applied: outbound listeners are shared per namespace' });
+    if (isOutbound) omit({ type: 'listener', resource, field: `EnvoyFilter ${ef.namespace}/${ef.name} spec.workloadSelector`, reason: 'an outbound (SIDECAR_OUTBOUND) rate limit with a workloadSelector is not applied: outbound listeners are shared per namespace' });
     return false;
   };
-  return rateLimitFilter(model, { applies, contexts: OUTBOUND_CONTEXTS, side: 'outbound' }, listener, false, omit);
+  return rateLimitFilter(model, { applies, contexts: OUTBOUND_CONTEXTS, side: 'outbound' }, resource, false, omit);
 }
