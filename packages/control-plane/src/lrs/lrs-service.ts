@@ -11,6 +11,7 @@ import { lrsServiceDefinition, type XdsNode } from '@weft/xds-client';
 import { resolveHostname } from '../registry/hostname.ts';
 import { durationFromMs } from '../xds/durations.ts';
 import { nodeMetadata } from '../xds/server/client-connection.ts';
+import { onStreamEnd } from '../xds/server/stream-end.ts';
 import type { LrsMetrics } from './lrs-metrics.ts';
 import type { ClusterStatsMessage, Reporter, ServiceGraph } from './service-graph.ts';
 
@@ -113,13 +114,7 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
         metrics?.badReports.inc({ reason: 'malformed' });
       }
     });
-    call.on('end', () => {
-      done();
-      call.end();
-    });
-    call.on('cancelled', done);
-    call.on('error', done);
-    call.on('close', done);
+    onStreamEnd(call, done);
   }
 
   return {

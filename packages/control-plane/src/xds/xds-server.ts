@@ -20,6 +20,7 @@ import { ClientConnection, type ConnectionHost, type ConnectionLimits } from './
 import { DeltaConnection } from './server/delta-connection.ts';
 import { serverAdsDefinition } from './server/ads-definition.ts';
 import { SotwConnection } from './server/sotw-connection.ts';
+import { onStreamEnd } from './server/stream-end.ts';
 import { createSnapshotCache, type SnapshotCache } from './snapshot-cache.ts';
 import { clientSync, configDump, type SyncReport } from './sync-report.ts';
 
@@ -172,13 +173,7 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
       streams.delete(conn);
       conn.markClosed();
     };
-    call.on('end', () => {
-      done();
-      call.end();
-    });
-    call.on('cancelled', done);
-    call.on('error', done);
-    call.on('close', done);
+    onStreamEnd(call, done);
   }
 
   grpcServer.addService(serverAdsDefinition(), {
