@@ -21,14 +21,6 @@ import { createCertificateAuthority } from '../../packages/control-plane/src/ca/
 import { wrapHttpServer } from '../../packages/http-adapter/src/inbound/wrap-http-server.ts';
 import { peerPrincipalOf } from '../../packages/http-adapter/src/inbound/tls-termination.ts';
 import { watchMeshInbound, type MeshInbound } from '../../packages/http-adapter/src/inbound/mesh-inbound.ts';
-import { readFileSync } from 'node:fs';
-
-/**
- * The control plane answers inbound listener names only once its xDS server hands the model to
- * its connections (H1's wiring in xds-server.ts); until then this suite is a todo.
- */
-const isInboundServed = process.env.WEFT_E2E_FORCE === '1' || readFileSync(new URL('../../packages/control-plane/src/xds/xds-server.ts', import.meta.url), 'utf8').includes('model: () => source.current');
-const todo = isInboundServed ? undefined : 'the control plane does not serve inbound listeners yet (xds-server.ts: ConnectionHost.model)';
 
 let dir: string;
 let cp: ControlPlaneProcess;
@@ -126,7 +118,6 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
 }
 
 before(async () => {
-  if (todo) return;
   dir = mkdtempSync(join(tmpdir(), 'weft-sec-e2e-'));
   server = createServer((req, res) => {
     res.setHeader('x-peer', peerPrincipalOf(req.socket) ?? 'none');
@@ -162,7 +153,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test('STRICT + ISTIO_MUTUAL: the allowed client gets through over mTLS and the server sees its SPIFFE ID', { skip: todo }, async () => {
+test('STRICT + ISTIO_MUTUAL: the allowed client gets through over mTLS and the server sees its SPIFFE ID', async () => {
   const { dispatcher } = await clientWorkload('productpage');
   const res = await fetch(`http://reviews:${port}/reviews/1`, { dispatcher } as RequestInit);
   assert.equal(res.status, 200);
@@ -172,17 +163,17 @@ test('STRICT + ISTIO_MUTUAL: the allowed client gets through over mTLS and the s
   assert.deepEqual([wrongPath.status, await wrongPath.text()], [403, 'RBAC: access denied']);
 });
 
-test('STRICT: a plaintext connection is reset', { skip: todo }, async () => {
+test('STRICT: a plaintext connection is reset', async () => {
   assert.ok(['ECONNRESET', 'UND_ERR_SOCKET'].includes(String(await plaintext('/reviews/1'))));
 });
 
-test('AuthorizationPolicy: an mTLS client with another service account gets 403', { skip: todo }, async () => {
+test('AuthorizationPolicy: an mTLS client with another service account gets 403', async () => {
   const { dispatcher } = await clientWorkload('mallory');
   const res = await fetch(`http://reviews:${port}/reviews/1`, { dispatcher } as RequestInit);
   assert.deepEqual([res.status, await res.text()], [403, 'RBAC: access denied']);
 });
 
-test('rotation mid-traffic (4 s certificates, renewed at half-life): no request fails', { skip: todo }, async () => {
+test('rotation mid-traffic (4 s certificates, renewed at half-life): no request fails', async () => {
   const { dispatcher, identity } = await clientWorkload('productpage', { WEFT_CERT_TTL_MS: '4000' });
   const first = identity.current()!.generation;
   let failures = 0;
@@ -201,7 +192,7 @@ test('rotation mid-traffic (4 s certificates, renewed at half-life): no request 
   assert.equal(failures, 0, `${failures} of ${count} requests failed`);
 });
 
-test('PERMISSIVE: after the PeerAuthentication edit plaintext is accepted and mTLS still works', { skip: todo }, async () => {
+test('PERMISSIVE: after the PeerAuthentication edit plaintext is accepted and mTLS still works', async () => {
   writeFileSync(join(dir, 'policy.yaml'), policyYaml('PERMISSIVE'));
   await eventually('the PERMISSIVE inbound policy', async () => inbound.current()?.mode === 'PERMISSIVE');
   assert.equal(await plaintext('/reviews/1'), 200, 'plaintext peers are allowed by the notPrincipals rule');

@@ -3,7 +3,7 @@
  * examples): a raw ADS stream with a workload's node metadata gets its inbound listener, and
  * an edit of the PeerAuthentication file re-pushes it.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,9 +11,6 @@ import assert from 'node:assert/strict';
 import { TypeUrl, decodeResource, type DiscoveryRequest, type DiscoveryResponse, type Listener } from '@weft/xds-client';
 import { startControlPlane } from '../../demo/control-plane-process.ts';
 import { rawAdsClient, testNode } from '../testing/raw-ads-client.ts';
-
-const isWired = readFileSync(new URL('../xds-server.ts', import.meta.url), 'utf8').includes('model: () => source.current');
-const skip = isWired ? false : 'xds-server.ts does not yet pass `model: () => source.current` to its ConnectionHost';
 
 const NAME = 'xds.istio.io/grpc/lds/inbound/0.0.0.0:9080';
 
@@ -74,7 +71,7 @@ function listener(res: DiscoveryResponse): Listener {
   return d.result.value as Listener;
 }
 
-test('weft control-plane process: inbound listener from YAML, re-pushed when the PeerAuthentication file changes', { skip }, async (t) => {
+test('weft control-plane process: inbound listener from YAML, re-pushed when the PeerAuthentication file changes', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'weft-inbound-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'peer.yaml'), peer('STRICT'));
