@@ -20,6 +20,7 @@ import { meshConfigSource, registerWeftGrpc } from '@weft/grpc-adapter';
 import { startControlPlane, type ControlPlaneProcess } from '../../packages/control-plane/src/demo/control-plane-process.ts';
 import { createCertificateAuthority } from '../../packages/control-plane/src/ca/certificate-authority.ts';
 import { parsePrometheus, sampleValue } from '../observability/prometheus-text.ts';
+import { localRateLimitEnvoyFilterYaml } from '../support/istio-yaml.ts';
 import { call, Echo, eventually, freePort, startPlainServer, type EchoClient, type PlainServerProcess } from './fixtures/zero-code-support.ts';
 
 const AUTHZ = `apiVersion: security.istio.io/v1
@@ -31,29 +32,7 @@ spec:
   rules:
     - to: [{ operation: { paths: ["/test.Echo/Forbidden"] } }]
 `;
-const RATE_LIMIT = `apiVersion: networking.istio.io/v1alpha3
-kind: EnvoyFilter
-metadata: { name: echo-ratelimit, namespace: shop }
-spec:
-  workloadSelector: { labels: { app: echo } }
-  configPatches:
-    - applyTo: HTTP_FILTER
-      match:
-        context: SIDECAR_INBOUND
-        listener: { filterChain: { filter: { name: envoy.filters.network.http_connection_manager } } }
-      patch:
-        operation: INSERT_BEFORE
-        value:
-          name: envoy.filters.http.local_ratelimit
-          typed_config:
-            "@type": type.googleapis.com/udpa.type.v1.TypedStruct
-            type_url: type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
-            value:
-              stat_prefix: http_local_rate_limiter
-              token_bucket: { max_tokens: 3, tokens_per_fill: 3, fill_interval: 3600s }
-              filter_enabled: { runtime_key: e, default_value: { numerator: 100, denominator: HUNDRED } }
-              filter_enforced: { runtime_key: f, default_value: { numerator: 100, denominator: HUNDRED } }
-`;
+const RATE_LIMIT = localRateLimitEnvoyFilterYaml({ name: 'echo-ratelimit', namespace: 'shop', context: 'SIDECAR_INBOUND', app: 'echo', tokens: 3, fillInterval: '3600s' });
 const STRICT = `apiVersion: security.istio.io/v1
 kind: PeerAuthentication
 metadata: { name: strict, namespace: shop }

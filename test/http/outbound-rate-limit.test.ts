@@ -17,7 +17,7 @@ import type { MeshDispatcher } from '@weft/http-adapter';
 import { startControlPlane, type ControlPlaneProcess } from '../../packages/control-plane/src/demo/control-plane-process.ts';
 import { startUpstream } from '../../packages/http-adapter/test/support.ts';
 import type { Upstream } from '../../packages/http-adapter/test/support.ts';
-import { serviceEntryYaml, yamlDocuments } from '../support/istio-yaml.ts';
+import { localRateLimitEnvoyFilterYaml, serviceEntryYaml, yamlDocuments } from '../support/istio-yaml.ts';
 
 const WEFT = fileURLToPath(new URL('../../packages/control-plane/src/cli/weft.ts', import.meta.url));
 const TOKENS = 5;
@@ -29,28 +29,7 @@ let mesh: Mesh;
 let dispatcher: MeshDispatcher;
 
 // One bucket of TOKENS that refills only after an hour: the admitted count is exact.
-const OUTBOUND_LIMIT = `apiVersion: networking.istio.io/v1alpha3
-kind: EnvoyFilter
-metadata: { name: limit-calls, namespace: shop }
-spec:
-  configPatches:
-    - applyTo: HTTP_FILTER
-      match:
-        context: SIDECAR_OUTBOUND
-        listener: { filterChain: { filter: { name: envoy.filters.network.http_connection_manager } } }
-      patch:
-        operation: INSERT_BEFORE
-        value:
-          name: envoy.filters.http.local_ratelimit
-          typed_config:
-            "@type": type.googleapis.com/udpa.type.v1.TypedStruct
-            type_url: type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
-            value:
-              stat_prefix: http_local_rate_limiter
-              token_bucket: { max_tokens: ${TOKENS}, tokens_per_fill: ${TOKENS}, fill_interval: 3600s }
-              filter_enabled: { runtime_key: local_rate_limit_enabled, default_value: { numerator: 100, denominator: HUNDRED } }
-              filter_enforced: { runtime_key: local_rate_limit_enforced, default_value: { numerator: 100, denominator: HUNDRED } }
-`;
+const OUTBOUND_LIMIT = localRateLimitEnvoyFilterYaml({ name: 'limit-calls', namespace: 'shop', context: 'SIDECAR_OUTBOUND', tokens: TOKENS, fillInterval: '3600s' });
 
 before(async () => {
   upstream = await startUpstream('reviews');

@@ -82,3 +82,43 @@ ${httpRoutes.replace(/\n$/, '')}
 export function yamlDocuments(...docs: readonly string[]): string {
   return docs.map((d) => d.replace(/\n$/, '')).join('\n---\n') + '\n';
 }
+
+/** Options of {@link localRateLimitEnvoyFilterYaml}. */
+export interface LocalRateLimitFilterOptions {
+  name: string;
+  namespace: string;
+  /** `SIDECAR_INBOUND` (the workloads `app` selects) or `SIDECAR_OUTBOUND` (every caller in the namespace). */
+  context: 'SIDECAR_INBOUND' | 'SIDECAR_OUTBOUND';
+  /** `workloadSelector` label `app`; none = namespace-wide. */
+  app?: string;
+  /** Bucket size and tokens per fill. */
+  tokens: number;
+  /** Fill interval, e.g. `1s`. */
+  fillInterval: string;
+}
+
+/** The local-rate-limit EnvoyFilter in Istio's documented form (shared/scenarios/06-local-rate-limit.yaml). */
+export function localRateLimitEnvoyFilterYaml(o: LocalRateLimitFilterOptions): string {
+  return `apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: { name: ${o.name}, namespace: ${o.namespace} }
+spec:
+${o.app ? `  workloadSelector: { labels: { app: ${o.app} } }\n` : ''}  configPatches:
+    - applyTo: HTTP_FILTER
+      match:
+        context: ${o.context}
+        listener: { filterChain: { filter: { name: envoy.filters.network.http_connection_manager } } }
+      patch:
+        operation: INSERT_BEFORE
+        value:
+          name: envoy.filters.http.local_ratelimit
+          typed_config:
+            "@type": type.googleapis.com/udpa.type.v1.TypedStruct
+            type_url: type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
+            value:
+              stat_prefix: http_local_rate_limiter
+              token_bucket: { max_tokens: ${o.tokens}, tokens_per_fill: ${o.tokens}, fill_interval: ${o.fillInterval} }
+              filter_enabled: { runtime_key: local_rate_limit_enabled, default_value: { numerator: 100, denominator: HUNDRED } }
+              filter_enforced: { runtime_key: local_rate_limit_enforced, default_value: { numerator: 100, denominator: HUNDRED } }
+`;
+}

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { TypeUrl, decodeResource, type DiscoveryRequest, type DiscoveryResponse, type Listener } from '@weft/xds-client';
 import { startControlPlane } from '../../demo/control-plane-process.ts';
 import { rawAdsClient, testNode } from '../testing/raw-ads-client.ts';
+import { localRateLimitEnvoyFilterYaml } from '../../../../../test/support/istio-yaml.ts';
 
 const NAME = 'xds.istio.io/grpc/lds/inbound/0.0.0.0:9080';
 
@@ -39,29 +40,7 @@ spec:
   rules:
     - to: [{ operation: { paths: ["/admin/*"] } }]
 ---
-apiVersion: networking.istio.io/v1alpha3
-kind: EnvoyFilter
-metadata: { name: ratings-ratelimit, namespace: shop }
-spec:
-  workloadSelector: { labels: { app: ratings } }
-  configPatches:
-    - applyTo: HTTP_FILTER
-      match:
-        context: SIDECAR_INBOUND
-        listener: { filterChain: { filter: { name: envoy.filters.network.http_connection_manager } } }
-      patch:
-        operation: INSERT_BEFORE
-        value:
-          name: envoy.filters.http.local_ratelimit
-          typed_config:
-            "@type": type.googleapis.com/udpa.type.v1.TypedStruct
-            type_url: type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
-            value:
-              stat_prefix: http_local_rate_limiter
-              token_bucket: { max_tokens: 10, tokens_per_fill: 10, fill_interval: 1s }
-              filter_enabled: { runtime_key: local_rate_limit_enabled, default_value: { numerator: 100, denominator: HUNDRED } }
-              filter_enforced: { runtime_key: local_rate_limit_enforced, default_value: { numerator: 100, denominator: HUNDRED } }
-`;
+${localRateLimitEnvoyFilterYaml({ name: 'ratings-ratelimit', namespace: 'shop', context: 'SIDECAR_INBOUND', app: 'ratings', tokens: 10, fillInterval: '1s' })}`;
 
 function listener(res: DiscoveryResponse): Listener {
   const any = res.resources?.[0];
