@@ -7,19 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { XdsChannelCredentials, register } from '@grpc/grpc-js-xds';
+import { runEchoClient } from './echo-client-run.ts';
 
 register();
-const target = process.argv[2] ?? '';
-const bytes = (b: Buffer) => b;
-const echo = { Echo: { path: '/test.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: bytes, requestDeserialize: bytes, responseSerialize: bytes, responseDeserialize: bytes } };
-const Client = grpc.makeGenericClientConstructor(echo as unknown as grpc.ServiceDefinition, 'Echo');
-const client = new Client(target, new XdsChannelCredentials(grpc.credentials.createInsecure())) as unknown as {
-  Echo(r: Buffer, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void): void;
-};
-let code = grpc.status.UNAVAILABLE;
-let details = '';
-for (let i = 0; i < 10 && code === grpc.status.UNAVAILABLE; i++) {
-  [code, details] = await new Promise<[grpc.status, string]>((resolve) => client.Echo(Buffer.from('hi'), { deadline: Date.now() + 5000 }, (e) => resolve(e ? [e.code, e.details] : [grpc.status.OK, ''])));
-}
-process.stdout.write(`${JSON.stringify({ code, details })}\n`);
-process.exit(0);
+await runEchoClient(process.argv[2] ?? '', new XdsChannelCredentials(grpc.credentials.createInsecure()));
