@@ -2,7 +2,8 @@
  * Probes endpoints on their own schedule (Kubernetes semantics: first probe after
  * `initialDelay`, then every `period`; `failureThreshold` consecutive failures make a healthy
  * endpoint UNHEALTHY, `successThreshold` consecutive successes make an unhealthy one HEALTHY;
- * the first result decides the starting state) and writes each transition to a sink (the
+ * the first result decides the starting state; an endpoint that is not HEALTHY is probed every
+ * `unhealthyPeriodMs` when the probe sets one) and writes each transition to a sink (the
  * registry), which turns it into a new model generation and EDS `health_status`.
  * Every timer is unref'd; `close()` stops all probing and clears the health it set.
  */
@@ -107,7 +108,8 @@ export function createHealthChecker(sink: HealthSink): HealthChecker {
       }
     }
     for (const w of r.waiters.splice(0)) w(result);
-    schedule(r, probe.periodMs - (Date.now() - started));
+    const periodMs = s.health === 'HEALTHY' ? probe.periodMs : (probe.unhealthyPeriodMs ?? probe.periodMs);
+    schedule(r, periodMs - (Date.now() - started));
   }
 
   function stop(r: Running): void {

@@ -20,6 +20,11 @@ export interface ProbeSpec {
   action: ProbeAction;
   initialDelayMs: number;
   periodMs: number;
+  /**
+   * Period while the endpoint is not HEALTHY (Envoy's `unhealthy_interval`); `periodMs` when
+   * absent. Readiness probes use a short one so a workload gets traffic soon after it listens.
+   */
+  unhealthyPeriodMs?: number;
   timeoutMs: number;
   successThreshold: number;
   failureThreshold: number;

@@ -4,12 +4,24 @@
  * When the node's last stream ends, the endpoint is removed after a grace period, so a
  * reconnect does not flap it.
  *
+ * Readiness gating (Kubernetes readiness → EDS health, as istiod publishes it): a registered
+ * workload is published UNHEALTHY — listed in EDS, picked by no client — until its readiness
+ * probe passes (TCP on the first served port unless the node advertises another, see
+ * `health/readiness-probe.ts`), and UNHEALTHY again when the probe fails three times in a row.
+ * Probing starts at registration and goes on through the reconnect grace; a reconnect within
+ * the grace keeps the readiness already earned. A WorkloadGroup probe selecting the workload
+ * writes the registry's probed-health overlay, which takes precedence over readiness.
+ *
  * Metadata keys read (Istio's where Istio has one): `NAMESPACE`, `LABELS` (map, or `k=v,k=v`),
  * `WORKLOAD_NAME`, `INSTANCE_IPS` (first address used), `SERVICE_ACCOUNT`, and Weft's
- * `WEFT_SERVICE` (short name or FQDN) and `WEFT_PORTS` (`name:port,…`, e.g. `grpc:50051`).
+ * `WEFT_SERVICE` (short name or FQDN), `WEFT_PORTS` (`name:port,…`, e.g. `grpc:50051`) and
+ * `WEFT_READINESS_PROBE`.
  */
 import type { XdsNode } from '@weft/xds-client';
 import type { EndpointHealth, ServicePort } from '../model/mesh-model.ts';
+import { createHealthChecker, type HealthChecker, type HealthTarget, type TargetStatus } from '../health/health-checker.ts';
+import { readinessProbeOf } from '../health/readiness-probe.ts';
+import type { ProbeSpec } from '../health/workload-group.ts';
 
 /** A workload as the registry accepts it (the config store's `RegisteredWorkload`). */
 export interface SelfRegisteredWorkload {
@@ -22,12 +34,19 @@ export interface SelfRegisteredWorkload {
   serviceAccount: string;
   locality?: string;
   health?: EndpointHealth;
+  /**
+   * The readiness probe the registrar runs before publishing the workload HEALTHY; `undefined`
+   * registers it ready at once. Read by the registrar, never passed to the registry.
+   */
+  readinessProbe?: ProbeSpec;
 }
 
 /** The part of the config store's registry that self-registration uses. */
 export interface RegistryLike {
   register(workload: SelfRegisteredWorkload): void;
   unregister(id: string): void;
+  /** Sets the (readiness) health of a registered workload; unknown ids are ignored. */
+  setHealth(id: string, health: EndpointHealth): void;
 }
 
 function protocolOf(portName: string): string {
@@ -83,21 +102,67 @@ export function workloadFromNode(node: XdsNode, metadata: Readonly<Record<string
     labels: parseLabels(metadata.LABELS),
     serviceAccount: typeof metadata.SERVICE_ACCOUNT === 'string' && metadata.SERVICE_ACCOUNT ? metadata.SERVICE_ACCOUNT : service.split('.')[0] ?? service,
     ...(locality ? { locality } : {}),
-    health: 'HEALTHY',
+    ...readinessOf(ports, metadata),
   };
 }
 
-/** Tracks live streams per node and registers / unregisters (after the grace) accordingly. */
+function readinessOf(ports: ServicePort[], metadata: Readonly<Record<string, unknown>>): { readinessProbe?: ProbeSpec } {
+  const probe = readinessProbeOf(ports, metadata);
+  return probe ? { readinessProbe: probe } : {};
+}
+
+/** Tracks live streams per node, registers / unregisters (after the grace) and probes readiness. */
 export interface SelfRegistrar {
   connected(nodeId: string, workload: SelfRegisteredWorkload | undefined): void;
   disconnected(nodeId: string): void;
-  /** Cancels pending removals (on shutdown the registry is closed anyway). */
+  /** Readiness probe state of every registered workload that has a probe. */
+  readiness(): TargetStatus[];
+  /** Cancels pending removals and stops probing (on shutdown the registry is closed anyway). */
   close(): void;
+}
+
+/** Per registered workload: its readiness target and what the probe last decided. */
+interface Gate {
+  target: HealthTarget;
+  key: string;
+  isReady?: boolean;
 }
 
 /** Creates a registrar over `registry`; without a registry every call is a no-op. */
 export function createSelfRegistrar(registry: RegistryLike | undefined, graceMs: number): SelfRegistrar {
   const live = new Map<string, { streams: number; workloadId?: string; timer?: NodeJS.Timeout }>();
+  const gates = new Map<string, Gate>();
+  const checker: HealthChecker = createHealthChecker({
+    setEndpointHealth(id, health) {
+      const gate = gates.get(id);
+      if (!gate || !registry) return;
+      gate.isReady = health === 'HEALTHY';
+      registry.setHealth(id, gate.isReady ? 'HEALTHY' : 'UNHEALTHY');
+    },
+  });
+  const retarget = (): void => checker.update([...gates.values()].map((g) => g.target));
+
+  function register(workload: SelfRegisteredWorkload): void {
+    if (!registry) return;
+    const { readinessProbe, ...rest } = workload;
+    const earlier = gates.get(workload.id);
+    let health: EndpointHealth = 'HEALTHY';
+    if (readinessProbe) {
+      const target: HealthTarget = { id: workload.id, address: workload.address, probe: readinessProbe, group: 'readiness' };
+      const key = JSON.stringify([workload.address, readinessProbe]);
+      // The same workload reconnecting keeps the readiness it earned; anything else starts unready.
+      const isReady = earlier?.key === key ? earlier.isReady : undefined;
+      if (earlier?.key !== key) gates.delete(workload.id);
+      health = isReady ? 'HEALTHY' : 'UNHEALTHY';
+      registry.register({ ...rest, health });
+      gates.set(workload.id, { target, key, ...(isReady === undefined ? {} : { isReady }) });
+    } else {
+      gates.delete(workload.id);
+      registry.register({ ...rest, health });
+    }
+    retarget();
+  }
+
   return {
     connected(nodeId, workload) {
       if (!registry) return;
@@ -108,7 +173,7 @@ export function createSelfRegistrar(registry: RegistryLike | undefined, graceMs:
       if (workload) {
         entry.workloadId = workload.id;
         try {
-          registry.register(workload);
+          register(workload);
         } catch {
           // a registration the registry refuses (bad address, …) leaves the node a plain client
         }
@@ -127,13 +192,18 @@ export function createSelfRegistrar(registry: RegistryLike | undefined, graceMs:
       }
       entry.timer = setTimeout(() => {
         live.delete(nodeId);
+        gates.delete(id);
+        retarget();
         registry.unregister(id);
       }, graceMs);
       entry.timer.unref();
     },
+    readiness: () => checker.status(),
     close() {
       for (const entry of live.values()) if (entry.timer) clearTimeout(entry.timer);
       live.clear();
+      gates.clear();
+      checker.close();
     },
   };
 }

@@ -56,6 +56,8 @@ export interface FakeSource extends ModelSource {
   set(model: MeshModel): void;
   readonly registered: Map<string, SelfRegisteredWorkload>;
   readonly events: string[];
+  /** The last health the registrar set per workload id (readiness). */
+  readonly health: Map<string, string>;
 }
 
 /** Creates a {@link FakeSource} starting at `model`. */
@@ -64,14 +66,19 @@ export function fakeSource(model: MeshModel): FakeSource {
   const listeners = new Set<(m: MeshModel) => void>();
   const registered = new Map<string, SelfRegisteredWorkload>();
   const events: string[] = [];
+  const health = new Map<string, string>();
   const registry: RegistryLike = {
     register(w) {
       registered.set(w.id, w);
+      if (w.health) health.set(w.id, w.health);
       events.push(`register ${w.id}`);
     },
     unregister(id) {
       registered.delete(id);
       events.push(`unregister ${id}`);
+    },
+    setHealth(id, h) {
+      if (registered.has(id)) health.set(id, h);
     },
   };
   return {
@@ -81,6 +88,7 @@ export function fakeSource(model: MeshModel): FakeSource {
     registry,
     registered,
     events,
+    health,
     set(m) {
       current = m;
       for (const l of listeners) l(m);
