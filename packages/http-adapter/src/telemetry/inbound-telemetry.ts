@@ -6,9 +6,10 @@
  *
  * - a SERVER span, child of the caller's `traceparent` (or B3 single/multi headers), made the
  *   parent of every outbound request the handler makes (see core's `MeshTracer.enterInbound`);
- * - Istio's metadata exchange: an HTTP/1 caller that sent `x-envoy-peer-metadata` gets this
- *   workload's own in the response (as Envoy's inbound sidecar answers), and the caller's
- *   identity labels the metrics;
+ * - Istio's metadata exchange: a caller that sent `x-envoy-peer-metadata` gets this workload's
+ *   own in the response (as Envoy's inbound sidecar answers) — HTTP/1 through the response's
+ *   headers, HTTP/2 in the stream's response HEADERS frame (see `h2-peer-metadata.ts`) — and
+ *   the caller's identity labels the metrics;
  * - `reporter="destination"` Istio metrics, and an access-log line.
  *
  * gRPC streams on HTTP/2 are left to the grpc-js server interceptor (`@weft/grpc-adapter`),
@@ -24,6 +25,7 @@ import type { DestinationService, MeshTelemetry } from '@weft/core';
 import { finishInbound, startInbound } from './inbound-record.ts';
 import type { InboundRequestInfo, InboundState } from './inbound-record.ts';
 import { auditedBy } from '../internal/audit-marks.ts';
+import { answerPeerMetadata } from './h2-peer-metadata.ts';
 
 /** Options of {@link startInboundTelemetry}. */
 export interface InboundTelemetryOptions {
@@ -103,7 +105,9 @@ export function startInboundTelemetry(telemetry: MeshTelemetry, options: Inbound
     if (!isWatched(socket)) return;
     const header = headerOf(headers);
     const info: InboundRequestInfo = { method: header(':method') ?? 'GET', url: header(':path') ?? '/', header, socket };
-    (stream as unknown as WithState)[STATE] = { state: startInbound(telemetry, info), info, bytesWrittenAtStart: 0 };
+    const state = startInbound(telemetry, info);
+    if (state.wantsPeerMetadata) answerPeerMetadata(stream, telemetry.peerMetadataHeader, telemetry.peerMetadataId);
+    (stream as unknown as WithState)[STATE] = { state, info, bytesWrittenAtStart: 0 };
   };
 
   const onH2Finish = (message: unknown): void => {
