@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { Client, Pool } from 'undici';
 import { compileInboundPolicy, compileUpstreamTls, createCertificateProviders, type InboundPolicy, type WorkloadIdentity } from '@weft/core';
 import type { MeshError } from '@weft/xds-client';
@@ -116,6 +116,24 @@ test('PERMISSIVE: plaintext and mTLS are both accepted on the same port', async 
   await res.body.text();
   const tls = await get(mtlsPool(productpage), '/reviews/3');
   assert.deepEqual([tls.status, tls.peer], [200, PRODUCTPAGE]);
+});
+
+test('a connection that closes before its first byte (a TCP readiness probe) is released at once, not kept for the sniff timeout', async () => {
+  policy = compileInboundPolicy(inboundListener(port, 'STRICT', [PRODUCTPAGE]), port);
+  const open = (): Promise<number> => new Promise((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+  const before = await open();
+  for (let i = 0; i < 5; i++) {
+    const probe = connect({ host: '127.0.0.1', port });
+    await new Promise<void>((resolve, reject) => probe.once('connect', resolve).once('error', reject));
+    probe.destroy(); // what the control plane's TCP prober does once connected
+    await new Promise((resolve) => probe.once('close', resolve));
+  }
+  let now = await open();
+  for (let i = 0; i < 200 && now > before; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    now = await open();
+  }
+  assert.equal(now, before, 'the server holds none of the probe connections (it is half-open: only our end handler closes them)');
 });
 
 test('client side: a server whose SPIFFE ID is not among the cluster SANs fails with UF and a clear code', async () => {

@@ -138,10 +138,13 @@ export function terminateTls(server: EventEmitter, options: TlsTerminationOption
     // A peer that connects and sends nothing is not kept forever while we wait for its first byte.
     socket.setTimeout(SNIFF_TIMEOUT_MS, onError);
     socket.once('error', onError);
+    // Nor one that closes before its first byte (a TCP readiness probe): the server is half-open.
+    socket.once('end', onError);
     socket.once('data', (chunk: Buffer) => {
       socket.setTimeout(0, onError);
       socket.removeListener('timeout', onError);
       socket.removeListener('error', onError);
+      socket.removeListener('end', onError);
       onFirstBytes(socket, policy, chunk);
     });
   };
