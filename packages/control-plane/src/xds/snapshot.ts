@@ -29,6 +29,8 @@ export interface EncodedResource {
   message: Record<string, unknown>;
   /** The SotW `resources` field bytes, built on first use and shared by every client. */
   sotwField?: Buffer;
+  /** The delta `resources` field bytes (a `Resource` named `name`), built on first use and shared likewise. */
+  deltaField?: Buffer;
   /** JSON of `message`, to reuse this encoding in the next generation when nothing changed. */
   json: string;
 }

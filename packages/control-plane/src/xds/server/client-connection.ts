@@ -16,6 +16,7 @@ import { metricsForType, type XdsMetrics } from '../metrics.ts';
 import { INBOUND_LISTENER_PREFIX } from '../names.ts';
 import { isSnapshotType, type EncodedResource, type Snapshot, type SnapshotTypeUrl } from '../snapshot.ts';
 import { TypeUrl } from '@weft/xds-client';
+import { sharedSet, subscriptionKey, type SharedSet } from './shared-sets.ts';
 
 /** The last NACK a client sent for one type. */
 export interface NackRecord {
@@ -47,6 +48,19 @@ export interface TypeState {
   nackCount: number;
   hasResponded: boolean;
   isDirty: boolean;
+  /**
+   * Key of the subscription among streams that may share resource sets (see `shared-sets.ts`):
+   * undefined until computed (and after the subscription changed), null when it names
+   * node-specific resources and cannot be shared.
+   */
+  shareKey: string | null | undefined;
+}
+
+/** What a stream should hold for a type, and the shared set it came from (if any). */
+export interface DesiredResources {
+  resources: Map<string, EncodedResource>;
+  /** Set when `resources` is a set shared with other streams (never mutate it then). */
+  shared: SharedSet | undefined;
 }
 
 /** Limits that keep one client's memory bounded. */
@@ -205,7 +219,7 @@ export abstract class ClientConnection {
       st = {
         typeUrl, isWildcard: false, subscribed: new Set(), sent: new Map(), removalDue: new Map(),
         sentVersion: '', sentNonce: '', sentAt: 0, ackedVersion: '', ackedNonce: '', lastNack: undefined,
-        ackCount: 0, nackCount: 0, hasResponded: false, isDirty: false,
+        ackCount: 0, nackCount: 0, hasResponded: false, isDirty: false, shareKey: undefined,
       };
       this.types.set(typeUrl, st);
     }
@@ -234,16 +248,70 @@ export abstract class ClientConnection {
     this.host.metrics.rejects.inc({ type: typeLabelOf(st.typeUrl) });
   }
 
+  /** To be called after a type's subscription (names or wildcard) changed. */
+  protected subscriptionChanged(st: TypeState): void {
+    st.shareKey = undefined;
+  }
+
   /**
    * The resources this stream should hold for a type right now: the subscribed (or all its
    * namespace may see, for a wildcard) resources of the snapshot, node-specific inbound
    * listeners, plus vanished clusters/assignments still inside their removal delay. When the
    * namespace view of the snapshot failed its consistency check, what was sent stays.
    */
-  protected desired(st: TypeState): Map<string, EncodedResource> {
-    const out = new Map<string, EncodedResource>();
+  protected desired(st: TypeState): DesiredResources {
     const snap = this.snapshot;
-    if (!snap) return out;
+    if (!snap) return { resources: new Map(), shared: undefined };
+    const shared = this.sharedDesired(snap, st);
+    if (shared) return { resources: shared.resources, shared };
+    return { resources: this.ownDesired(snap, st), shared: undefined };
+  }
+
+  /**
+   * The set this stream shares with every stream of the same view and subscription, or
+   * undefined when its own state matters: inbound listeners in the subscription, removals still
+   * pending, or a name the snapshot lacks that this stream was sent (its removal is deferred).
+   */
+  private sharedDesired(snap: Snapshot, st: TypeState): SharedSet | undefined {
+    if (st.removalDue.size) return undefined;
+    if (st.shareKey === undefined) st.shareKey = this.shareKeyOf(st);
+    if (st.shareKey === null) return undefined;
+    const set = sharedSet(snap, st.shareKey, () => this.buildShared(snap, st));
+    if (!set) return undefined;
+    if (set.missing.length && this.host.limits.removalDelayMs > 0 && (st.typeUrl === TypeUrl.cluster || st.typeUrl === TypeUrl.clusterLoadAssignment)) {
+      for (const name of set.missing) if (st.sent.has(name)) return undefined;
+    }
+    // no inbound listener is subscribed (else the key is null): none of their omissions apply
+    if (st.typeUrl === TypeUrl.listener && this.inboundOmissions.size) this.inboundOmissions.clear();
+    return set;
+  }
+
+  /** The share key of a subscription; null when it names node-specific inbound listeners. */
+  private shareKeyOf(st: TypeState): string | null {
+    if (st.typeUrl === TypeUrl.listener) for (const name of st.subscribed) if (name.startsWith(INBOUND_LISTENER_PREFIX)) return null;
+    // only assignments depend on where the client runs (locality LB priorities)
+    const where = st.typeUrl === TypeUrl.clusterLoadAssignment && this.placement?.locality ? `\u0000${this.placement.locality}\u0000${JSON.stringify(this.placement.labels ?? {})}` : '';
+    return subscriptionKey(st.typeUrl, `${this.namespace}${where}`, st.isWildcard, st.subscribed);
+  }
+
+  /** Resolves a shareable subscription against the snapshot (no per-stream state involved). */
+  private buildShared(snap: Snapshot, st: TypeState): SharedSet | undefined {
+    const visible = snap.resourcesFor(this.namespace);
+    if (!visible) return undefined;
+    const names = st.isWildcard ? new Set([...(visible.get(st.typeUrl)?.keys() ?? []), ...st.subscribed]) : st.subscribed;
+    const resources = new Map<string, EncodedResource>();
+    const missing: string[] = [];
+    for (const name of names) {
+      const r = snap.lookup(st.typeUrl, name, this.namespace, this.placement);
+      if (r) resources.set(name, r);
+      else missing.push(name);
+    }
+    return { resources, missing };
+  }
+
+  /** {@link desired} for a stream whose own state matters (see {@link sharedDesired}). */
+  private ownDesired(snap: Snapshot, st: TypeState): Map<string, EncodedResource> {
+    const out = new Map<string, EncodedResource>();
     const visible = snap.resourcesFor(this.namespace);
     // the client's namespace view failed its consistency check: it keeps what it has
     if (!visible) return new Map(st.sent);
@@ -330,8 +398,8 @@ export abstract class ClientConnection {
     }
   }
 
-  /** Sends what changed for one type; `isForced` sends even when nothing changed. */
-  protected abstract respond(st: TypeState, isForced: boolean): void;
+  /** Sends what changed for one type; `isForced` sends even when nothing changed. True when a response was written. */
+  protected abstract respond(st: TypeState, isForced: boolean): boolean;
 
   /** A new snapshot is in force: push every subscribed type whose resources changed. */
   push(snapshot: Snapshot): void {
@@ -341,8 +409,8 @@ export abstract class ClientConnection {
       const st = this.types.get(typeUrl);
       if (!st?.hasResponded) continue;
       const started = performance.now();
-      this.respond(st, false);
-      metricsForType(this.host.metrics, typeLabelOf(typeUrl)).pushTime.observe((performance.now() - started) / 1000);
+      // only pushes that wrote a response are timed: an unchanged type is not a push
+      if (this.respond(st, false)) metricsForType(this.host.metrics, typeLabelOf(typeUrl)).pushTime.observe((performance.now() - started) / 1000);
     }
   }
 

@@ -65,19 +65,23 @@ export class DeltaConnection extends ClientConnection {
       }
     }
     if (absent.size) this.pendingAbsent.set(st, absent);
-    if (isFirst || subscribe.length || unsubscribe.length) this.respond(st, isFirst);
+    if (isFirst || subscribe.length || unsubscribe.length) {
+      this.subscriptionChanged(st);
+      this.respond(st, isFirst);
+    }
   }
 
-  protected respond(st: TypeState, isForced: boolean): void {
-    if (!this.canRespond(st)) return;
-    const desired = this.desired(st);
+  protected respond(st: TypeState, isForced: boolean): boolean {
+    if (!this.canRespond(st)) return false;
+    const desired = this.desired(st).resources;
     const resources: DeltaResource[] = [];
     const fields: Buffer[] = [];
     let bytes = 0;
     for (const [name, r] of desired) {
       if (st.sent.get(name)?.version === r.version) continue;
       resources.push({ name, version: r.version });
-      const field = deltaResourceField(name, r.version, r.any);
+      // the field names the resource: shared by every stream only when asked for by its own name
+      const field = name === r.name ? (r.deltaField ??= deltaResourceField(name, r.version, r.any)) : deltaResourceField(name, r.version, r.any);
       fields.push(field);
       bytes += field.length;
     }
@@ -88,11 +92,11 @@ export class DeltaConnection extends ClientConnection {
       for (const name of absent) if (!desired.has(name) && !st.sent.has(name)) removed.push(name);
       this.pendingAbsent.delete(st);
     }
-    if (!resources.length && !removed.length && !isForced) return;
+    if (!resources.length && !removed.length && !isForced) return false;
     for (const name of removed) st.sent.delete(name);
     for (const r of resources) st.sent.set(r.name as string, desired.get(r.name as string) as EncodedResource);
     const nonce = this.nextNonce();
     this.markSent(st, this.snapshot?.version ?? '', nonce);
-    this.write(st, deltaResponse(st.sentVersion, fields, st.typeUrl, removed, nonce), bytes);
+    return this.write(st, deltaResponse(st.sentVersion, fields, st.typeUrl, removed, nonce), bytes);
   }
 }

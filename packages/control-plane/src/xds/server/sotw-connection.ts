@@ -9,11 +9,11 @@ import { createHash } from 'node:crypto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { TypeUrl, type DiscoveryRequest, type DiscoveryResponse } from '@weft/xds-client';
 import type { EncodedResource } from '../snapshot.ts';
-import { sotwResourceField, sotwResponse } from './wire.ts';
+import { sotwResourceField, sotwResponseHead, withNonce } from './wire.ts';
 import { ClientConnection, WILDCARD_TYPES, type ConnectionHost, type TypeState } from './client-connection.ts';
 
 /** Version of a set of resources: the resource's own version for one, else a hash of names and versions. */
-function setVersion(desired: ReadonlyMap<string, EncodedResource>): string {
+export function setVersion(desired: ReadonlyMap<string, EncodedResource>): string {
   if (desired.size === 1) {
     const [[name, r]] = desired as unknown as [[string, EncodedResource]];
     if (name === r.name) return r.version;
@@ -50,27 +50,48 @@ export class SotwConnection extends ClientConnection {
     const isWildcard = names.includes('*') || (names.length === 0 && WILDCARD_TYPES.has(typeUrl) && (!st.hasResponded || st.isWildcard));
     const next = new Set(names.filter((n) => n !== '*'));
     const isChanged = isWildcard !== st.isWildcard || next.size !== st.subscribed.size || [...next].some((n) => !st.subscribed.has(n));
-    st.isWildcard = isWildcard;
-    st.subscribed = next;
+    if (isChanged) {
+      st.isWildcard = isWildcard;
+      st.subscribed = next;
+      this.subscriptionChanged(st);
+    }
     if (!st.hasResponded) this.respond(st, true);
     else if (isChanged) this.respond(st, true);
   }
 
-  protected respond(st: TypeState, isForced: boolean): void {
-    if (!this.canRespond(st)) return;
-    const desired = this.desired(st);
-    const isSame = desired.size === st.sent.size && [...desired].every(([n, r]) => st.sent.get(n)?.version === r.version);
-    if (isSame && !isForced) return;
-    const version = setVersion(desired);
+  protected respond(st: TypeState, isForced: boolean): boolean {
+    if (!this.canRespond(st)) return false;
+    const { resources, shared } = this.desired(st);
+    if (!isForced && sameVersions(resources, st.sent)) return false;
+    // a set shared with other streams carries its version and encoded body: only the nonce is this stream's
+    const version = shared ? (shared.version ??= setVersion(resources)) : setVersion(resources);
+    let head = shared?.sotwHead;
+    let bytes = shared?.bytes ?? 0;
+    if (!head) {
+      bytes = 0;
+      const fields: Buffer[] = [];
+      for (const r of resources.values()) {
+        r.sotwField ??= sotwResourceField(r.any);
+        bytes += r.sotwField.length;
+        fields.push(r.sotwField);
+      }
+      head = sotwResponseHead(version, fields, st.typeUrl);
+      if (shared) {
+        shared.sotwHead = head;
+        shared.bytes = bytes;
+      }
+    }
     const nonce = this.nextNonce();
-    let bytes = 0;
-    const fields = [...desired.values()].map((r) => {
-      r.sotwField ??= sotwResourceField(r.any);
-      bytes += r.sotwField.length;
-      return r.sotwField;
-    });
-    st.sent = desired;
+    st.sent = resources;
     this.markSent(st, version, nonce);
-    this.write(st, sotwResponse(version, fields, st.typeUrl, nonce), bytes);
+    return this.write(st, withNonce(head, nonce), bytes);
   }
+}
+
+/** True when both sets hold the same names at the same versions. */
+function sameVersions(a: ReadonlyMap<string, EncodedResource>, b: ReadonlyMap<string, EncodedResource>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const [name, r] of a) if (b.get(name)?.version !== r.version) return false;
+  return true;
 }

@@ -72,19 +72,28 @@ function writeStringField(buf: Buffer, offset: number, field: number, value: str
 }
 
 /**
- * A complete SotW DiscoveryResponse from pre-encoded `resources` fields (see
- * {@link sotwResourceField}), written into one allocation.
+ * A SotW DiscoveryResponse without its nonce, from pre-encoded `resources` fields (see
+ * {@link sotwResourceField}): version, resources and type URL, the fields before the nonce in
+ * field order, so streams sharing a response share these bytes (see {@link withNonce}).
  */
-export function sotwResponse(versionInfo: string, resourceFields: readonly Buffer[], typeUrl: string, nonce: string): Buffer {
-  let size = stringFieldLength(versionInfo) + stringFieldLength(typeUrl) + stringFieldLength(nonce);
+export function sotwResponseHead(versionInfo: string, resourceFields: readonly Buffer[], typeUrl: string): Buffer {
+  let size = stringFieldLength(versionInfo) + stringFieldLength(typeUrl);
   for (const f of resourceFields) size += f.length;
   const buf = Buffer.allocUnsafe(size);
   let o = writeStringField(buf, 0, 1, versionInfo);
   for (const f of resourceFields) o += f.copy(buf, o);
-  o = writeStringField(buf, o, 4, typeUrl);
-  writeStringField(buf, o, 5, nonce);
+  writeStringField(buf, o, 4, typeUrl);
   return buf;
 }
+
+/** A complete response: `head` (see {@link sotwResponseHead}) followed by the nonce field (5), in one allocation. */
+export function withNonce(head: Buffer, nonce: string): Buffer {
+  const buf = Buffer.allocUnsafe(head.length + stringFieldLength(nonce));
+  head.copy(buf, 0);
+  writeStringField(buf, head.length, 5, nonce);
+  return buf;
+}
+
 
 /** The `resources` field (2) of a SotW response holding one Any. */
 export function sotwResourceField(any: AnyMessage): Buffer {
