@@ -23,15 +23,19 @@ const ZERO32 = '0'.repeat(32);
 const ZERO16 = '0'.repeat(16);
 
 const POOL = Buffer.allocUnsafe(24 * 256);
-let poolOffset = POOL.length;
+// The pool as hex, converted once per refill: an id is then a substring (no native call per id).
+let hexPool = '';
+let hexOffset = 0;
 
 function take(bytes: number): string {
-  if (poolOffset + bytes > POOL.length) {
+  const chars = bytes * 2;
+  if (hexOffset + chars > hexPool.length) {
     randomFillSync(POOL);
-    poolOffset = 0;
+    hexPool = POOL.toString('hex');
+    hexOffset = 0;
   }
-  const s = POOL.toString('hex', poolOffset, poolOffset + bytes);
-  poolOffset += bytes;
+  const s = hexPool.substring(hexOffset, hexOffset + chars);
+  hexOffset += chars;
   return s;
 }
 
