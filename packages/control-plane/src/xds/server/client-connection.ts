@@ -186,9 +186,12 @@ export abstract class ClientConnection {
     return typeUrl;
   }
 
-  /** Ends the stream with RESOURCE_EXHAUSTED when `names` exceed its limits; true when it did. */
-  protected refuseOverLimits(st: TypeState, names: readonly string[]): boolean {
-    const problem = this.exceedsLimits(st, names);
+  /**
+   * Ends the stream with RESOURCE_EXHAUSTED when `names` added to `current` (default: the type's
+   * subscription) exceed its limits; true when it did.
+   */
+  protected refuseOverLimits(st: TypeState, names: readonly string[], current: ReadonlySet<string> = st.subscribed): boolean {
+    const problem = this.exceedsLimits(st.typeUrl, current, names);
     if (!problem) return false;
     this.host.metrics.badRequests.inc({ reason: 'limits' });
     this.end(status.RESOURCE_EXHAUSTED, problem);
@@ -227,11 +230,11 @@ export abstract class ClientConnection {
   }
 
   /** True when `names` would push the type over its limits (the stream is then ended). */
-  protected exceedsLimits(st: TypeState, names: readonly string[]): string | undefined {
+  protected exceedsLimits(typeUrl: SnapshotTypeUrl, current: ReadonlySet<string>, names: readonly string[]): string | undefined {
     const { maxNamesPerType, maxNameLength } = this.host.limits;
-    if (names.some((n) => typeof n !== 'string' || n.length > maxNameLength)) return `a resource name is longer than ${maxNameLength} characters`;
-    if (st.subscribed.size + names.length > maxNamesPerType && new Set([...st.subscribed, ...names]).size > maxNamesPerType) {
-      return `more than ${maxNamesPerType} subscriptions for ${st.typeUrl}`;
+    for (const n of names) if (typeof n !== 'string' || n.length > maxNameLength) return `a resource name is longer than ${maxNameLength} characters`;
+    if (current.size + names.length > maxNamesPerType && new Set([...current, ...names]).size > maxNamesPerType) {
+      return `more than ${maxNamesPerType} subscriptions for ${typeUrl}`;
     }
     return undefined;
   }

@@ -23,6 +23,20 @@ export function setVersion(desired: ReadonlyMap<string, EncodedResource>): strin
   return hash.digest('hex').slice(0, 16);
 }
 
+const NO_NAMES: ReadonlySet<string> = new Set();
+
+/** True when `names` (without `*`) are exactly the names of `subscribed`. */
+function isSameSubscription(names: readonly string[], subscribed: ReadonlySet<string>): boolean {
+  let count = 0;
+  for (const n of names) {
+    if (n === '*') continue;
+    if (!subscribed.has(n)) return false;
+    count++;
+  }
+  // duplicates make count larger than the set: treated as a change, which recomputes the same set
+  return count === subscribed.size;
+}
+
 /** One SotW ADS stream; see the module comment. */
 export class SotwConnection extends ClientConnection {
   readonly protocol = 'sotw' as const;
@@ -46,13 +60,14 @@ export class SotwConnection extends ClientConnection {
       else this.recordAck(st, req.version_info ?? '', nonce);
     }
     const names = req.resource_names ?? [];
-    if (this.refuseOverLimits({ ...st, subscribed: new Set() }, names)) return;
+    // a SotW request replaces the subscription: its names alone are checked against the limits
+    if (this.refuseOverLimits(st, names, NO_NAMES)) return;
     const isWildcard = names.includes('*') || (names.length === 0 && WILDCARD_TYPES.has(typeUrl) && (!st.hasResponded || st.isWildcard));
-    const next = new Set(names.filter((n) => n !== '*'));
-    const isChanged = isWildcard !== st.isWildcard || next.size !== st.subscribed.size || [...next].some((n) => !st.subscribed.has(n));
+    // an ACK repeats the subscription: nothing is allocated unless it changed
+    const isChanged = isWildcard !== st.isWildcard || !isSameSubscription(names, st.subscribed);
     if (isChanged) {
       st.isWildcard = isWildcard;
-      st.subscribed = next;
+      st.subscribed = new Set(names.filter((n) => n !== '*'));
       this.subscriptionChanged(st);
     }
     if (!st.hasResponded) this.respond(st, true);
