@@ -28,13 +28,13 @@ export const READINESS_PROBE_METADATA_KEY = 'WEFT_READINESS_PROBE';
 
 /**
  * Timing of readiness probes (Kubernetes field names, in ms): probed at once on registration,
- * every 200 ms while not ready (Envoy's `unhealthy_interval`), every second once ready; three
+ * every 500 ms while not ready (Envoy's `unhealthy_interval`), every second once ready; three
  * failures in a row take a ready workload out of rotation, one success brings it back.
  */
 export const READINESS_TIMING: Omit<ProbeSpec, 'action'> = Object.freeze({
   initialDelayMs: 0,
   periodMs: 1000,
-  unhealthyPeriodMs: 200,
+  unhealthyPeriodMs: 500,
   timeoutMs: 1000,
   successThreshold: 1,
   failureThreshold: 3,

@@ -36,7 +36,11 @@ export interface Registry {
   register(workload: RegisteredWorkload): void;
   /** Removes the workload; unknown ids are ignored. */
   unregister(id: string): void;
-  /** Sets the health of a registered workload; unknown ids are ignored. */
+  /**
+   * Sets the health of a registered workload (its readiness, as the self-registrar probes it);
+   * unknown ids are ignored. A probed health set by {@link Registry.setEndpointHealth} for the
+   * same id takes precedence in the model.
+   */
   setHealth(id: string, health: EndpointHealth): void;
   /**
    * Sets the probed health of any endpoint by its id — WorkloadEntries (`namespace/name`),

@@ -145,20 +145,19 @@ export function createSelfRegistrar(registry: RegistryLike | undefined, graceMs:
   function register(workload: SelfRegisteredWorkload): void {
     if (!registry) return;
     const { readinessProbe, ...rest } = workload;
-    const earlier = gates.get(workload.id);
-    let health: EndpointHealth = 'HEALTHY';
     if (readinessProbe) {
-      const target: HealthTarget = { id: workload.id, address: workload.address, probe: readinessProbe, group: 'readiness' };
       const key = JSON.stringify([workload.address, readinessProbe]);
-      // The same workload reconnecting keeps the readiness it earned; anything else starts unready.
-      const isReady = earlier?.key === key ? earlier.isReady : undefined;
-      if (earlier?.key !== key) gates.delete(workload.id);
-      health = isReady ? 'HEALTHY' : 'UNHEALTHY';
-      registry.register({ ...rest, health });
-      gates.set(workload.id, { target, key, ...(isReady === undefined ? {} : { isReady }) });
+      const earlier = gates.get(workload.id);
+      if (earlier?.key === key) {
+        // The same workload reconnecting keeps the readiness it earned; its probe runs on.
+        registry.register({ ...rest, health: earlier.isReady ? 'HEALTHY' : 'UNHEALTHY' });
+        return;
+      }
+      registry.register({ ...rest, health: 'UNHEALTHY' });
+      gates.set(workload.id, { target: { id: workload.id, address: workload.address, probe: readinessProbe, group: 'readiness' }, key });
     } else {
-      gates.delete(workload.id);
-      registry.register({ ...rest, health });
+      registry.register({ ...rest, health: 'HEALTHY' });
+      if (!gates.delete(workload.id)) return;
     }
     retarget();
   }
