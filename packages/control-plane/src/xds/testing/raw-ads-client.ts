@@ -19,10 +19,21 @@ export interface RawStream<Req, Res> {
   close(): void;
 }
 
+/** Options of {@link rawAdsClient}. */
+export interface RawAdsClientOptions {
+  /**
+   * Open its own TCP connection. By default grpc-js shares one connection (subchannel) among
+   * every client of the same target and options in the process, so many `rawAdsClient`s are
+   * many HTTP/2 streams on one connection, not many clients as separate machines would be.
+   */
+  isOwnConnection?: boolean;
+}
+
 /** A grpc-js client for the ADS service at `address`. */
-export function rawAdsClient(address: string) {
+export function rawAdsClient(address: string, options: RawAdsClientOptions = {}) {
   const Ctor = makeGenericClientConstructor(adsServiceDefinition(), 'AggregatedDiscoveryService');
-  const client = new Ctor(address, credentials.createInsecure()) as unknown as Record<string, () => ClientDuplexStream<object, object>> & { close(): void };
+  const channelOptions = options.isOwnConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {};
+  const client = new Ctor(address, credentials.createInsecure(), channelOptions) as unknown as Record<string, () => ClientDuplexStream<object, object>> & { close(): void };
 
   function open<Req, Res>(method: string): RawStream<Req, Res> {
     const call = client[method]?.call(client) as ClientDuplexStream<object, object>;
