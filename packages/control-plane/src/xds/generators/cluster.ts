@@ -2,14 +2,16 @@
  * CDS generator: one EDS cluster per service port (`outbound|port||host`) and one per
  * DestinationRule subset (`outbound|port|subset|host`), with the DestinationRule traffic policy
  * applied: load balancer, consistent hash (ring hash), locality weighting, connection pool →
- * circuit breaker thresholds, outlier detection, and upstream TLS (upstream-tls.ts: ISTIO_MUTUAL,
- * auto mTLS, SIMPLE/MUTUAL).
+ * circuit breaker thresholds, outlier detection, upstream TLS (upstream-tls.ts: ISTIO_MUTUAL,
+ * auto mTLS, SIMPLE/MUTUAL) and the upstream HTTP protocol (upstream-protocol.ts: HTTP/2 for
+ * HTTP2/GRPC ports, `h2UpgradePolicy`, `useClientProtocol`).
  */
 import { TypeUrl } from '@weft/xds-client';
 import { durationFromMs, parseDurationMs, protoDuration } from '../durations.ts';
 import { clusterName } from '../names.ts';
 import type { TrafficPolicyView } from './istio-views.ts';
 import type { GeneratedResource, GeneratorContext } from './types.ts';
+import { upstreamProtocolFields } from './upstream-protocol.ts';
 import { upstreamTransport } from './upstream-tls.ts';
 
 /** The type URL this generator produces. */
@@ -107,6 +109,8 @@ export function buildCluster(ctx: GeneratorContext, hostname: string, port: numb
   if (healthy !== undefined) {
     message.common_lb_config = { ...((message.common_lb_config as object) ?? {}), healthy_panic_threshold: { value: healthy } };
   }
+  const portProtocol = ctx.index.model.services.get(hostname)?.ports.find((p) => p.number === port)?.protocol;
+  Object.assign(message, upstreamProtocolFields(portProtocol, policy.connectionPool));
   Object.assign(message, upstreamTransport(ctx, name, hostname, port, subset));
   return { name, message };
 }

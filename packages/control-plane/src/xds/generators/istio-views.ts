@@ -85,7 +85,7 @@ export interface LoadBalancerView {
 
 /** Istio `ConnectionPoolSettings`. */
 export interface ConnectionPoolView {
-  tcp?: { maxConnections?: number; connectTimeout?: string };
+  tcp?: { maxConnections?: number; connectTimeout?: string; idleTimeout?: string };
   http?: {
     http1MaxPendingRequests?: number;
     http2MaxRequests?: number;
@@ -93,6 +93,10 @@ export interface ConnectionPoolView {
     maxRetries?: number;
     idleTimeout?: string;
     maxConcurrentStreams?: number;
+    /** `UPGRADE` makes the cluster HTTP/2; `DEFAULT` and `DO_NOT_UPGRADE` leave the port's protocol. */
+    h2UpgradePolicy?: 'DEFAULT' | 'DO_NOT_UPGRADE' | 'UPGRADE';
+    /** Upstream protocol follows the downstream one (`use_downstream_protocol_config`). */
+    useClientProtocol?: boolean;
   };
 }
 
