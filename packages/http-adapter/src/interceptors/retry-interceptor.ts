@@ -29,6 +29,7 @@ import type { MeshRequestContext } from '../internal/request-context.ts';
 import { classifyError, upstreamFailure } from '../internal/upstream-errors.ts';
 import { resolveHeaders } from '../internal/lazy-headers.ts';
 import { stampFlags } from '../internal/flag-stamp-handler.ts';
+import { Deadline, requestDeadlines } from '../internal/deadline-queue.ts';
 
 type Controller = Dispatcher.DispatchController;
 type Handler = Dispatcher.DispatchHandler;
@@ -77,7 +78,10 @@ export function createRetryInterceptor(options: RetryInterceptorOptions): Dispat
     const view = ctx.host.clusters.get(ctx.clusterName);
     const gate = view === undefined || isMeshError(view) ? undefined : options.runtimes.of(view as ClusterView).breaker.retryGate();
     const state = policy?.createState({ requestHeaders: ctx.facts.headers, isReplayable, gate });
-    new RetryingRequest(dispatch, opts, handler, ctx, state, routeTimeoutMs, options.localReplies, policy?.hostSelectionRetryMaxAttempts ?? 1, policy !== undefined && mayRetrySuccessOf(policy)).start();
+    const request = new RetryingRequest(dispatch, opts, handler, ctx, state, routeTimeoutMs, options.localReplies, policy?.hostSelectionRetryMaxAttempts ?? 1, policy !== undefined && mayRetrySuccessOf(policy));
+    // Only a policy that avoids previous hosts needs the endpoint stage to record and re-pick.
+    if (policy?.isPreviousHostsAvoided === true) ctx.retry = request;
+    request.start();
     return true;
   };
 }
@@ -104,11 +108,11 @@ function mayRetrySuccessOf(policy: RetryPolicy): boolean {
 /**
  * One meshed request across its attempts. It is also the caller's stable controller (abort,
  * pause and resume act on whichever attempt is current), so a request costs one object less.
- * Timers are plain unref'd timeouts (one for the route, one per attempt when a per-try timeout
- * is set) — no AbortController per request on the hot path; the errors are core's
- * (`createTimeoutError`, flag `UT`).
+ * The route timeout is an entry of the process's deadline queue (no Node timer per request),
+ * as is each attempt's per-try timeout — no AbortController per request on the hot path; the
+ * errors are core's (`createTimeoutError`, flag `UT`).
  */
-class RetryingRequest implements Controller {
+class RetryingRequest extends Deadline implements Controller {
   current: AttemptHandler | undefined;
   readonly hostSelectionAttempts: number;
   readonly #dispatch: Dispatcher.Dispatch;
@@ -118,7 +122,7 @@ class RetryingRequest implements Controller {
   readonly #state: RetryState | undefined;
   readonly #mode: LocalReplyMode;
   readonly #perTryTimeoutMs: number | undefined;
-  #routeTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #routeTimeoutMs: number;
   #backoffTimer: ReturnType<typeof setTimeout> | undefined;
   /** Set once the request is over for the mesh (route timeout, caller abort): no more attempts. */
   #endReason: Error | undefined;
@@ -129,6 +133,7 @@ class RetryingRequest implements Controller {
   #callerReason: Error | null = null;
 
   constructor(dispatch: Dispatcher.Dispatch, opts: Dispatcher.DispatchOptions, outer: Handler, ctx: MeshRequestContext, state: RetryState | undefined, routeTimeoutMs: number, mode: LocalReplyMode, hostSelectionAttempts: number, mayRetrySuccess: boolean) {
+    super();
     this.#dispatch = dispatch;
     this.#opts = opts;
     this.#outer = outer;
@@ -138,11 +143,13 @@ class RetryingRequest implements Controller {
     this.#perTryTimeoutMs = state?.perTryTimeoutMs;
     this.hostSelectionAttempts = hostSelectionAttempts;
     this.#mayRetrySuccess = mayRetrySuccess;
-    if (state !== undefined) ctx.retry = this;
-    if (routeTimeoutMs > 0) {
-      this.#routeTimer = setTimeout(() => this.end(createTimeoutError('route', routeTimeoutMs, ctx.authority), true), routeTimeoutMs);
-      this.#routeTimer.unref();
-    }
+    this.#routeTimeoutMs = routeTimeoutMs;
+    if (routeTimeoutMs > 0) requestDeadlines.schedule(this, routeTimeoutMs);
+  }
+
+  /** The route timeout passed. */
+  onDeadline(): void {
+    this.end(createTimeoutError('route', this.#routeTimeoutMs, this.#ctx.authority), true);
   }
 
   /** The caller's view (as its controller). */
@@ -289,35 +296,38 @@ class RetryingRequest implements Controller {
 
   #finish(): void {
     this.#isDone = true;
-    if (this.#routeTimer !== undefined) clearTimeout(this.#routeTimer);
+    requestDeadlines.cancel(this);
     if (this.#backoffTimer !== undefined) clearTimeout(this.#backoffTimer);
-    this.#routeTimer = this.#backoffTimer = undefined;
+    this.#backoffTimer = undefined;
     this.#state?.done();
   }
 }
 
 /** One attempt's handler. */
-class AttemptHandler implements Handler {
+class AttemptHandler extends Deadline implements Handler {
   controller: Controller | undefined;
   isFinished = false;
   readonly #req: RetryingRequest;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #perTryTimeoutMs: number | undefined;
+  readonly #host: string;
   #perTryError: Error | undefined;
   #isDraining = false;
   #isForwarding = false;
   #pendingAbort: Error | undefined;
 
   constructor(req: RetryingRequest, perTryTimeoutMs: number | undefined, host: string) {
+    super();
     this.#req = req;
-    if (perTryTimeoutMs !== undefined && perTryTimeoutMs > 0) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        if (this.#isForwarding) return; // Envoy: the per-try timeout stops once the response started
-        this.#perTryError = createTimeoutError('per-try', perTryTimeoutMs, host);
-        this.abort(this.#perTryError);
-      }, perTryTimeoutMs);
-      this.#timer.unref();
-    }
+    this.#perTryTimeoutMs = perTryTimeoutMs;
+    this.#host = host;
+    if (perTryTimeoutMs !== undefined && perTryTimeoutMs > 0) requestDeadlines.schedule(this, perTryTimeoutMs);
+  }
+
+  /** The per-try timeout passed. */
+  onDeadline(): void {
+    if (this.#isForwarding) return; // Envoy: the per-try timeout stops once the response started
+    this.#perTryError = createTimeoutError('per-try', this.#perTryTimeoutMs ?? 0, this.#host);
+    this.abort(this.#perTryError);
   }
 
   abort(reason: Error): void {
@@ -362,7 +372,6 @@ class AttemptHandler implements Handler {
 
   #end(): void {
     this.isFinished = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    requestDeadlines.cancel(this);
   }
 }

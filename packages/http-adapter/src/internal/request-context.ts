@@ -22,7 +22,8 @@ export interface MeshRequestContext {
   /** Envoy response flags gathered on the way (e.g. `DI`), stamped on the response. */
   readonly responseFlags: string[];
   /**
-   * The request's retry bookkeeping, set by the retry interceptor: the endpoint stage records
+   * The request's retry bookkeeping, set by the retry interceptor when the policy avoids
+   * previous hosts (`envoy.retry_host_predicates.previous_hosts`): the endpoint stage records
    * each attempt's host in it and re-picks (up to `hostSelectionRetryMaxAttempts`) while it
    * says to avoid a host (retry to a different host).
    */
