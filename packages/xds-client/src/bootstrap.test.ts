@@ -72,3 +72,18 @@ test('without an A27 bootstrap, WEFT_* builds an Istio-style node with registrat
   assert.equal(client.node.metadata?.['WEFT_SERVICE'], undefined, 'a pure client registers nothing');
   assert.equal(client.node.metadata?.['POD_PORTS'], undefined);
 });
+
+test('WEFT_READINESS_PROBE becomes the node metadata key of the same name; a malformed value fails naming the variable', () => {
+  for (const probe of ['http:9901/ready', 'https:8443/healthz', 'grpc:50051', 'grpc:50051/shop.Reviews', 'tcp:9080', 'none', 'HTTP:9080/']) {
+    const b = loadBootstrap({ env: { WEFT_SERVICE: 'reviews', WEFT_PORT: '9080', WEFT_READINESS_PROBE: ` ${probe} ` } });
+    assert.equal(b.node.metadata?.['WEFT_READINESS_PROBE'], probe, probe);
+  }
+  assert.equal(loadBootstrap({ env: { WEFT_SERVICE: 'reviews', WEFT_PORT: '9080' } }).node.metadata?.['WEFT_READINESS_PROBE'], undefined, 'unset: the control plane probes TCP on the first served port');
+  for (const bad of ['http/ready', 'tcp:9080/x', 'udp:53', 'http:0/ready', 'grpc:70000', 'exec:/bin/true']) {
+    assert.throws(
+      () => loadBootstrap({ env: { WEFT_SERVICE: 'reviews', WEFT_PORT: '9080', WEFT_READINESS_PROBE: bad } }),
+      (e: Error & { code?: string }) => e.code === 'WEFT_ERR_BOOTSTRAP_INVALID' && e.message.includes('WEFT_READINESS_PROBE') && e.message.includes(JSON.stringify(bad)),
+      bad,
+    );
+  }
+});

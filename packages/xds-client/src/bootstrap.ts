@@ -72,6 +72,12 @@ export const NodeMetadataKey = {
   weftService: 'WEFT_SERVICE',
   /** Weft: the served ports as `name:port,…` (what the control plane registers); set with `WEFT_SERVICE`. */
   weftPorts: 'WEFT_PORTS',
+  /**
+   * Weft: the readiness probe the control plane runs before it publishes this workload HEALTHY
+   * (`http:PORT/path`, `https:PORT/path`, `grpc:PORT[/service]`, `tcp:PORT`, `none`); from the
+   * `WEFT_READINESS_PROBE` variable. Absent: TCP on the first served port.
+   */
+  weftReadinessProbe: 'WEFT_READINESS_PROBE',
 } as const;
 
 function fail(source: string, field: string, message: string): never {
@@ -169,6 +175,23 @@ function parseLocality(text: string | undefined): { region: string; zone: string
   return { region: parts[0], zone: parts[1] ?? '', sub_zone: parts[2] ?? '' };
 }
 
+/** The forms of a readiness probe the control plane accepts (see {@link NodeMetadataKey.weftReadinessProbe}). */
+const READINESS_PROBE = /^(?:none|tcp:\d{1,5}|(?:https?|grpc):\d{1,5}(?:\/\S*)?)$/i;
+
+/**
+ * Checks `WEFT_READINESS_PROBE` (trimmed); undefined when unset. A malformed value throws naming
+ * the variable: the control plane would otherwise fall back to its default probe without a word.
+ */
+function parseReadinessProbe(text: string | undefined): string | undefined {
+  const value = (text ?? '').trim();
+  if (!value) return undefined;
+  const port = /:(\d+)/.exec(value)?.[1];
+  if (!READINESS_PROBE.test(value) || (port !== undefined && (Number(port) < 1 || Number(port) > 65535))) {
+    fail('WEFT_* environment', 'WEFT_READINESS_PROBE', `${JSON.stringify(value)} is not http:PORT/path, https:PORT/path, grpc:PORT[/service], tcp:PORT or none`);
+  }
+  return value;
+}
+
 /** Parses `WEFT_PORT`: `9080`, or `name:9080` entries separated by commas. */
 function parsePorts(text: string | undefined): { name: string; containerPort: number; protocol: 'TCP' }[] {
   return (text ?? '')
@@ -186,8 +209,9 @@ function parsePorts(text: string | undefined): { name: string; containerPort: nu
 /**
  * Builds a bootstrap from `WEFT_*` variables: server `WEFT_XDS_ADDRESS` (default
  * `localhost:15010`, insecure), node id `sidecar~<ip>~<name>.<ns>~<ns>.svc.cluster.local`,
- * Istio-style metadata (see {@link NodeMetadataKey}) and, with `WEFT_LOCALITY`
- * (`region/zone/subzone`), the node's locality. Throws `WEFT_ERR_BOOTSTRAP_INVALID` naming the
+ * Istio-style metadata (see {@link NodeMetadataKey}; `WEFT_READINESS_PROBE` is passed on as the
+ * metadata key of the same name) and, with `WEFT_LOCALITY` (`region/zone/subzone`), the node's
+ * locality. Throws `WEFT_ERR_BOOTSTRAP_INVALID` naming the
  * variable on a malformed value.
  */
 export function bootstrapFromWeftEnv(env: Readonly<Record<string, string | undefined>>): XdsBootstrap {
@@ -198,6 +222,7 @@ export function bootstrapFromWeftEnv(env: Readonly<Record<string, string | undef
   if (service && labels['app'] === undefined) labels['app'] = service;
   const ports = parsePorts(env['WEFT_PORT']);
   const locality = parseLocality(env['WEFT_LOCALITY']);
+  const readinessProbe = parseReadinessProbe(env['WEFT_READINESS_PROBE']);
   const ip = env['WEFT_INSTANCE_IP'] || firstIp();
   const base = service ?? 'client';
   const name = `${base}-${process.pid}`;
@@ -214,6 +239,7 @@ export function bootstrapFromWeftEnv(env: Readonly<Record<string, string | undef
   if (ports.length > 0) metadata[NodeMetadataKey.podPorts] = JSON.stringify(ports);
   if (service) metadata[NodeMetadataKey.weftService] = service;
   if (service && ports.length > 0) metadata[NodeMetadataKey.weftPorts] = ports.map((p) => `${p.name}:${p.containerPort}`).join(',');
+  if (readinessProbe) metadata[NodeMetadataKey.weftReadinessProbe] = readinessProbe;
   return parseBootstrap(
     {
       xds_servers: [{ server_uri: env['WEFT_XDS_ADDRESS'] || 'localhost:15010', channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],

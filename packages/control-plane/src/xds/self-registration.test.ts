@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { XdsNode } from '@weft/xds-client';
+import { bootstrapFromWeftEnv, type XdsNode } from '@weft/xds-client';
 import { createSelfRegistrar, workloadFromNode, type RegistryLike, type SelfRegisteredWorkload } from './self-registration.ts';
 import { parseReadinessAction, readinessProbeOf } from '../health/readiness-probe.ts';
 
@@ -59,6 +59,17 @@ function listenOn(port: number): Promise<Server> {
   const s = createServer((socket) => socket.destroy());
   return new Promise((resolve) => s.listen(port, '127.0.0.1', () => resolve(s)));
 }
+
+test('WEFT_READINESS_PROBE in the SDK environment reaches the registrar through the node metadata', () => {
+  const fromEnv = (probe?: string) => {
+    const { node: n } = bootstrapFromWeftEnv({ WEFT_SERVICE: 'ratings', WEFT_NAMESPACE: 'shop', WEFT_PORT: 'grpc:9090', WEFT_INSTANCE_IP: '127.0.0.1', ...(probe ? { WEFT_READINESS_PROBE: probe } : {}) });
+    return workloadFromNode(n, n.metadata ?? {}, 'shop');
+  };
+  assert.deepEqual(fromEnv('http:15020/ready')?.readinessProbe?.action, { type: 'httpGet', port: 15020, path: '/ready', scheme: 'HTTP', headers: [] });
+  assert.deepEqual(fromEnv('grpc:9090/shop.Ratings')?.readinessProbe?.action, { type: 'grpc', port: 9090, service: 'shop.Ratings' });
+  assert.equal(fromEnv('none')?.readinessProbe, undefined, 'none: registered ready at once');
+  assert.deepEqual(fromEnv()?.readinessProbe?.action, { type: 'tcpSocket', port: 9090 });
+});
 
 test('readiness probe from metadata: TCP on the first served port by default, advertised http/grpc/tcp, none, bad values fall back', () => {
   const ports = [{ name: 'http', number: 9080, protocol: 'HTTP' }, { name: 'grpc', number: 9090, protocol: 'GRPC' }];
