@@ -124,8 +124,43 @@ test('registrar: WEFT_READINESS_PROBE=none registers the workload ready at once,
     const w = workloadOn(1, { WEFT_READINESS_PROBE: 'none' });
     registrar.connected('ratings-1', w);
     assert.equal(health.get(w.id), 'HEALTHY');
-    assert.deepEqual(registrar.readiness(), []);
+    const [r] = registrar.readiness();
+    assert.deepEqual({ ...r, since: undefined }, { id: w.id, service: 'ratings', namespace: 'shop', address: '127.0.0.1', probe: 'none', isReady: true, since: undefined, probes: 0, consecutiveFailures: 0, isConnected: true });
+    assert.ok(!Number.isNaN(Date.parse(r?.since ?? '')));
   } finally {
     registrar.close();
   }
+});
+
+test('registrar readiness(): per workload the probe, not ready with the last error until it passes, since when, connected or in the grace', async () => {
+  const { registry } = recordingRegistry();
+  const registrar = createSelfRegistrar(registry, 60_000);
+  const port = await freePort();
+  const w = workloadOn(port);
+  let server: Server | undefined;
+  try {
+    registrar.connected('ratings-1', w);
+    await until('a failed probe', () => (registrar.readiness()[0]?.consecutiveFailures ?? 0) > 0);
+    const unready = registrar.readiness()[0];
+    assert.equal(unready?.probe, `TCP :${port}`);
+    assert.equal(unready?.isReady, false);
+    assert.equal(unready?.address, '127.0.0.1');
+    assert.ok(unready?.lastError, 'the failure is shown');
+    assert.ok(unready?.lastProbeAt);
+    server = await listenOn(port);
+    await until('ready', () => registrar.readiness()[0]?.isReady === true);
+    const ready = registrar.readiness()[0];
+    assert.equal(ready?.lastError, undefined, 'a success clears the error');
+    assert.ok(Date.parse(ready?.since ?? '') >= Date.parse(unready?.since ?? ''), 'since moves to the change');
+    assert.equal(ready?.isConnected, true);
+    registrar.disconnected('ratings-1');
+    const grace = registrar.readiness()[0];
+    assert.deepEqual({ isConnected: grace?.isConnected, isReady: grace?.isReady, since: grace?.since }, { isConnected: false, isReady: true, since: ready?.since }, 'still registered and ready within the grace');
+    registrar.connected('ratings-1', w);
+    assert.equal(registrar.readiness()[0]?.since, ready?.since, 'a reconnect keeps readiness and its time');
+  } finally {
+    registrar.close();
+    if (server) await new Promise((r) => server?.close(r));
+  }
+  assert.deepEqual(registrar.readiness(), []);
 });

@@ -19,7 +19,7 @@
  */
 import type { XdsNode } from '@weft/xds-client';
 import type { EndpointHealth, ServicePort } from '../model/mesh-model.ts';
-import { createHealthChecker, type HealthChecker, type HealthTarget, type TargetStatus } from '../health/health-checker.ts';
+import { createHealthChecker, type HealthChecker, type HealthTarget } from '../health/health-checker.ts';
 import { readinessProbeOf } from '../health/readiness-probe.ts';
 import type { ProbeSpec } from '../health/workload-group.ts';
 
@@ -111,12 +111,38 @@ function readinessOf(ports: ServicePort[], metadata: Readonly<Record<string, unk
   return probe ? { readinessProbe: probe } : {};
 }
 
+/** The readiness of one self-registered workload, as `/debug/health` shows it. */
+export interface WorkloadReadiness {
+  /** Registry id (`xds:<node id>`). */
+  id: string;
+  service: string;
+  namespace: string;
+  /** Address the probe reaches (the endpoint address). */
+  address: string;
+  /** The probe run (`TCP :9080`, `HTTP GET :15020/ready`, `gRPC health :9090 svc`), or `none`. */
+  probe: string;
+  /** True while the workload is published HEALTHY (picked by clients). */
+  isReady: boolean;
+  /** ISO time of the last change of `isReady` (the registration, until the first change). */
+  since: string;
+  /** What the last probe answered when it failed (`connection refused`, `HTTP 503`, `timeout`); absent after a success. */
+  lastError?: string;
+  /** ISO time of the last probe; absent before the first and for `none`. */
+  lastProbeAt?: string;
+  /** Probes run so far (0 for `none`). */
+  probes: number;
+  /** Failed probes in a row (three take a ready workload out of rotation). */
+  consecutiveFailures: number;
+  /** False while the node has no live stream (the reconnect grace: still registered and probed). */
+  isConnected: boolean;
+}
+
 /** Tracks live streams per node, registers / unregisters (after the grace) and probes readiness. */
 export interface SelfRegistrar {
   connected(nodeId: string, workload: SelfRegisteredWorkload | undefined): void;
   disconnected(nodeId: string): void;
-  /** Readiness probe state of every registered workload that has a probe. */
-  readiness(): TargetStatus[];
+  /** Readiness of every registered workload (with or without a probe), sorted by id; a fresh copy per call. */
+  readiness(): WorkloadReadiness[];
   /** Cancels pending removals and stops probing (on shutdown the registry is closed anyway). */
   close(): void;
 }
@@ -128,15 +154,31 @@ interface Gate {
   isReady?: boolean;
 }
 
+/** Per registered workload (probed or not): what `readiness()` reports beside the probe state. */
+interface Registration {
+  service: string;
+  namespace: string;
+  address: string;
+  isProbed: boolean;
+  isReady: boolean;
+  sinceMs: number;
+}
+
 /** Creates a registrar over `registry`; without a registry every call is a no-op. */
 export function createSelfRegistrar(registry: RegistryLike | undefined, graceMs: number): SelfRegistrar {
   const live = new Map<string, { streams: number; workloadId?: string; timer?: NodeJS.Timeout }>();
   const gates = new Map<string, Gate>();
+  const registrations = new Map<string, Registration>();
   const checker: HealthChecker = createHealthChecker({
     setEndpointHealth(id, health) {
       const gate = gates.get(id);
       if (!gate || !registry) return;
       gate.isReady = health === 'HEALTHY';
+      const r = registrations.get(id);
+      if (r && r.isReady !== gate.isReady) {
+        r.isReady = gate.isReady;
+        r.sinceMs = Date.now();
+      }
       registry.setHealth(id, gate.isReady ? 'HEALTHY' : 'UNHEALTHY');
     },
   });
@@ -145,18 +187,26 @@ export function createSelfRegistrar(registry: RegistryLike | undefined, graceMs:
   function register(workload: SelfRegisteredWorkload): void {
     if (!registry) return;
     const { readinessProbe, ...rest } = workload;
+    const noted = (isProbed: boolean, isReady: boolean): void => {
+      const before = registrations.get(workload.id);
+      const isSame = before !== undefined && before.isProbed === isProbed && before.isReady === isReady;
+      registrations.set(workload.id, { service: workload.service, namespace: workload.namespace, address: workload.address, isProbed, isReady, sinceMs: isSame ? before.sinceMs : Date.now() });
+    };
     if (readinessProbe) {
       const key = JSON.stringify([workload.address, readinessProbe]);
       const earlier = gates.get(workload.id);
       if (earlier?.key === key) {
         // The same workload reconnecting keeps the readiness it earned; its probe runs on.
         registry.register({ ...rest, health: earlier.isReady ? 'HEALTHY' : 'UNHEALTHY' });
+        noted(true, earlier.isReady === true);
         return;
       }
       registry.register({ ...rest, health: 'UNHEALTHY' });
+      noted(true, false);
       gates.set(workload.id, { target: { id: workload.id, address: workload.address, probe: readinessProbe, group: 'readiness' }, key });
     } else {
       registry.register({ ...rest, health: 'HEALTHY' });
+      noted(false, true);
       if (!gates.delete(workload.id)) return;
     }
     retarget();
@@ -192,16 +242,38 @@ export function createSelfRegistrar(registry: RegistryLike | undefined, graceMs:
       entry.timer = setTimeout(() => {
         live.delete(nodeId);
         gates.delete(id);
+        registrations.delete(id);
         retarget();
         registry.unregister(id);
       }, graceMs);
       entry.timer.unref();
     },
-    readiness: () => checker.status(),
+    readiness() {
+      const probed = new Map(checker.status().map((s) => [s.id, s]));
+      const connected = new Set<string>();
+      for (const entry of live.values()) if (entry.streams > 0 && entry.workloadId) connected.add(entry.workloadId);
+      const out: WorkloadReadiness[] = [];
+      for (const [id, r] of registrations) {
+        const s = r.isProbed ? probed.get(id) : undefined;
+        out.push({
+          id, service: r.service, namespace: r.namespace, address: r.address,
+          probe: s?.probe ?? (r.isProbed ? 'pending' : 'none'),
+          isReady: r.isReady,
+          since: new Date(r.sinceMs).toISOString(),
+          ...(s && s.consecutiveFailures > 0 && s.lastResult !== undefined ? { lastError: s.lastResult } : {}),
+          ...(s?.lastProbeAt ? { lastProbeAt: s.lastProbeAt } : {}),
+          probes: s?.probes ?? 0,
+          consecutiveFailures: s?.consecutiveFailures ?? 0,
+          isConnected: connected.has(id),
+        });
+      }
+      return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    },
     close() {
       for (const entry of live.values()) if (entry.timer) clearTimeout(entry.timer);
       live.clear();
       gates.clear();
+      registrations.clear();
       checker.close();
     },
   };
