@@ -15,7 +15,7 @@ import { MeshError, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, typ
 import type { MeshModel } from '../model/mesh-model.ts';
 import type { ClientCapabilities } from './client-capabilities.ts';
 import { createXdsMetrics, type XdsMetrics } from './metrics.ts';
-import { createSelfRegistrar, workloadFromNode, type RegistryLike } from './self-registration.ts';
+import { createSelfRegistrar, workloadFromNode, type RegistryLike, type WorkloadReadiness } from './self-registration.ts';
 import { ClientConnection, type ConnectionHost, type ConnectionLimits } from './server/client-connection.ts';
 import { DeltaConnection } from './server/delta-connection.ts';
 import { serverAdsDefinition } from './server/ads-definition.ts';
@@ -75,6 +75,8 @@ export interface XdsServer {
   syncReport(): SyncReport;
   /** What the streams of `nodeId` were sent, decoded; empty when no such node is connected. */
   configDump(nodeId: string): Record<string, unknown>[];
+  /** Readiness of every self-registered workload (probe, ready or not, since when, last error), for `/debug/health`. */
+  readiness(): WorkloadReadiness[];
   /**
    * Starts a push round of the current model now, skipping the debounce (tests, benchmarks):
    * the first batch of streams is written before it returns, the rest on following turns.
@@ -212,6 +214,7 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
       return { generation: model.generation, version: model.version, clients: [...live].map(clientSync), snapshotFailures: cache.failures };
     },
     configDump: (nodeId) => [...live].filter((c) => c.nodeId === nodeId).map(configDump),
+    readiness: () => registrar.readiness(),
     pushNow,
     onPushed(listener) {
       pushListeners.add(listener);
