@@ -63,3 +63,44 @@ export function collectInto(out: Finding[]): Report {
     );
   };
 }
+
+/** One recorded `report` call: the arguments after the object. */
+type RecordedFinding = [level: FindingLevel, code: FindingCodeValue, path: readonly (string | number)[], message: string];
+
+/** Per analyzer (its key object), per config object: what checking that object reported. */
+const recordedByAnalyzer = new WeakMap<object, WeakMap<object, readonly RecordedFinding[]>>();
+
+/**
+ * Runs `check` for a config object whose findings depend on nothing but the object itself, or
+ * replays what it reported the last time for this analyzer (`analyzerKey`, any stable object)
+ * and this very object. Only frozen objects are remembered: a published generation deep-freezes
+ * its config, and the config store hands an unchanged document's object to the next analysis as
+ * the same (frozen) object, so an edit re-checks only the documents it changed. An unfrozen
+ * object (first analysis, objects built in code) is always checked.
+ */
+export function reportPerObject(analyzerKey: object, obj: ConfigObject<unknown>, report: Report, check: (report: Report) => void): void {
+  const isImmutable = Object.isFrozen(obj) && (typeof obj.spec !== 'object' || obj.spec === null || Object.isFrozen(obj.spec));
+  if (!isImmutable) {
+    check(report);
+    return;
+  }
+  let byObject = recordedByAnalyzer.get(analyzerKey);
+  if (!byObject) {
+    byObject = new WeakMap();
+    recordedByAnalyzer.set(analyzerKey, byObject);
+  }
+  const recorded = byObject.get(obj);
+  if (recorded) {
+    for (const [level, code, path, message] of recorded) report(level, code, obj, path, message);
+    return;
+  }
+  const calls: RecordedFinding[] = [];
+  let isReplayable = true;
+  check((level, code, o, path, message) => {
+    // A per-object check reports about its own object; a report about another is not kept.
+    if (o === obj) calls.push([level, code, path, message]);
+    else isReplayable = false;
+    report(level, code, o, path, message);
+  });
+  if (isReplayable) byObject.set(obj, calls);
+}

@@ -30,6 +30,21 @@ export interface Candidate {
   findings: Finding[];
 }
 
+/** The hashed form of frozen (published, so immutable) config objects, by identity. */
+const jsonOfFrozen = new WeakMap<object, string>();
+
+/**
+ * What the model version hashes of one object. The config store hands an unchanged document's
+ * object to the next build as the same frozen object, so its JSON is computed once, not per edit.
+ */
+function objectJson(o: AnyConfigObject): string {
+  const cached = jsonOfFrozen.get(o);
+  if (cached !== undefined) return cached;
+  const json = JSON.stringify([o.kind, o.namespace, o.name, o.labels, o.annotations, o.spec]);
+  if (Object.isFrozen(o) && Object.isFrozen(o.spec)) jsonOfFrozen.set(o, json);
+  return json;
+}
+
 /**
  * Builds the services and endpoints, runs every analyzer, and returns the candidate. `readFindings`
  * (from reading and parsing) are merged in, so a candidate with any error finding must not be
@@ -66,7 +81,7 @@ export function buildCandidate(
   const sorted = sortFindings(findings);
   const hash = createHash('sha256');
   hash.update(JSON.stringify(settings));
-  for (const o of objects) hash.update(JSON.stringify([o.kind, o.namespace, o.name, o.labels, o.annotations, o.spec]));
+  for (const o of objects) hash.update(objectJson(o));
   hash.update(JSON.stringify([...index.services.entries()].sort(([a], [b]) => (a < b ? -1 : 1))));
   hash.update(JSON.stringify([...index.endpoints.entries()].sort(([a], [b]) => (a < b ? -1 : 1))));
   const model: Omit<MeshModel, 'generation'> = {

@@ -40,7 +40,9 @@ export const sidecarSelectorAnalyzer: Analyzer = {
     const byNs = new Map<string, typeof input.sidecars[number][]>();
     for (const sc of input.sidecars) {
       if (sc.spec.workloadSelector?.labels && Object.keys(sc.spec.workloadSelector.labels).length > 0) continue;
-      byNs.set(sc.namespace, [...(byNs.get(sc.namespace) ?? []), sc]);
+      const list = byNs.get(sc.namespace);
+      if (list) list.push(sc);
+      else byNs.set(sc.namespace, [sc]);
     }
     for (const [ns, list] of byNs) {
       if (list.length < 2) continue;

@@ -7,7 +7,7 @@
  */
 import type { ConfigObject, EnvoyFilterSpec } from '../../model/mesh-model.ts';
 import { FindingCode } from '../finding.ts';
-import type { Analyzer, Report } from '../analysis-context.ts';
+import { reportPerObject, type Analyzer, type Report } from '../analysis-context.ts';
 import { parseDurationMs } from './values.ts';
 
 /** Envoy's name of the HTTP local rate limit filter. */
@@ -85,7 +85,7 @@ function checkSettings(ef: ConfigObject<EnvoyFilterSpec>, base: (string | number
 export const envoyFilterAnalyzer: Analyzer = {
   name: 'envoy-filter',
   run(input, report) {
-    for (const ef of input.envoyFilters) {
+    for (const ef of input.envoyFilters) reportPerObject(envoyFilterAnalyzer, ef, report, (report) => {
       (ef.spec.configPatches ?? []).forEach((cp, i) => {
         const base = ['spec', 'configPatches', i];
         const value = cp.patch?.value;
@@ -108,6 +108,6 @@ export const envoyFilterAnalyzer: Analyzer = {
         }
         checkSettings(ef, [...base, 'patch', 'value', ...rl.path], rl.settings, report);
       });
-    }
+    });
   },
 };

@@ -10,23 +10,33 @@ import { FindingCode } from '../finding.ts';
 import type { AnalysisInput, Analyzer } from '../analysis-context.ts';
 import { forEachDestination } from './walk.ts';
 
-function findService(input: AnalysisInput, host: string): ServiceModel | undefined {
-  const exact = input.services.get(host);
-  if (exact) return exact;
-  for (const svc of input.services.values()) if (svc.hostname.startsWith('*.') && hostMatches(svc.hostname, host)) return svc;
-  return undefined;
+/**
+ * The service a host resolves to: the exact one, else the first (in registry order) whose
+ * `*.suffix` hostname covers it. The wildcard services are listed once per analysis, so a
+ * lookup is a map hit plus a scan of the (usually few) wildcard services.
+ */
+function serviceFinder(input: AnalysisInput): (host: string) => ServiceModel | undefined {
+  let wildcards: ServiceModel[] | undefined;
+  return (host) => {
+    const exact = input.services.get(host);
+    if (exact) return exact;
+    wildcards ??= [...input.services.values()].filter((svc) => svc.hostname.startsWith('*.'));
+    for (const svc of wildcards) if (hostMatches(svc.hostname, host)) return svc;
+    return undefined;
+  };
 }
 
 /** WEFT0101 / WEFT0103 / IST0112 over VirtualService destinations, WEFT0101 over DestinationRule hosts. */
 export const destinationHostAnalyzer: Analyzer = {
   name: 'destination-host',
   run(input, report) {
+    const findService = serviceFinder(input);
     for (const vs of input.virtualServices) {
       const reported = new Set<string>();
       forEachDestination(vs, ({ destination, path }) => {
         const host = resolveHostname(destination.host, vs.namespace, input.domainSuffix);
         if (host.includes('*')) return;
-        const svc = findService(input, host);
+        const svc = findService(host);
         if (!svc) {
           // Once per VirtualService and host: the first destination that names it.
           if (reported.has(host)) return;
@@ -47,7 +57,7 @@ export const destinationHostAnalyzer: Analyzer = {
     for (const dr of input.destinationRules) {
       const host = resolveHostname(dr.spec.host ?? '', dr.namespace, input.domainSuffix);
       if (host.includes('*')) continue;
-      const svc = findService(input, host);
+      const svc = findService(host);
       if (!svc) {
         report('warning', FindingCode.unknownHost, dr, ['spec', 'host'], `${host} is not declared by any ServiceEntry and no workload has registered it (yet)`);
         continue;

@@ -6,7 +6,7 @@
  */
 import { RE2JS } from 're2js';
 import { FindingCode } from '../finding.ts';
-import type { Analyzer } from '../analysis-context.ts';
+import { reportPerObject, type Analyzer } from '../analysis-context.ts';
 
 /** The reason RE2 rejects `pattern`, or undefined when it compiles. */
 export function re2Problem(pattern: string): string | undefined {
@@ -28,7 +28,7 @@ type StringMatch = { regex?: string } | undefined;
 export const regexAnalyzer: Analyzer = {
   name: 'regex',
   run(input, report) {
-    for (const vs of input.virtualServices) {
+    for (const vs of input.virtualServices) reportPerObject(regexAnalyzer, vs, report, (report) => {
       (vs.spec.http ?? []).forEach((rule, i) => {
         (rule.match ?? []).forEach((m, j) => {
           const base = ['spec', 'http', i, 'match', j];
@@ -43,6 +43,6 @@ export const regexAnalyzer: Analyzer = {
           }
         });
       });
-    }
+    });
   },
 };

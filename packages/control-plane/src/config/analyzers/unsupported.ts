@@ -5,7 +5,7 @@
  */
 import type { ConfigObject } from '../../model/mesh-model.ts';
 import { FindingCode } from '../finding.ts';
-import type { Analyzer, Report } from '../analysis-context.ts';
+import { reportPerObject, type Analyzer, type Report } from '../analysis-context.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -20,7 +20,7 @@ function flag(obj: ConfigObject<unknown>, value: unknown, path: (string | number
 export const unsupportedFeatureAnalyzer: Analyzer = {
   name: 'unsupported-features',
   run(input, report) {
-    for (const vs of input.virtualServices) {
+    for (const vs of input.virtualServices) reportPerObject(unsupportedFeatureAnalyzer, vs, report, (report) => {
       flag(vs, vs.spec.tcp, ['spec', 'tcp'], 'TCP routes (the SDK meshes HTTP and gRPC only)', report);
       flag(vs, vs.spec.tls, ['spec', 'tls'], 'TLS/SNI routes (the SDK meshes HTTP and gRPC only)', report);
       (vs.spec.http ?? []).forEach((rule, i) => {
@@ -32,8 +32,8 @@ export const unsupportedFeatureAnalyzer: Analyzer = {
           flag(vs, m['sourceNamespace'], ['spec', 'http', i, 'match', j, 'sourceNamespace'], 'matching on the caller\'s namespace', report);
         });
       });
-    }
-    for (const dr of input.destinationRules) {
+    });
+    for (const dr of input.destinationRules) reportPerObject(unsupportedFeatureAnalyzer, dr, report, (report) => {
       const spec = dr.spec as Obj;
       flag(dr, spec['workloadSelector'], ['spec', 'workloadSelector'], 'DestinationRules scoped to client workloads', report);
       const policies: [Obj | undefined, (string | number)[]][] = [[spec['trafficPolicy'] as Obj | undefined, ['spec', 'trafficPolicy']]];
@@ -50,8 +50,8 @@ export const unsupportedFeatureAnalyzer: Analyzer = {
         const tls = tp['tls'];
         if (isObj(tls)) flag(dr, tls['credentialName'], [...path, 'tls', 'credentialName'], 'credentials from Kubernetes secrets (use caCertificates/clientCertificate files)', report);
       }
-    }
-    for (const sc of input.sidecars) {
+    });
+    for (const sc of input.sidecars) reportPerObject(unsupportedFeatureAnalyzer, sc, report, (report) => {
       const spec = sc.spec as Obj;
       flag(sc, spec['ingress'], ['spec', 'ingress'], 'Sidecar ingress listeners', report);
       flag(sc, spec['inboundConnectionPool'], ['spec', 'inboundConnectionPool'], 'inbound connection pools', report);
@@ -62,8 +62,8 @@ export const unsupportedFeatureAnalyzer: Analyzer = {
       });
       const otp = spec['outboundTrafficPolicy'];
       if (isObj(otp)) flag(sc, otp['egressProxy'], ['spec', 'outboundTrafficPolicy', 'egressProxy'], 'egress proxies', report);
-    }
-    for (const ap of input.authorizationPolicies) {
+    });
+    for (const ap of input.authorizationPolicies) reportPerObject(unsupportedFeatureAnalyzer, ap, report, (report) => {
       const spec = ap.spec as Obj;
       if (spec['action'] === 'CUSTOM') flag(ap, spec['action'], ['spec', 'action'], 'CUSTOM (external authorization) actions; the policy is not enforced', report);
       flag(ap, spec['provider'], ['spec', 'provider'], 'external authorization providers', report);
@@ -84,11 +84,11 @@ export const unsupportedFeatureAnalyzer: Analyzer = {
           if (!ok) flag(ap, key, ['spec', 'rules', i, 'when', j, 'key'], `condition key ${JSON.stringify(key)} (supported: request.headers[…], source.ip, source.namespace, source.principal, destination.port, connection.sni)`, report);
         });
       });
-    }
-    for (const se of input.serviceEntries) {
+    });
+    for (const se of input.serviceEntries) reportPerObject(unsupportedFeatureAnalyzer, se, report, (report) => {
       const spec = se.spec as Obj;
       if (Array.isArray(spec['addresses']) && spec['addresses'].length > 0)
         report('info', FindingCode.unsupportedFeature, se, ['spec', 'addresses'], 'is not used by Weft: clients address services by host name (there is no VIP capture)');
-    }
+    });
   },
 };

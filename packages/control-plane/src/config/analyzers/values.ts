@@ -3,7 +3,7 @@
  * durations (`1s`, `200ms`, `1h30m`), percentages outside 0..100 (WEFT0107, errors).
  */
 import { FindingCode } from '../finding.ts';
-import type { Analyzer, Report } from '../analysis-context.ts';
+import { reportPerObject, type Analyzer, type Report } from '../analysis-context.ts';
 import type { ConfigObject } from '../../model/mesh-model.ts';
 
 /** Field names that hold a duration in VirtualService and DestinationRule specs. */
@@ -61,7 +61,7 @@ function walk(obj: ConfigObject<unknown>, value: unknown, path: (string | number
 export const valueAnalyzer: Analyzer = {
   name: 'values',
   run(input, report) {
-    for (const vs of input.virtualServices) walk(vs, vs.spec, ['spec'], report);
-    for (const dr of input.destinationRules) walk(dr, dr.spec, ['spec'], report);
+    for (const vs of input.virtualServices) reportPerObject(valueAnalyzer, vs, report, (r) => walk(vs, vs.spec, ['spec'], r));
+    for (const dr of input.destinationRules) reportPerObject(valueAnalyzer, dr, report, (r) => walk(dr, dr.spec, ['spec'], r));
   },
 };

@@ -3,13 +3,13 @@
  * an error). Weights need not sum to 100: since Istio 1.15 each destination gets weight/sum.
  */
 import { FindingCode } from '../finding.ts';
-import type { Analyzer } from '../analysis-context.ts';
+import { reportPerObject, type Analyzer } from '../analysis-context.ts';
 
 /** WEFT0102 over http, tcp and tls routes. */
 export const zeroWeightAnalyzer: Analyzer = {
   name: 'zero-weights',
   run(input, report) {
-    for (const vs of input.virtualServices) {
+    for (const vs of input.virtualServices) reportPerObject(zeroWeightAnalyzer, vs, report, (report) => {
       for (const kind of ['http', 'tcp', 'tls'] as const) {
         const rules = (vs.spec[kind] ?? []) as { route?: { weight?: number }[] }[];
         rules.forEach((rule, i) => {
@@ -25,6 +25,6 @@ export const zeroWeightAnalyzer: Analyzer = {
           }
         });
       }
-    }
+    });
   },
 };
