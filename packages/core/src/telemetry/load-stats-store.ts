@@ -74,10 +74,48 @@ const localityKey = (l: LoadLocality): string => `${l.region ?? ''}/${l.zone ?? 
 const zero = (): RequestCounts => ({ issued: 0, successful: 0, error: 0, inProgress: 0 });
 const NOOP_ATTEMPT: LoadAttempt = { end() {} };
 
+/** The counters of one (cluster, locality, endpoint), found once and reused while it repeats. */
+interface AttemptSlot {
+  readonly clusterName: string;
+  readonly locality: LoadLocality | undefined;
+  readonly endpointKey: string | undefined;
+  readonly totals: RequestCounts;
+  readonly endpoint: RequestCounts | undefined;
+}
+
+/** One in-flight attempt: counted as in progress until `end`, then as a success or an error. */
+class Attempt implements LoadAttempt {
+  readonly #totals: RequestCounts;
+  readonly #endpoint: RequestCounts | undefined;
+  #isEnded = false;
+
+  constructor(totals: RequestCounts, endpoint: RequestCounts | undefined) {
+    this.#totals = totals;
+    this.#endpoint = endpoint;
+  }
+
+  end(isError: boolean): void {
+    if (this.#isEnded) return;
+    this.#isEnded = true;
+    const t = this.#totals;
+    t.inProgress--;
+    if (isError) t.error++;
+    else t.successful++;
+    const e = this.#endpoint;
+    if (e !== undefined) {
+      e.inProgress--;
+      if (isError) e.error++;
+      else e.successful++;
+    }
+  }
+}
+
 /** See the module comment. Memory: one entry per cluster, locality and endpoint seen. */
 export class LoadStatsStore {
   readonly #clusters = new Map<string, ClusterEntry>();
   readonly #now: () => number;
+  /** The slot of the last attempt started: consecutive attempts to one endpoint skip the lookups. */
+  #last: AttemptSlot | undefined;
   /** Clusters to record; undefined = all (the LRS server may narrow it). */
   #clusterFilter: ReadonlySet<string> | undefined;
 
@@ -97,7 +135,23 @@ export class LoadStatsStore {
 
   /** Starts an attempt to `endpointKey` in `locality` of `clusterName`; end it with the outcome. */
   startAttempt(clusterName: string, locality: LoadLocality | undefined, endpointKey: string | undefined, edsServiceName?: string): LoadAttempt {
-    if (this.#clusterFilter !== undefined && !this.#clusterFilter.has(clusterName)) return NOOP_ATTEMPT;
+    let slot = this.#last;
+    if (slot === undefined || slot.clusterName !== clusterName || slot.endpointKey !== endpointKey || slot.locality !== locality) {
+      if (this.#clusterFilter !== undefined && !this.#clusterFilter.has(clusterName)) return NOOP_ATTEMPT;
+      this.#last = slot = this.#slot(clusterName, locality, endpointKey, edsServiceName);
+    }
+    const { totals, endpoint } = slot;
+    totals.issued++;
+    totals.inProgress++;
+    if (endpoint !== undefined) {
+      endpoint.issued++;
+      endpoint.inProgress++;
+    }
+    return new Attempt(totals, endpoint);
+  }
+
+  /** The counters an attempt to that endpoint updates (created on first sight). */
+  #slot(clusterName: string, locality: LoadLocality | undefined, endpointKey: string | undefined, edsServiceName: string | undefined): AttemptSlot {
     const c = this.#cluster(clusterName, edsServiceName);
     const loc = locality ?? {};
     const lk = localityKey(loc);
@@ -107,27 +161,8 @@ export class LoadStatsStore {
     if (endpointKey !== undefined) {
       e = l.endpoints.get(endpointKey);
       if (e === undefined) l.endpoints.set(endpointKey, (e = zero()));
-      e.issued++;
-      e.inProgress++;
     }
-    const totals = l.totals;
-    totals.issued++;
-    totals.inProgress++;
-    let isEnded = false;
-    return {
-      end(isError: boolean): void {
-        if (isEnded) return;
-        isEnded = true;
-        totals.inProgress--;
-        if (isError) totals.error++;
-        else totals.successful++;
-        if (e !== undefined) {
-          e.inProgress--;
-          if (isError) e.error++;
-          else e.successful++;
-        }
-      },
-    };
+    return { clusterName, locality, endpointKey, totals: l.totals, endpoint: e };
   }
 
   /** Counts a request dropped before reaching an endpoint. */
@@ -139,6 +174,7 @@ export class LoadStatsStore {
 
   /** Restricts recording to `clusters` (the LRS server's `clusters` list); undefined = all. */
   setClusterFilter(clusters: Iterable<string> | undefined): void {
+    this.#last = undefined;
     this.#clusterFilter = clusters === undefined ? undefined : new Set(clusters);
   }
 
@@ -148,6 +184,7 @@ export class LoadStatsStore {
    * Clusters with nothing issued, nothing in flight and nothing dropped are left out.
    */
   collect(clusters?: ReadonlySet<string>): ClusterLoad[] {
+    this.#last = undefined; // idle entries are deleted below; the next attempt looks its slot up again
     const now = this.#now();
     const out: ClusterLoad[] = [];
     for (const c of this.#clusters.values()) {

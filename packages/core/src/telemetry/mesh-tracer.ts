@@ -9,7 +9,7 @@
  * without application code; an active OpenTelemetry span (an app's own) takes precedence.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { context, isSpanContextValid, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
+import { context, INVALID_TRACEID, isSpanContextValid, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 import type { Attributes, Context, Span, SpanContext, Tracer } from '@opentelemetry/api';
 import { formatTraceparent, newSpanId, newTraceId } from './trace-context.ts';
 import type { WireTraceContext } from './trace-context.ts';
@@ -132,7 +132,8 @@ export class MeshTracer {
     let traceId: string;
     let spanId: string;
     let isSampled: boolean;
-    if (isSpanContextValid(sc) && sc.spanId !== parent?.spanId) {
+    // Without an SDK every span carries the invalid context: test that before the regex checks.
+    if (sc.traceId !== INVALID_TRACEID && sc.spanId !== parent?.spanId && isSpanContextValid(sc)) {
       traceId = sc.traceId;
       spanId = sc.spanId;
       isSampled = (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;

@@ -36,7 +36,7 @@ export interface OutboundRecord {
   ctx: MeshRequestContext | undefined;
   /** The endpoint of the last attempt. */
   endpoint: EndpointView | undefined;
-  /** `performance.now()` when the last attempt was handed to its pool. */
+  /** `performance.now()` when the last attempt was handed to its pool (0 unless the access log is on). */
   upstreamStartMs: number;
   /** Milliseconds from the last attempt's dispatch to its response headers. */
   upstreamServiceMs: number | undefined;
@@ -101,7 +101,6 @@ class TelemetryHandler extends ForwardingHandler {
   readonly #opts: Dispatcher.DispatchOptions;
   readonly #authority: string | undefined;
   readonly #startMs = performance.now();
-  readonly #startTime = Date.now();
   #status = 0;
   #flags = '-';
   #responseBytes = 0;
@@ -204,7 +203,7 @@ class TelemetryHandler extends ForwardingHandler {
         return v === undefined ? null : Array.isArray(v) ? (v[0] ?? null) : v;
       };
       log.write({
-        start_time: new Date(this.#startTime).toISOString(),
+        start_time: new Date(Date.now() - durationMs).toISOString(),
         method: this.#opts.method ?? null,
         path: this.#opts.path ?? null,
         protocol: r.isHttp2 ? 'HTTP/2' : 'HTTP/1.1',

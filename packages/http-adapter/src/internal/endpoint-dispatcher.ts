@@ -101,7 +101,8 @@ export class EndpointDispatcher extends Dispatcher {
       record = ctx.isShadow ? undefined : recordOf(opts);
       if (record !== undefined) {
         record.endpoint = endpoint;
-        record.upstreamStartMs = performance.now();
+        // Upstream timing is read only by the access log: no clock reads per attempt without it.
+        if (telemetry.accessLog !== undefined) record.upstreamStartMs = performance.now();
         record.isHttp2 = cluster.spec.upstreamProtocol === 'http2';
       }
       if (!ctx.isShadow) {
@@ -262,7 +263,7 @@ class EndpointHandler {
     if (statusCode >= 200) {
       this.#status = statusCode;
       const record = this.#record;
-      if (record !== undefined && record.endpoint === this.#endpoint) record.upstreamServiceMs = performance.now() - record.upstreamStartMs;
+      if (record !== undefined && record.endpoint === this.#endpoint && record.upstreamStartMs > 0) record.upstreamServiceMs = performance.now() - record.upstreamStartMs;
     }
     if (statusCode >= 200 && !this.#ctx.isShadow) this.#rt.detector?.record(this.#endpoint.key, { kind: 'response', status: statusCode });
     if (this.#isPending) {
