@@ -185,51 +185,18 @@ function toMeshError(err: unknown, ctx: MeshRequestContext): MeshError {
   });
 }
 
-/**
- * The controller the chain above sees for one upstream attempt, over undici's legacy callbacks:
- * `abort` calls the connection's abort, `pause` makes the next `onHeaders`/`onData` return
- * false, `resume` calls the resume function undici handed over.
- */
-class BridgeController implements Controller {
-  abortFn: ((err?: Error) => void) | undefined;
-  resumeFn: (() => void) | undefined;
-  #paused = false;
-  #reason: Error | null = null;
-  get aborted(): boolean {
-    return this.#reason !== null;
-  }
-  get paused(): boolean {
-    return this.#paused;
-  }
-  get reason(): Error | null {
-    return this.#reason;
-  }
-  abort(reason: Error): void {
-    if (this.#reason !== null) return;
-    this.#reason = reason;
-    this.abortFn?.(reason);
-  }
-  pause(): void {
-    this.#paused = true;
-  }
-  resume(): void {
-    if (!this.#paused) return;
-    this.#paused = false;
-    this.resumeFn?.();
-  }
-}
-
 const NO_TRAILERS = new LazyHeaders([]);
 
 /**
  * Speaks undici's legacy handler API to the endpoint's Pool (so undici hands raw header buffers
  * over without parsing them) and the controller API to the chain above, with the headers as
- * {@link LazyHeaders}. Releases the cluster's slots and reports the outcome to outlier detection
- * once, whatever way the attempt ends.
+ * {@link LazyHeaders}; it is itself the controller the chain sees (`abort` calls the
+ * connection's abort, `pause` makes the next `onHeaders`/`onData` return false, `resume` calls
+ * the resume function undici handed over). Releases the cluster's slots and reports the outcome
+ * to outlier detection once, whatever way the attempt ends.
  */
-class EndpointHandler {
+class EndpointHandler implements Controller {
   readonly #inner: Dispatcher.DispatchHandler;
-  readonly #ctrl = new BridgeController();
   readonly #ctx: MeshRequestContext;
   readonly #rt: ClusterRuntime;
   readonly #endpoint: EndpointView;
@@ -238,6 +205,10 @@ class EndpointHandler {
   #isPending: boolean;
   #isDone = false;
   #status = 0;
+  #abortFn: ((err?: Error) => void) | undefined;
+  #resumeFn: (() => void) | undefined;
+  #isPaused = false;
+  #reason: Error | null = null;
 
   constructor(inner: Dispatcher.DispatchHandler, ctx: MeshRequestContext, rt: ClusterRuntime, endpoint: EndpointView, isPending: boolean, load?: LoadAttempt, record?: OutboundRecord) {
     this.#inner = inner;
@@ -249,17 +220,40 @@ class EndpointHandler {
     this.#record = record;
   }
 
+  get aborted(): boolean {
+    return this.#reason !== null;
+  }
+  get paused(): boolean {
+    return this.#isPaused;
+  }
+  get reason(): Error | null {
+    return this.#reason;
+  }
+  abort(reason: Error): void {
+    if (this.#reason !== null) return;
+    this.#reason = reason;
+    this.#abortFn?.(reason);
+  }
+  pause(): void {
+    this.#isPaused = true;
+  }
+  resume(): void {
+    if (!this.#isPaused) return;
+    this.#isPaused = false;
+    this.#resumeFn?.();
+  }
+
   onConnect(abort: (err?: Error) => void, context?: unknown): void {
-    this.#ctrl.abortFn = abort;
-    this.#inner.onRequestStart?.(this.#ctrl, context);
+    this.#abortFn = abort;
+    this.#inner.onRequestStart?.(this, context);
   }
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[], socket: Duplex): void {
-    this.#inner.onRequestUpgrade?.(this.#ctrl, statusCode, asHeaders(new LazyHeaders(rawHeaders)), socket);
+    this.#inner.onRequestUpgrade?.(this, statusCode, asHeaders(new LazyHeaders(rawHeaders)), socket);
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage: string): boolean {
-    this.#ctrl.resumeFn = resume;
+    this.#resumeFn = resume;
     if (statusCode >= 200) {
       this.#status = statusCode;
       const record = this.#record;
@@ -270,18 +264,18 @@ class EndpointHandler {
       this.#isPending = false;
       this.#rt.breaker.release('pendingRequests');
     }
-    this.#inner.onResponseStart?.(this.#ctrl, statusCode, asHeaders(new LazyHeaders(rawHeaders)), statusMessage);
-    return !this.#ctrl.paused;
+    this.#inner.onResponseStart?.(this, statusCode, asHeaders(new LazyHeaders(rawHeaders)), statusMessage);
+    return !this.#isPaused;
   }
 
   onData(chunk: Buffer): boolean {
-    this.#inner.onResponseData?.(this.#ctrl, chunk);
-    return !this.#ctrl.paused;
+    this.#inner.onResponseData?.(this, chunk);
+    return !this.#isPaused;
   }
 
   onComplete(rawTrailers: Buffer[] | null): void {
     this.#finish();
-    this.#inner.onResponseEnd?.(this.#ctrl, asHeaders(rawTrailers === null || rawTrailers.length === 0 ? NO_TRAILERS : new LazyHeaders(rawTrailers)));
+    this.#inner.onResponseEnd?.(this, asHeaders(rawTrailers === null || rawTrailers.length === 0 ? NO_TRAILERS : new LazyHeaders(rawTrailers)));
   }
 
   onError(error: Error): void {
@@ -291,7 +285,7 @@ class EndpointHandler {
       if (kind === 'connect-failure' || kind === 'reset' || kind === 'timeout') this.#rt.detector?.record(this.#endpoint.key, { kind });
     }
     this.#finish();
-    this.#inner.onResponseError?.(this.#ctrl, error);
+    this.#inner.onResponseError?.(this, error);
   }
 
   #finish(): void {
