@@ -17,6 +17,7 @@ import { buildListener, generateListeners, listenerFilters } from './generators/
 import { generateRoutes } from './generators/route.ts';
 import type { GeneratedResource, GeneratorContext } from './generators/types.ts';
 import type { MeshIndex } from './mesh-index.ts';
+import { isSameMessage } from './snapshot-reuse.ts';
 import { listenerName, parseClusterName, resolveHost, splitHostPort } from './names.ts';
 
 /** One resource, encoded once. */
@@ -31,8 +32,11 @@ export interface EncodedResource {
   sotwField?: Buffer;
   /** The delta `resources` field bytes (a `Resource` named `name`), built on first use and shared likewise. */
   deltaField?: Buffer;
-  /** JSON of `message`, to reuse this encoding in the next generation when nothing changed. */
-  json: string;
+  /**
+   * JSON of `message`, where a builder keys its encodings by content (inbound listeners); unset
+   * for snapshot resources, which compare messages structurally (see snapshot-reuse.ts).
+   */
+  json?: string;
 }
 
 /** The resource types a snapshot holds, in the order istiod pushes them. */
@@ -79,11 +83,11 @@ export interface Snapshot {
 }
 
 function encode(typeUrl: string, r: GeneratedResource, previous?: EncodedResource): EncodedResource {
-  const json = JSON.stringify(r.message);
-  if (previous && previous.json === json) return previous;
+  // the previous generation's encoding of an equal message is reused (no JSON, no re-encode)
+  if (previous && previous.name === r.name && isSameMessage(r.message, previous.message)) return previous;
   const any = packResource(typeUrl, r.message);
   const version = createHash('sha256').update(any.value).digest('hex').slice(0, 16);
-  return { name: r.name, version, any, message: r.message, json };
+  return { name: r.name, version, any, message: r.message };
 }
 
 function routeClusters(route: GeneratedResource): string[] {

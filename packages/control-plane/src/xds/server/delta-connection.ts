@@ -13,7 +13,7 @@ import { ClientConnection, WILDCARD_TYPES, type ConnectionHost, type TypeState }
 
 /** Stand-in for a resource the client says it holds at a version we did not send on this stream. */
 function held(name: string, version: string): EncodedResource {
-  return { name, version, any: { type_url: '', value: new Uint8Array() }, message: {}, json: '' };
+  return { name, version, any: { type_url: '', value: new Uint8Array() }, message: {} };
 }
 
 /** One delta ADS stream; see the module comment. */
