@@ -7,7 +7,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { createServer as createHttp2Server } from 'node:http2';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Client, Pool } from 'undici';
 import { compileInboundPolicy, compileUpstreamTls, createCertificateProviders, type InboundPolicy, type WorkloadIdentity } from '@weft/core';
 import type { MeshError } from '@weft/xds-client';
@@ -178,4 +179,24 @@ test('rotation mid-traffic: both sides renew repeatedly and no request fails; ne
   assert.equal(productpage.current()!.generation, before + 3);
   const fresh = await get(mtlsPool(productpage));
   assert.deepEqual([fresh.status, fresh.peer], [200, PRODUCTPAGE]);
+});
+
+test('STRICT in front of a node:http2 server: an mTLS client negotiates h2 and the handler sees HTTP/2 and the client SPIFFE ID', async () => {
+  const h2 = createHttp2Server((req, res) => {
+    res.setHeader('x-peer', peerPrincipalOf(req.socket as unknown as Socket) ?? 'none');
+    res.end(`h2 ${req.httpVersion}`);
+  });
+  await new Promise<void>((resolve) => h2.listen(0, '127.0.0.1', resolve));
+  const h2Port = (h2.address() as AddressInfo).port;
+  const strict = compileInboundPolicy(inboundListener(h2Port, 'STRICT', [PRODUCTPAGE]), h2Port);
+  wrapHttpServer(h2, { policy: () => strict, certificateProviders: createCertificateProviders({ identity: () => reviews }), port: h2Port, onError: (e) => errors.push(e) });
+  const requirement = compileUpstreamTls(mtlsCluster('outbound|9080||reviews.shop.svc.cluster.local', [REVIEWS]), createCertificateProviders({ identity: () => productpage })).forEndpoint(undefined);
+  const pool = new Pool(`https://127.0.0.1:${h2Port}`, { allowH2: true, connect: createTlsConnector({ requirement, servername: 'reviews', connectTimeoutMs: 5000, isH2: true }) });
+  try {
+    const res = await pool.request({ path: '/x', method: 'GET' });
+    assert.deepEqual([res.statusCode, await res.body.text(), res.headers['x-peer']], [200, 'h2 2.0', PRODUCTPAGE]);
+  } finally {
+    await pool.destroy();
+    await new Promise((resolve) => h2.close(resolve));
+  }
 });

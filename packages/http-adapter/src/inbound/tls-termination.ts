@@ -7,7 +7,8 @@
  *   restores them); each new socket's first bytes are looked at: `0x16` starts a TLS ClientHello;
  * - a TLS connection is handed to a `tls.Server` (never listening; one per certificate
  *   generation, built from the workload identity or a bootstrap `file_watcher` instance) that
- *   requires and verifies a client certificate against the mesh roots; after the handshake the
+ *   requires and verifies a client certificate against the mesh roots and negotiates ALPN for
+ *   the wrapped server's protocol (`h2` for a `node:http2` server); after the handshake the
  *   TLS socket goes to the http server's own connection listener, so `req.socket` is a
  *   `TLSSocket` (`getPeerCertificate()` works) and {@link peerPrincipalOf} gives the SPIFFE ID;
  * - a plaintext connection is served as before when the port is PERMISSIVE (or DISABLE, or has
@@ -68,6 +69,21 @@ export function peerPrincipalOf(socket: Socket | TLSSocket): string | undefined 
 
 const TAKEN = Symbol.for('weft.http.tlsTermination');
 
+/**
+ * What the TLS side negotiates for the wrapped server: `h2` first for a `node:http2` server (a
+ * decrypted socket that negotiated nothing counts as HTTP/1.1 there and is dropped unless the
+ * server allows HTTP/1), `http/1.1` for the others. `node:http2` does not export its server
+ * class, so it is recognised by name.
+ */
+function alpnProtocolsOf(server: EventEmitter): string[] {
+  return isPlainHttp2Server(server) ? ['h2', 'http/1.1'] : ['http/1.1'];
+}
+
+/** True for a plaintext (h2c) `node:http2` server (`http2.createServer()`). */
+export function isPlainHttp2Server(server: EventEmitter): boolean {
+  return server.constructor?.name === 'Http2Server';
+}
+
 /** Takes over `server`'s connections; see the module comment. Wrapping twice returns the first handle. */
 export function terminateTls(server: EventEmitter, options: TlsTerminationOptions): TlsTerminationHandle {
   const marked = server as EventEmitter & { [TAKEN]?: TlsTerminationHandle };
@@ -83,11 +99,12 @@ export function terminateTls(server: EventEmitter, options: TlsTerminationOption
   const serve = (socket: Socket): void => {
     for (const l of originals) l.call(server, socket);
   };
+  const alpn = alpnProtocolsOf(server);
   const tlsServers = new WeakMap<TlsCredentials, TlsServer>();
   const tlsServerFor = (creds: TlsCredentials): TlsServer => {
     let s = tlsServers.get(creds);
     if (s === undefined) {
-      s = createTlsServer({ key: creds.key, cert: creds.cert, ca: [...creds.ca], requestCert: true, rejectUnauthorized: true });
+      s = createTlsServer({ key: creds.key, cert: creds.cert, ca: [...creds.ca], requestCert: true, rejectUnauthorized: true, ALPNProtocols: alpn });
       s.on('secureConnection', (tlsSocket: TLSSocket) => serve(tlsSocket));
       s.on('tlsClientError', (err: Error, tlsSocket: TLSSocket) => {
         report(new MeshError(ErrorCode.certInvalid, `mTLS handshake from ${tlsSocket.remoteAddress ?? 'unknown peer'} on port ${options.port} failed: ${err.message}`, { cause: err, details: { port: options.port } }));

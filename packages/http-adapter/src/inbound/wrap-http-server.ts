@@ -1,8 +1,9 @@
 /**
  * The inbound side: a wrapper around an `http`/`https`/`http2` (compat API) server's request
  * listeners that applies server-side policy before the application sees a request:
- * - mTLS per the port's PeerAuthentication (`policy`, see `tls-termination.ts`; plain `http`
- *   servers only): STRICT resets plaintext connections, PERMISSIVE sniffs the ClientHello;
+ * - mTLS per the port's PeerAuthentication (`policy`, see `tls-termination.ts`; plaintext
+ *   `http` and `http2` servers — an `https`/secure server terminates its own TLS): STRICT
+ *   resets plaintext connections, PERMISSIVE sniffs the ClientHello;
  * - authorization (the inbound listener's RBAC filters, AuthorizationPolicy): a denied request
  *   gets Envoy's `403 RBAC: access denied` with `x-weft-response-flags: RBAC` and
  *   `x-weft-error-code: WEFT_ERR_ACCESS_DENIED`, and the application never sees it;
@@ -22,7 +23,7 @@ import { ErrorCode } from '@weft/xds-client';
 import { RBAC_DENIED_BODY, createAccessDeniedError, createMtlsRequiredError, type CertificateProviders, type InboundChain, type InboundPolicy, type RbacRequest } from '@weft/core';
 import { TLSSocket } from 'node:tls';
 import { Server as HttpServer } from 'node:http';
-import { peerPrincipalOf, terminateTls } from './tls-termination.ts';
+import { isPlainHttp2Server, peerPrincipalOf, terminateTls } from './tls-termination.ts';
 import { RateLimitBuckets } from '../internal/rate-limit-buckets.ts';
 import { ERROR_CODE_HEADER, RESPONSE_FLAGS_HEADER } from '../internal/local-reply.ts';
 import { markAudited } from '../internal/audit-marks.ts';
@@ -79,7 +80,7 @@ export function wrapHttpServer(server: EventEmitter, options: InboundOptions = {
   const gate = createGate(originals, options);
   for (const l of originals) server.removeListener('request', l);
   server.on('request', gate);
-  const tls = options.policy !== undefined && options.certificateProviders !== undefined && server instanceof HttpServer
+  const tls = options.policy !== undefined && options.certificateProviders !== undefined && (server instanceof HttpServer || isPlainHttp2Server(server))
     ? terminateTls(server, { policy: options.policy, certificateProviders: options.certificateProviders, port: options.port ?? 0, onError: options.onError })
     : undefined;
   let isWrapped = true;

@@ -47,7 +47,10 @@ function failure(err: unknown, host: string, mode: string): Error {
 export function createTlsConnector(options: TlsConnectorOptions): buildConnector.connector {
   const { requirement, connectTimeoutMs } = options;
   const sni = requirement.sni ?? (isIP(options.servername) ? undefined : options.servername);
-  const alpn = requirement.alpnProtocols.length > 0 ? [...requirement.alpnProtocols] : options.isH2 ? ['h2', 'http/1.1'] : ['http/1.1'];
+  // The cluster's own ALPN (Istio's `istio-peer-exchange`, `istio`) plus the HTTP protocols: an
+  // HTTP/2 cluster must be able to negotiate `h2`, or the server falls back to HTTP/1.1.
+  const http = options.isH2 ? ['h2', 'http/1.1'] : ['http/1.1'];
+  const alpn = [...new Set([...requirement.alpnProtocols, ...http])];
   return (opts, callback) => {
     const host = `${opts.hostname}:${opts.port}`;
     let secureContext: SecureContext | undefined;
