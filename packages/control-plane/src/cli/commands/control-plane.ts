@@ -109,7 +109,7 @@ export const controlPlaneCommand: Command = {
     xds.grpcServer.addService(lrs.definition, lrs.handlers);
     mountGraphRoutes(admin, graph);
     const health = createEndpointHealthMonitor({ source: store, sink: store.registry });
-    mountHealthRoutes(admin, health);
+    mountHealthRoutes(admin, health, { readiness: xds });
     mountUiRoutes(admin, { source: store, xds });
     const caDir = values['ca-dir'];
     if (caDir !== undefined) {
