@@ -12,7 +12,7 @@ import { placementOfNode, type ClientPlacement } from '../generators/locality-lb
 import type { InboundWorkload } from '../generators/workload-selector.ts';
 import { fromStruct } from '../generators/types.ts';
 import { createInboundResources, inboundWorkloadFromMetadata, type InboundResources } from '../inbound-resources.ts';
-import { metricsForType, type XdsMetrics } from '../metrics.ts';
+import { metricsForType, type TypeMetrics, type XdsMetrics } from '../metrics.ts';
 import { INBOUND_LISTENER_PREFIX } from '../names.ts';
 import { isSnapshotType, type EncodedResource, type Snapshot, type SnapshotTypeUrl } from '../snapshot.ts';
 import { TypeUrl } from '@weft/xds-client';
@@ -54,6 +54,8 @@ export interface TypeState {
    * node-specific resources and cannot be shared.
    */
   shareKey: string | null | undefined;
+  /** The type's per-push metric recorders, resolved on first use. */
+  metrics?: TypeMetrics;
 }
 
 /** What a stream should hold for a type, and the shared set it came from (if any). */
@@ -92,6 +94,9 @@ export interface ConnectionHost {
 /** Types whose empty first subscription means "everything" (wildcard), as in the xDS spec. */
 export const WILDCARD_TYPES: ReadonlySet<string> = new Set<string>([TypeUrl.listener, TypeUrl.cluster]);
 
+/** The order a new snapshot is pushed in, type by type (as istiod: CDS, EDS, LDS, RDS). */
+const PUSH_ORDER: readonly SnapshotTypeUrl[] = [TypeUrl.cluster, TypeUrl.clusterLoadAssignment, TypeUrl.listener, TypeUrl.routeConfiguration];
+
 let connectionCounter = 0;
 
 /** One inbound listener resolver per server (host), shared by its streams. */
@@ -129,6 +134,8 @@ export abstract class ClientConnection {
   placement: ClientPlacement | undefined;
   snapshot: Snapshot | undefined;
   readonly types = new Map<SnapshotTypeUrl, TypeState>();
+  /** The same states in push order (CDS, EDS, LDS, RDS), for the push loop without map lookups. */
+  private readonly pushOrder: (TypeState | undefined)[] = [undefined, undefined, undefined, undefined];
   /** Type URLs the client asked for that the server does not serve (bounded). */
   readonly unknownTypes = new Set<string>();
   isClosed = false;
@@ -225,6 +232,7 @@ export abstract class ClientConnection {
         ackCount: 0, nackCount: 0, hasResponded: false, isDirty: false, shareKey: undefined,
       };
       this.types.set(typeUrl, st);
+      this.pushOrder[PUSH_ORDER.indexOf(typeUrl)] = st;
     }
     return st;
   }
@@ -380,7 +388,7 @@ export abstract class ClientConnection {
   /** Writes a response unless the stream is closed; a full buffer marks the type dirty instead. */
   protected write(st: TypeState, message: object, bytes: number): boolean {
     if (this.isClosed) return false;
-    const m = metricsForType(this.host.metrics, typeLabelOf(st.typeUrl));
+    const m = (st.metrics ??= metricsForType(this.host.metrics, typeLabelOf(st.typeUrl)));
     m.pushes.inc();
     m.configSize.observe(bytes);
     this.call.write(message);
@@ -408,12 +416,11 @@ export abstract class ClientConnection {
   push(snapshot: Snapshot): void {
     if (this.isClosed || !this.nodeId) return;
     this.snapshot = snapshot;
-    for (const typeUrl of [TypeUrl.cluster, TypeUrl.clusterLoadAssignment, TypeUrl.listener, TypeUrl.routeConfiguration] as const) {
-      const st = this.types.get(typeUrl);
+    for (const st of this.pushOrder) {
       if (!st?.hasResponded) continue;
       const started = performance.now();
       // only pushes that wrote a response are timed: an unchanged type is not a push
-      if (this.respond(st, false)) metricsForType(this.host.metrics, typeLabelOf(typeUrl)).pushTime.observe((performance.now() - started) / 1000);
+      if (this.respond(st, false)) (st.metrics ??= metricsForType(this.host.metrics, typeLabelOf(st.typeUrl))).pushTime.observe((performance.now() - started) / 1000);
     }
   }
 

@@ -86,11 +86,30 @@ export function sotwResponseHead(versionInfo: string, resourceFields: readonly B
   return buf;
 }
 
-/** A complete response: `head` (see {@link sotwResponseHead}) followed by the nonce field (5), in one allocation. */
+/** True when every character of `s` is ASCII (one UTF-8 byte each). */
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/**
+ * A complete response: `head` (see {@link sotwResponseHead}) followed by the nonce field (5), in
+ * one allocation. Runs once per stream and response: an ASCII nonce shorter than 128 bytes (the
+ * server's own, `c<n>-<n>`) is written byte by byte, without the UTF-8 encoder.
+ */
 export function withNonce(head: Buffer, nonce: string): Buffer {
-  const buf = Buffer.allocUnsafe(head.length + stringFieldLength(nonce));
-  head.copy(buf, 0);
-  writeStringField(buf, head.length, 5, nonce);
+  if (nonce.length === 0 || nonce.length > 0x7f || !isAscii(nonce)) {
+    const buf = Buffer.allocUnsafe(head.length + stringFieldLength(nonce));
+    buf.set(head, 0);
+    writeStringField(buf, head.length, 5, nonce);
+    return buf;
+  }
+  const buf = Buffer.allocUnsafe(head.length + 2 + nonce.length);
+  buf.set(head, 0);
+  let o = head.length;
+  buf[o++] = (5 << 3) | 2;
+  buf[o++] = nonce.length;
+  for (let i = 0; i < nonce.length; i++) buf[o++] = nonce.charCodeAt(i);
   return buf;
 }
 
