@@ -58,7 +58,11 @@ export interface MeshDispatcherOptions {
   readonly passthrough?: Dispatcher;
   /** Options of the pass-through Agent when none is given. */
   readonly passthroughOptions?: Agent.Options;
-  /** Extra options of every per-endpoint Pool. */
+  /**
+   * Extra undici options of every endpoint's connections (`Client` options such as
+   * `keepAliveTimeout`; `connections` caps the connections per endpoint below the cluster's
+   * `max_connections`).
+   */
   readonly poolOptions?: Pool.Options;
   /** Uniform [0, 1) source for sampling (faults, rate limit fractions, mirrors, jitter). Tests inject one. */
   readonly random?: () => number;

@@ -6,12 +6,14 @@
  * Agent unchanged.
  */
 import { Agent, Dispatcher } from 'undici';
+import type { Client } from 'undici';
 import { ErrorCode, MeshError, isMeshError } from '@weft/xds-client';
 import type { Duplex } from 'node:stream';
 import type { ClusterView, EndpointView } from '../mesh-view.ts';
 import { ClusterRuntimes } from './cluster-runtime.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 import { EndpointPools } from './endpoint-pools.ts';
+import type { ConnectionPool, PooledRequest } from './connection-pool.ts';
 import { LazyHeaders, asHeaders } from './lazy-headers.ts';
 import { replyWithError } from './local-reply.ts';
 import { normalizeHeaders } from './headers.ts';
@@ -113,8 +115,8 @@ export class EndpointDispatcher extends Dispatcher {
       opts = withTelemetryHeaders(opts, telemetry, record);
     }
     const tracked = new EndpointHandler(handler, ctx, rt, endpoint, isPending, load, record);
-    // undici's Pool reads only the fields it knows; the symbol-keyed context is ignored.
-    return pool.dispatch(opts, tracked as unknown as Dispatcher.DispatchHandler);
+    // undici reads only the fields it knows; the symbol-keyed context is ignored.
+    return pool.dispatch(opts, tracked as unknown as Dispatcher.DispatchHandler & PooledRequest);
   }
 
   /** Closes gracefully (in-flight requests finish); idempotent. Callback form supported like undici's. */
@@ -195,7 +197,10 @@ const NO_TRAILERS = new LazyHeaders([]);
  * the resume function undici handed over). Releases the cluster's slots and reports the outcome
  * to outlier detection once, whatever way the attempt ends.
  */
-class EndpointHandler implements Controller {
+class EndpointHandler implements Controller, PooledRequest {
+  /** Set by a {@link ConnectionPool}: the connection carrying the attempt, released when it ends. */
+  connectionPool: ConnectionPool | undefined = undefined;
+  connection: Client | undefined = undefined;
   readonly #inner: Dispatcher.DispatchHandler;
   readonly #ctx: MeshRequestContext;
   readonly #rt: ClusterRuntime;
@@ -249,6 +254,7 @@ class EndpointHandler implements Controller {
   }
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[], socket: Duplex): void {
+    this.#releaseConnection(); // the socket now belongs to the caller; undici's client opens a new one
     this.#inner.onRequestUpgrade?.(this, statusCode, asHeaders(new LazyHeaders(rawHeaders)), socket);
   }
 
@@ -288,9 +294,17 @@ class EndpointHandler implements Controller {
     this.#inner.onResponseError?.(this, error);
   }
 
+  #releaseConnection(): void {
+    const pool = this.connectionPool;
+    if (pool === undefined) return;
+    this.connectionPool = undefined;
+    pool.release(this.connection!);
+  }
+
   #finish(): void {
     if (this.#isDone) return;
     this.#isDone = true;
+    this.#releaseConnection();
     this.#load?.end(this.#status === 0 || this.#status >= 500);
     const state = this.#endpoint.state;
     if (state.activeRequests > 0) state.activeRequests--;
