@@ -4,26 +4,19 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Mesh } from '@weft/core';
-import { createMeshDispatcher } from '@weft/http-adapter';
 import type { MeshDispatcher } from '@weft/http-adapter';
-import { startControlPlane, type ControlPlaneProcess } from '../../packages/control-plane/src/demo/control-plane-process.ts';
+import { startMeshedHttpClient, type MeshedHttpClient } from '../support/meshed-http-client.ts';
 import { startUpstream } from '../../packages/http-adapter/test/support.ts';
 import type { Upstream } from '../../packages/http-adapter/test/support.ts';
 import { serviceEntryYaml, versionSubsetsYaml, virtualServiceYaml, weightedRouteLines, yamlDocuments } from '../support/istio-yaml.ts';
 
-const WEFT = fileURLToPath(new URL('../../packages/control-plane/src/cli/weft.ts', import.meta.url));
-
 let dir: string;
-let cp: ControlPlaneProcess;
 let v1: Upstream;
 let v2: Upstream;
-let mesh: Mesh;
+let client: MeshedHttpClient | undefined;
 let dispatcher: MeshDispatcher;
 
 function meshYaml(): string {
@@ -46,16 +39,12 @@ before(async () => {
   v2 = await startUpstream('v2');
   dir = mkdtempSync(join(tmpdir(), 'weft-http-'));
   writeFileSync(join(dir, 'mesh.yaml'), meshYaml());
-  cp = await startControlPlane({ configPaths: [dir], args: ['--debounce-ms', '50'] });
-  const bootstrap = execFileSync(process.execPath, [WEFT, 'bootstrap', '--xds-address', cp.xdsAddress, '--namespace', 'shop', '--workload-name', 'http-e2e'], { encoding: 'utf8' });
-  mesh = await Mesh.create({ xdsClientOptions: { bootstrap }, namespace: 'shop' });
-  dispatcher = createMeshDispatcher({ mesh, outboundTrafficPolicy: 'REGISTRY_ONLY', firstConfigTimeoutMs: 10_000 });
+  client = await startMeshedHttpClient(dir, { namespace: 'shop', workloadName: 'http-e2e' });
+  dispatcher = client.dispatcher;
 });
 
 after(async () => {
-  await dispatcher?.close();
-  await mesh?.close();
-  await cp?.stop();
+  await client?.close();
   await v1?.close();
   await v2?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });

@@ -14,13 +14,9 @@ import { createServer as createH2cServer, type Http2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Mesh } from '@weft/core';
-import { createMeshDispatcher, type MeshDispatcher } from '@weft/http-adapter';
-import { startControlPlane, type ControlPlaneProcess } from '../../packages/control-plane/src/demo/control-plane-process.ts';
+import type { MeshDispatcher } from '@weft/http-adapter';
+import { startMeshedHttpClient, type MeshedHttpClient, WEFT_CLI } from '../support/meshed-http-client.ts';
 import { serviceEntryYaml, yamlDocuments } from '../support/istio-yaml.ts';
-
-const WEFT = fileURLToPath(new URL('../../packages/control-plane/src/cli/weft.ts', import.meta.url));
 
 /** A loopback server that answers its name and records each request's `httpVersion`. */
 interface VersionServer {
@@ -43,11 +39,10 @@ async function listen(server: HttpServer | Http2Server, name: string, versions: 
 }
 
 let dir: string;
-let cp: ControlPlaneProcess;
 let h2: VersionServer;
 let upgraded: VersionServer;
 let h1: VersionServer;
-let mesh: Mesh;
+let client: MeshedHttpClient | undefined;
 let dispatcher: MeshDispatcher;
 
 before(async () => {
@@ -77,16 +72,12 @@ spec:
 `,
     ),
   );
-  cp = await startControlPlane({ configPaths: [dir], args: ['--debounce-ms', '50'] });
-  const bootstrap = execFileSync(process.execPath, [WEFT, 'bootstrap', '--xds-address', cp.xdsAddress, '--namespace', 'shop', '--workload-name', 'h2-e2e'], { encoding: 'utf8' });
-  mesh = await Mesh.create({ xdsClientOptions: { bootstrap }, namespace: 'shop' });
-  dispatcher = createMeshDispatcher({ mesh, outboundTrafficPolicy: 'REGISTRY_ONLY', firstConfigTimeoutMs: 10_000 });
+  client = await startMeshedHttpClient(dir, { namespace: 'shop', workloadName: 'h2-e2e' });
+  dispatcher = client.dispatcher;
 });
 
 after(async () => {
-  await dispatcher?.close();
-  await mesh?.close();
-  await cp?.stop();
+  await client?.close();
   await h2?.close();
   await upgraded?.close();
   await h1?.close();
@@ -112,6 +103,6 @@ test('an HTTP port is HTTP/1 by default (DO_NOT_UPGRADE) and HTTP/2 under h2Upgr
 });
 
 test('weft validate accepts h2UpgradePolicy and useClientProtocol without a warning', () => {
-  const out = execFileSync(process.execPath, [WEFT, 'validate', dir], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [WEFT_CLI, 'validate', dir], { encoding: 'utf8' });
   assert.doesNotMatch(out, /WEFT0104|h2UpgradePolicy|useClientProtocol/, out);
 });

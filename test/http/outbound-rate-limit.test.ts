@@ -6,26 +6,20 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Mesh } from '@weft/core';
-import { createMeshDispatcher } from '@weft/http-adapter';
 import type { MeshDispatcher } from '@weft/http-adapter';
-import { startControlPlane, type ControlPlaneProcess } from '../../packages/control-plane/src/demo/control-plane-process.ts';
+import { startMeshedHttpClient, type MeshedHttpClient } from '../support/meshed-http-client.ts';
 import { startUpstream } from '../../packages/http-adapter/test/support.ts';
 import type { Upstream } from '../../packages/http-adapter/test/support.ts';
 import { localRateLimitEnvoyFilterYaml, serviceEntryYaml, yamlDocuments } from '../support/istio-yaml.ts';
 
-const WEFT = fileURLToPath(new URL('../../packages/control-plane/src/cli/weft.ts', import.meta.url));
 const TOKENS = 5;
 
 let dir: string;
-let cp: ControlPlaneProcess;
 let upstream: Upstream;
-let mesh: Mesh;
+let client: MeshedHttpClient | undefined;
 let dispatcher: MeshDispatcher;
 
 // One bucket of TOKENS that refills only after an hour: the admitted count is exact.
@@ -35,16 +29,12 @@ before(async () => {
   upstream = await startUpstream('reviews');
   dir = mkdtempSync(join(tmpdir(), 'weft-outbound-rl-'));
   writeFileSync(join(dir, 'mesh.yaml'), yamlDocuments(serviceEntryYaml({ name: 'reviews', namespace: 'shop', port: 9080, endpoints: [{ port: upstream.port }] }), OUTBOUND_LIMIT));
-  cp = await startControlPlane({ configPaths: [dir], args: ['--debounce-ms', '50'] });
-  const bootstrap = execFileSync(process.execPath, [WEFT, 'bootstrap', '--xds-address', cp.xdsAddress, '--namespace', 'shop', '--workload-name', 'outbound-rl'], { encoding: 'utf8' });
-  mesh = await Mesh.create({ xdsClientOptions: { bootstrap }, namespace: 'shop' });
-  dispatcher = createMeshDispatcher({ mesh, outboundTrafficPolicy: 'REGISTRY_ONLY', firstConfigTimeoutMs: 10_000 });
+  client = await startMeshedHttpClient(dir, { namespace: 'shop', workloadName: 'outbound-rl' });
+  dispatcher = client.dispatcher;
 });
 
 after(async () => {
-  await dispatcher?.close();
-  await mesh?.close();
-  await cp?.stop();
+  await client?.close();
   await upstream?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
