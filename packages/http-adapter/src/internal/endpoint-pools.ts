@@ -25,7 +25,7 @@ export interface EndpointPool {
   destroy(err?: Error | null): Promise<void>;
 }
 
-/** Envoy's default circuit-breaker limit; below it `maxConnections` also caps each pool. */
+/** Envoy's default `max_connections`: the most connections an endpoint's pool opens unless the cluster says fewer. */
 const DEFAULT_LIMIT = 1024;
 
 /** The pools of one dispatcher. */
