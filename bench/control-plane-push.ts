@@ -4,7 +4,7 @@
  * the control plane's CPU per push round, and its memory per connected client.
  *
  *   node_modules/.bin/node bench/control-plane-push.ts [--quick] [--client-procs N] [--server-only]
- *     [--grpc-js-clients] [--grpc-js-own-connections]
+ *     [--grpc-js-clients] [--grpc-js-own-connections] [--rounds N] [--sizes 100,1000]
  *
  * The control plane runs as its own process (`weft control-plane`, config store debounce 100 ms
  * as in production). The clients stand in for other machines: they run in `--client-procs`
@@ -17,12 +17,14 @@
  * grpc-js pools subchannels per process) all on ONE shared TCP connection;
  * `--grpc-js-own-connections` the same with one connection per client. `--server-only` stops
  * after the in-process server-cost part.
+ * `WEFT_BENCH_SERVER_PROF=<file>` CPU-profiles the in-process server's measured rounds (per size).
  * "after debounce" subtracts the store's 100 ms debounce. Prints `RESULT name=value` lines.
  *
  * Run as `… --client-worker` it is one of those client processes (driven over IPC).
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { connect as connectHttp2, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -367,6 +369,25 @@ function meshModel(generation: number, w: number) {
   return makeModel(input);
 }
 
+/** A CPU profile of this process over the measured rounds of one size, written as `<file>.<size>.cpuprofile`. */
+function roundProfiler(file: string) {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+  return {
+    async start() {
+      await post('Profiler.enable');
+      await post('Profiler.setSamplingInterval', { interval: 200 });
+      await post('Profiler.start');
+    },
+    async stop(size: string) {
+      const { profile } = (await post('Profiler.stop')) as { profile: object };
+      writeFileSync(`${file}.${size}.cpuprofile`, JSON.stringify(profile));
+    },
+  };
+}
+
 /**
  * Server cost alone: an xDS server in this process (no config store, no file), the clients in
  * the worker processes. Per round: the server's CPU from `pushNow` until every client has the
@@ -378,6 +399,7 @@ async function serverCost(sizes: readonly number[], rounds: number, procs: numbe
   const server = createXdsServer({ source, debounceMs: 1_000_000 });
   const port = await server.listen('127.0.0.1', 0);
   const clients = workerClients(`127.0.0.1:${port}`, procs);
+  const profile = process.env.WEFT_BENCH_SERVER_PROF ? roundProfiler(process.env.WEFT_BENCH_SERVER_PROF) : undefined;
   let generation = 1;
   try {
     for (const size of sizes) {
@@ -404,13 +426,18 @@ async function serverCost(sizes: readonly number[], rounds: number, procs: numbe
         const done = await finished;
         const arrived = (await arrivals).map((t) => t - t0).sort((a, b) => a - b);
         const used = process.cpuUsage(cpu0);
-        if (round === 0) continue; // warm-up
+        if (round === 0) {
+          // warm-up; with WEFT_BENCH_SERVER_PROF=<file> the measured rounds are CPU-profiled
+          if (profile) await profile.start();
+          continue;
+        }
         cpu.push((used.user + used.system) / 1000);
         system.push(used.system / 1000);
         written.push(done - t0);
         median.push(percentile(arrived, 50));
         last.push(arrived[arrived.length - 1] as number);
       }
+      if (profile) await profile.stop(`${size}`);
       for (const a of [cpu, system, written, median, last]) a.sort((x, y) => x - y);
       process.stdout.write(`# in-process server, ${size} streams (clients in ${procs} other process(es)), ${rounds} rounds: server CPU per round (incl. reading ACKs), round written, delivered (ms)\n`);
       result(`control_plane_server_cpu_per_round_p50_ms_${size}_clients`, percentile(cpu, 50));
@@ -503,8 +530,10 @@ if (process.argv.includes('--client-worker')) {
   await runWorker();
 } else {
   const isQuick = process.argv.includes('--quick');
-  const rounds = isQuick ? 3 : 10;
-  const sizes = [100, 1000];
+  const roundsArg = process.argv.indexOf('--rounds');
+  const rounds = roundsArg > 0 ? Math.max(1, Number(process.argv[roundsArg + 1]) || 1) : isQuick ? 3 : 10;
+  const sizesArg = process.argv.indexOf('--sizes');
+  const sizes = sizesArg > 0 ? (process.argv[sizesArg + 1] ?? '').split(',').map(Number).filter((n) => n > 0) : [100, 1000];
   const procsArg = process.argv.indexOf('--client-procs');
   const procs = procsArg > 0 ? Math.max(1, Number(process.argv[procsArg + 1]) || 1) : 1;
   await serverCost(sizes, rounds, procs);
