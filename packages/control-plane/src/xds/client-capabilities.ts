@@ -5,6 +5,7 @@
  * {@link Omission} so `/debug/syncz` and `weft status` can show it.
  */
 import type { XdsNode } from '@weft/xds-client';
+import { envoyWorkloadFromNode, envoyWorkloadKey, type EnvoyWorkload } from './envoy/workload.ts';
 
 /** The kinds of client the control plane tells apart. */
 export type ClientKind = 'weft' | 'grpc-js-xds' | 'grpc' | 'envoy' | 'unknown';
@@ -22,6 +23,11 @@ export interface ClientCapabilities {
   hasClientRbacFilter: boolean;
   /** Outlier detection by consecutive errors (gRFC A50 only has success-rate / failure-percentage). */
   hasConsecutiveErrorOutlierDetection: boolean;
+  /**
+   * Envoy sidecars only: the workload behind the sidecar. Envoy gets sidecar-shaped resources
+   * (envoy/generate.ts) that depend on it, so it is part of the profile key.
+   */
+  envoy?: EnvoyWorkload;
 }
 
 /** A feature the config asked for that was not sent to a client kind, and why. */
@@ -58,22 +64,27 @@ const GRPC: ClientCapabilities = {
 
 /**
  * Classifies a node: `user_agent_name` `gRPC Node Pure JS` is @grpc/grpc-js-xds, other `gRPC …`
- * agents are gRPC proxyless clients, `envoy` is Envoy, and a node whose metadata carries a
- * `WEFT_*` key or whose agent is `weft` is the Weft SDK. Anything else is `unknown` and gets the
+ * agents are gRPC proxyless clients, `envoy` is Envoy (whatever its metadata: an Envoy sidecar
+ * carries `WEFT_*` keys too), and a node whose metadata carries a `WEFT_*` key or whose agent is
+ * `weft` is the Weft SDK. Anything else is `unknown` and gets the
  * full config (as istiod does for sidecars).
  */
 export function detectClientKind(node: XdsNode | undefined, metadata: Readonly<Record<string, unknown>>): ClientKind {
   const agent = (node?.user_agent_name ?? '').toLowerCase();
   if (agent === 'grpc node pure js') return 'grpc-js-xds';
+  if (agent === 'envoy') return 'envoy';
   if (agent.startsWith('weft') || Object.keys(metadata).some((k) => k.startsWith('WEFT_'))) return 'weft';
   if (agent.startsWith('grpc')) return 'grpc';
-  if (agent === 'envoy') return 'envoy';
   return 'unknown';
 }
 
-/** The capabilities of a client kind (a shared frozen value per profile). */
-export function capabilitiesFor(kind: ClientKind): ClientCapabilities {
+/**
+ * The capabilities of a client kind; for `envoy`, with the workload read from `node` and its
+ * `metadata` (see envoy/workload.ts).
+ */
+export function capabilitiesFor(kind: ClientKind, node?: XdsNode, metadata: Readonly<Record<string, unknown>> = {}): ClientCapabilities {
   if (kind === 'grpc-js-xds' || kind === 'grpc') return { ...GRPC, kind };
+  if (kind === 'envoy') return { ...FULL, kind, envoy: envoyWorkloadFromNode(node, metadata) };
   return { ...FULL, kind };
 }
 
@@ -99,5 +110,7 @@ function computeProfileKey(caps: ClientCapabilities): string {
     caps.hasMirroring,
     caps.hasClientRbacFilter,
     caps.hasConsecutiveErrorOutlierDetection,
+    // Envoy gets other resources than the proxyless clients of the same features
+    caps.kind === 'envoy' ? `envoy\u0000${envoyWorkloadKey(caps.envoy)}` : '',
   ].join(';');
 }

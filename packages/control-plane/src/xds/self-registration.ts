@@ -14,8 +14,9 @@
  *
  * Metadata keys read (Istio's where Istio has one): `NAMESPACE`, `LABELS` (map, or `k=v,k=v`),
  * `WORKLOAD_NAME`, `INSTANCE_IPS` (first address used), `SERVICE_ACCOUNT`, and Weft's
- * `WEFT_SERVICE` (short name or FQDN), `WEFT_PORTS` (`name:port,…`, e.g. `grpc:50051`) and
- * `WEFT_READINESS_PROBE`.
+ * `WEFT_SERVICE` (short name or FQDN), `WEFT_PORTS` (`name:port,…`, e.g. `grpc:50051`),
+ * `WEFT_READINESS_PROBE` and `WEFT_ENDPOINT_PORT` (an Envoy sidecar's inbound port: peers reach
+ * every served port there, so it becomes the endpoint's target port).
  */
 import type { XdsNode } from '@weft/xds-client';
 import type { EndpointHealth, ServicePort } from '../model/mesh-model.ts';
@@ -83,10 +84,23 @@ function parseLabels(value: unknown): Record<string, string> {
   return {};
 }
 
+/**
+ * Node metadata key of the port peers connect to when a sidecar fronts the served ports
+ * (`weft envoy-bootstrap` sets it to the inbound port 15006); absent: the served ports themselves.
+ */
+export const ENDPOINT_PORT_METADATA_KEY = 'WEFT_ENDPOINT_PORT';
+
+function endpointPortOf(metadata: Readonly<Record<string, unknown>>): number | undefined {
+  const raw = metadata[ENDPOINT_PORT_METADATA_KEY];
+  const n = typeof raw === 'string' && /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
+  return n >= 1 && n <= 65535 ? n : undefined;
+}
+
 /** The workload a node announces, or `undefined` for a node that only consumes. */
 export function workloadFromNode(node: XdsNode, metadata: Readonly<Record<string, unknown>>, namespace: string): SelfRegisteredWorkload | undefined {
   const service = metadata.WEFT_SERVICE;
-  const ports = parsePorts(metadata.WEFT_PORTS);
+  const endpointPort = endpointPortOf(metadata);
+  const ports = parsePorts(metadata.WEFT_PORTS).map((p) => (endpointPort === undefined ? p : { ...p, targetPort: endpointPort }));
   if (typeof service !== 'string' || !service || ports.length === 0) return undefined;
   const ips = typeof metadata.INSTANCE_IPS === 'string' ? metadata.INSTANCE_IPS.split(',').map((s) => s.trim()).filter(Boolean) : [];
   const address = ips[0] ?? node.id?.split('~')[1] ?? '';

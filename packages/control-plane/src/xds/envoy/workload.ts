@@ -1,0 +1,31 @@
+/**
+ * The workload behind an Envoy sidecar, read from its node (the metadata `weft envoy-bootstrap`
+ * writes): namespace, labels and service account (what inbound policies select on) and the
+ * app's port (where the inbound cluster leads). It is part of an Envoy client's capabilities,
+ * so Envoy nodes of the same workload shape share one snapshot.
+ */
+import type { XdsNode } from '@weft/xds-client';
+import { inboundWorkloadFromMetadata } from '../inbound-resources.ts';
+import { parsePorts } from '../self-registration.ts';
+import type { InboundWorkload } from '../generators/workload-selector.ts';
+
+/** See the module comment. */
+export interface EnvoyWorkload extends InboundWorkload {
+  /** The app's port (first of `WEFT_PORTS`); undefined: the sidecar only proxies outbound. */
+  appPort: number | undefined;
+}
+
+/** Reads the workload from a node; never throws (missing keys default as istiod does). */
+export function envoyWorkloadFromNode(node: XdsNode | undefined, metadata: Readonly<Record<string, unknown>>): EnvoyWorkload {
+  const ns = metadata.NAMESPACE;
+  const fromId = node?.id?.split('~')[2]?.split('.')[1];
+  const namespace = typeof ns === 'string' && ns ? ns : fromId || 'default';
+  return { ...inboundWorkloadFromMetadata(metadata, namespace), appPort: parsePorts(metadata.WEFT_PORTS)[0]?.number };
+}
+
+/** Equal for workloads that get equal resources (namespace, labels, service account, app port). */
+export function envoyWorkloadKey(w: EnvoyWorkload | undefined): string {
+  if (!w) return '';
+  const labels = Object.keys(w.labels).sort().map((k) => `${k}=${w.labels[k]}`).join(',');
+  return [w.namespace, labels, w.serviceAccount, w.appPort ?? ''].join('\u0000');
+}
