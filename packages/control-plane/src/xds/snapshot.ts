@@ -15,6 +15,7 @@ import { applyLocalityLb, type ClientPlacement } from './generators/locality-lb.
 export type { ClientPlacement } from './generators/locality-lb.ts';
 import { buildListener, generateListeners, listenerFilters } from './generators/listener.ts';
 import { generateRoutes } from './generators/route.ts';
+import { generateEnvoyResources } from './envoy/generate.ts';
 import type { GeneratedResource, GeneratorContext } from './generators/types.ts';
 import type { MeshIndex } from './mesh-index.ts';
 import { isSameMessage } from './snapshot-reuse.ts';
@@ -165,7 +166,8 @@ function buildView(index: MeshIndex, caps: ClientCapabilities, previous: Readonl
   const assignments = generateEndpoints(ctx);
   const routes = generateRoutes(ctx);
   addPlaceholders(ctx, routes, clusters, assignments);
-  const generated: [SnapshotTypeUrl, GeneratedResource[]][] = [
+  // Envoy sidecars get sidecar-shaped listeners and routes built on the same clusters and routes
+  const generated: [SnapshotTypeUrl, GeneratedResource[]][] = ctx.caps.kind === 'envoy' ? generateEnvoyResources(ctx, { clusters, assignments, routes }) : [
     [TypeUrl.cluster, clusters],
     [TypeUrl.clusterLoadAssignment, assignments],
     [TypeUrl.listener, generateListeners(ctx)],

@@ -162,7 +162,7 @@ export abstract class ClientConnection {
     this.nodeId = node.id;
     this.metadata = nodeMetadata(node);
     this.kind = detectClientKind(node, this.metadata);
-    this.caps = capabilitiesFor(this.kind);
+    this.caps = capabilitiesFor(this.kind, node, this.metadata);
     const ns = this.metadata.NAMESPACE;
     const fromId = node.id.split('~')[2]?.split('.')[1];
     this.namespace = typeof ns === 'string' && ns ? ns : fromId || 'default';
