@@ -3,7 +3,11 @@
  * Dockerfile and mounted file exists; every file a command runs exists; every WEFT_* variable is
  * one the SDK reads; served ports agree with the mesh's ServiceEntries and the services' code;
  * depends_on names exist; Prometheus scrapes exactly the workloads' admin ports and the control
- * plane's admin port. A second test breaks a copy on purpose and expects each check to fire.
+ * plane's admin port. Envoy sidecars (`weft envoy-bootstrap` in an init service, `envoy` in
+ * the app's network namespace) are checked the same way: the bootstrap's --service/--port agree
+ * with the app, the bootstrap file reaches Envoy through a declared volume, the order of start
+ * holds, and Prometheus scrapes the sidecar on 15090. A second test breaks a copy on purpose and
+ * expects each check to fire.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +21,8 @@ const EXAMPLES = join(ROOT, 'examples');
 const SDK_PACKAGES = ['xds-client', 'core', 'http-adapter', 'grpc-adapter'];
 
 interface ComposeService {
+  image?: string;
+  network_mode?: string;
   build?: { context?: string; dockerfile?: string } | string;
   command?: string[] | string;
   environment?: Record<string, string | number | boolean>;
@@ -26,6 +32,60 @@ interface ComposeService {
 }
 interface Compose {
   services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
+/** The sidecar's Prometheus port (istio-proxy's). */
+const ENVOY_PROMETHEUS_PORT = 15090;
+
+/** The words of a command, with a `sh -c` script split into its own words. */
+function words(command: readonly string[]): string[] {
+  const i = command.indexOf('-c');
+  return command[0] === 'sh' && i >= 0 ? (command[i + 1] ?? '').split(/\s+/) : [...command];
+}
+
+/** Checks of the Envoy sidecars; returns the sidecar apps and their Prometheus ports. */
+function checkEnvoySidecars(compose: Compose, problems: string[]): Map<string, number> {
+  const scraped = new Map<string, number>();
+  const services = compose.services;
+  const declaredVolumes = new Set(Object.keys(compose.volumes ?? {}));
+  for (const [name, svc] of Object.entries(services)) {
+    const where = `service ${name}`;
+    for (const v of svc.volumes ?? []) {
+      const src = v.split(':')[0] ?? '';
+      if (!src.startsWith('.') && !src.startsWith('/') && !declaredVolumes.has(src)) problems.push(`${where}: volume ${src} is not declared under volumes`);
+    }
+    const shared = svc.network_mode?.startsWith('service:') ? svc.network_mode.slice('service:'.length) : undefined;
+    if (shared !== undefined && !services[shared]) problems.push(`${where}: network_mode names ${shared}, which is not a service`);
+    const w = words(args(svc.command));
+    if (!w.includes('envoy-bootstrap')) continue;
+    const app = shared === undefined ? undefined : services[shared];
+    if (!app || shared === undefined) {
+      problems.push(`${where}: runs weft envoy-bootstrap outside an app's network namespace (network_mode: service:<app>)`);
+      continue;
+    }
+    for (const required of ['--service', '--port', '--xds-address']) if (!flag(w, required)) problems.push(`${where}: weft envoy-bootstrap without ${required}`);
+    const xdsHost = flag(w, '--xds-address')?.split(':')[0];
+    if (xdsHost && !services[xdsHost]) problems.push(`${where}: --xds-address ${xdsHost} is not a service`);
+    const appWords = args(app.command);
+    const served = appWords.find((a) => /^\d+$/.test(a));
+    if (served !== flag(w, '--port')) problems.push(`${where}: --port ${flag(w, '--port')} does not match the port ${shared} serves (${served ?? 'none'})`);
+    if (app.environment?.['http_proxy'] !== 'http://127.0.0.1:15001') problems.push(`service ${shared}: http_proxy is not the sidecar's outbound listener http://127.0.0.1:15001`);
+    const out = w[w.indexOf('>') + 1];
+    const outVolume = (svc.volumes ?? []).find((v) => out?.startsWith(`${v.split(':')[1]}/`));
+    const envoys = Object.entries(services).filter(([, s]) => s.network_mode === svc.network_mode && args(s.command)[0] === 'envoy');
+    if (envoys.length !== 1) problems.push(`${where}: expected one envoy service in ${shared}'s network namespace, found ${envoys.length}`);
+    for (const [envoyName, envoy] of envoys) {
+      const config = flag(args(envoy.command), '-c');
+      if (config !== out) problems.push(`service ${envoyName}: runs envoy -c ${config}, but ${name} writes ${out}`);
+      const sameVolume = (envoy.volumes ?? []).some((v) => v.split(':')[0] === outVolume?.split(':')[0] && config?.startsWith(`${v.split(':')[1]}/`));
+      if (!outVolume || !sameVolume) problems.push(`service ${envoyName}: does not mount the volume ${name} writes its bootstrap to`);
+      const deps = Array.isArray(envoy.depends_on) ? envoy.depends_on : Object.keys(envoy.depends_on ?? {});
+      if (!deps.includes(name)) problems.push(`service ${envoyName}: does not depend on ${name} (its bootstrap)`);
+    }
+    scraped.set(shared, ENVOY_PROMETHEUS_PORT);
+  }
+  return scraped;
 }
 
 function sourceFiles(dir: string): string[] {
@@ -77,7 +137,7 @@ function checkCompose(compose: Compose, prometheus: { scrape_configs: { job_name
   const known = sdkVariables();
   const ports = meshPorts();
   const names = new Set(Object.keys(compose.services));
-  const adminTargets = new Map<string, number>();
+  const adminTargets = checkEnvoySidecars(compose, problems);
   let controlPlaneAdmin: number | undefined;
 
   for (const [name, svc] of Object.entries(compose.services)) {
@@ -103,7 +163,7 @@ function checkCompose(compose: Compose, prometheus: { scrape_configs: { job_name
     }
     const command = args(svc.command);
     const health = args(svc.healthcheck?.test);
-    for (const a of [...command, ...health]) {
+    for (const a of [...words(command), ...health]) {
       if (/^(examples|packages)\/.*\.(ts|js|sh)$/.test(a) && !existsSync(join(ROOT, a))) problems.push(`${where}: runs ${a}, which does not exist`);
     }
     for (const dep of Array.isArray(svc.depends_on) ? svc.depends_on : Object.keys(svc.depends_on ?? {})) {
@@ -188,6 +248,13 @@ test('the compose checks fail on a broken copy', () => {
   catalog.volumes = ['./no-such-dir:/x'];
   catalog.build = { context: 'mesh', dockerfile: '../Dockerfile' };
   prometheus.scrape_configs[0]?.static_configs[0]?.targets.pop();
+  const bootstrap = compose.services['reviews-envoy-bootstrap'];
+  const envoy = compose.services['reviews-envoy'];
+  assert.ok(bootstrap && envoy);
+  bootstrap.command = args(bootstrap.command).map((a) => a.replace('--port 8000', '--port 8001'));
+  envoy.command = ['envoy', '-c', '/etc/envoy/other.json'];
+  envoy.depends_on = {};
+  for (const job of prometheus.scrape_configs) for (const c of job.static_configs) c.targets = c.targets.filter((t) => t !== 'reviews:15090');
   const problems = checkCompose(compose, prometheus).join('\n');
   assert.match(problems, /WEFT_SERVCE is not read by the SDK/);
   assert.match(problems, /WEFT_PORT http:9081 does not match the ServiceEntry ports of ratings/);
@@ -197,4 +264,8 @@ test('the compose checks fail on a broken copy', () => {
   assert.match(problems, /mounted \.\/no-such-dir does not exist/);
   assert.match(problems, /prometheus does not scrape inventory:15020/);
   assert.match(problems, /Dockerfile copies package\.json, which is not in the build context/);
+  assert.match(problems, /--port 8001 does not match the port reviews serves \(8000\)/);
+  assert.match(problems, /runs envoy -c \/etc\/envoy\/other\.json, but reviews-envoy-bootstrap writes \/etc\/envoy\/envoy\.json/);
+  assert.match(problems, /reviews-envoy: does not depend on reviews-envoy-bootstrap/);
+  assert.match(problems, /prometheus does not scrape reviews:15090/);
 });
