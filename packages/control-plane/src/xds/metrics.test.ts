@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import { createXdsMetrics, MAX_PENDING_OBSERVATIONS, metricsForType } from './metrics.ts';
+import { createXdsMetrics, MAX_PENDING_OBSERVATIONS, metricsForType, settlePushMetrics } from './metrics.ts';
 
 const value = (text: string, series: string): number => Number(new RegExp(`^${series.replace(/[{}|]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
 
@@ -39,4 +39,18 @@ test('observations beyond the pending bound are handed over on the push path, no
   const text = await metrics.registry.metrics();
   assert.equal(value(text, 'pilot_xds_config_size_bytes_count{type="eds"}'), n);
   assert.equal(value(text, 'pilot_xds_config_size_bytes_sum{type="eds"}'), n * 50);
+});
+
+test('settlePushMetrics between rounds loses and repeats nothing, for full and nearly empty series alike', async () => {
+  const metrics = createXdsMetrics(new Registry());
+  const rds = metricsForType(metrics, 'rds');
+  const cds = metricsForType(metrics, 'cds');
+  for (let i = 0; i <= MAX_PENDING_OBSERVATIONS / 2; i++) rds.pushTime.observe(0.001);
+  cds.pushTime.observe(0.001);
+  settlePushMetrics(metrics);
+  settlePushMetrics(metrics);
+  rds.pushTime.observe(0.001);
+  const text = await metrics.registry.metrics();
+  assert.equal(value(text, 'pilot_xds_push_time_count{type="cds"}'), 1);
+  assert.equal(value(text, 'pilot_xds_push_time_count{type="rds"}'), MAX_PENDING_OBSERVATIONS / 2 + 2);
 });

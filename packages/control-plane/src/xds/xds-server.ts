@@ -14,7 +14,7 @@ import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grp
 import { MeshError, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse } from '@weft/xds-client';
 import type { MeshModel } from '../model/mesh-model.ts';
 import type { ClientCapabilities } from './client-capabilities.ts';
-import { createXdsMetrics, type XdsMetrics } from './metrics.ts';
+import { createXdsMetrics, settlePushMetrics, type XdsMetrics } from './metrics.ts';
 import { createSelfRegistrar, workloadFromNode, type RegistryLike, type WorkloadReadiness } from './self-registration.ts';
 import { ClientConnection, type ConnectionHost, type ConnectionLimits } from './server/client-connection.ts';
 import { DeltaConnection } from './server/delta-connection.ts';
@@ -158,6 +158,7 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
     }
     round = undefined;
     if (r.triggeredAt) metrics.convergence.observe((performance.now() - r.triggeredAt) / 1000);
+    settlePushMetrics(metrics);
     for (const l of pushListeners) l(r.model.generation, r.pushed);
   }
 
