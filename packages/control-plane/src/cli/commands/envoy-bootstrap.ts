@@ -3,17 +3,23 @@
  * [--labels k=v,…] [--service-account SA] [--ip A|auto] [--workload-name W] [--node-id ID]`:
  * prints the Envoy v3 bootstrap (JSON) of a sidecar in front of a non-Node app (see
  * xds/envoy/bootstrap.ts). `--ip auto` takes the first non-internal IPv4 address of this
- * network namespace (a compose sidecar shares the app's).
+ * network namespace (a compose sidecar shares the app's). `--certs-dir DIR` puts the workload's
+ * certificate files (`cert-chain.pem`, `key.pem`, `root-cert.pem`, as `weft bootstrap` names
+ * them) in the bootstrap as static secrets; with `--ca-dir` or `--admin` they are minted first
+ * (bootstrap-certs.ts).
  */
 import { networkInterfaces } from 'node:os';
+import { join, resolve } from 'node:path';
 import { MeshError } from '@weft/xds-client';
 import { makeEnvoyBootstrap } from '../../xds/envoy/bootstrap.ts';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../parse-args.ts';
+import { CERT_FILES, mintWorkloadCerts } from './bootstrap-certs.ts';
 
 const help = `Usage: weft envoy-bootstrap --service S --port APP_PORT [--namespace N] [--xds-address HOST:PORT]
                             [--labels k=v,…] [--service-account SA] [--ip A|auto] [--workload-name W]
                             [--node-id ID] [--domain-suffix SUFFIX]
+                            [--certs-dir DIR [--ca-dir CA | --admin URL] [--trust-domain TD]]
 
 Prints an Envoy v3 bootstrap (JSON) for an Envoy sidecar in front of an app that is not meshed
 by the SDK. Envoy then gets its listeners, routes, clusters and endpoints from the control plane
@@ -28,6 +34,12 @@ Prometheus :15090/stats/prometheus. The node registers the app as an endpoint of
   --ip A|auto         this workload's address as peers reach it (default 127.0.0.1; auto: the
                       first non-internal IPv4 address here)
   --node-id ID        the whole node id (default sidecar~IP~WORKLOAD.NS~NS.svc.cluster.local)
+  --certs-dir DIR     the workload's certificate (DIR/cert-chain.pem, DIR/key.pem, DIR/root-cert.pem)
+                      as static secrets default and ROOTCA: the sidecar then takes part in mTLS.
+                      Without it, auto mTLS is plaintext and STRICT ports refuse connections
+  --ca-dir CA         also mint those files, signed by the CA in directory CA
+  --admin URL         also mint them through the running control plane (its admin port URL)
+  --trust-domain TD   SPIFFE trust domain of the minted certificate (default cluster.local)
 `;
 
 function autoIp(): string {
@@ -41,7 +53,7 @@ function autoIp(): string {
 export const envoyBootstrapCommand: Command = {
   name: 'envoy-bootstrap',
   summary: 'print an Envoy bootstrap for the sidecar mode (non-Node services)',
-  synopsis: '--service S --port 8000 [--namespace N] [--xds-address 127.0.0.1:15010] [--labels version=v1] [--service-account SA] [--ip 127.0.0.1|auto] [--node-id ID]',
+  synopsis: '--service S --port 8000 [--namespace N] [--xds-address 127.0.0.1:15010] [--labels version=v1] [--service-account SA] [--ip 127.0.0.1|auto] [--node-id ID] [--certs-dir DIR [--ca-dir CA | --admin URL]]',
   async run(args) {
     const { values } = parseCommandArgs('envoy-bootstrap', {
       args,
@@ -56,6 +68,10 @@ export const envoyBootstrapCommand: Command = {
         'workload-name': { type: 'string' },
         'node-id': { type: 'string' },
         'domain-suffix': { type: 'string' },
+        'certs-dir': { type: 'string' },
+        'ca-dir': { type: 'string' },
+        admin: { type: 'string' },
+        'trust-domain': { type: 'string', default: 'cluster.local' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -66,6 +82,11 @@ export const envoyBootstrapCommand: Command = {
     if (values.service === undefined) throw new MeshError('WEFT_ERR_USAGE', 'weft envoy-bootstrap: --service is required');
     if (values.port === undefined || !/^\d{1,5}$/.test(values.port as string)) throw new MeshError('WEFT_ERR_USAGE', `weft envoy-bootstrap: --port must be the app's port number, got "${values.port ?? ''}"`);
     const ip = values.ip === 'auto' ? autoIp() : (values.ip as string);
+    const certsDir = values['certs-dir'] as string | undefined;
+    if (!certsDir && (values['ca-dir'] !== undefined || values.admin !== undefined)) {
+      throw new MeshError('WEFT_ERR_USAGE', 'weft envoy-bootstrap: --ca-dir and --admin mint certificates and need --certs-dir DIR to write them to');
+    }
+    const dir = certsDir === undefined ? undefined : resolve(certsDir);
     const bootstrap = makeEnvoyBootstrap({
       service: values.service as string,
       namespace: values.namespace as string,
@@ -77,7 +98,21 @@ export const envoyBootstrapCommand: Command = {
       ...(values['workload-name'] ? { workloadName: values['workload-name'] as string } : {}),
       ...(values['node-id'] ? { nodeId: values['node-id'] as string } : {}),
       ...(values['domain-suffix'] ? { domainSuffix: values['domain-suffix'] as string } : {}),
+      ...(dir ? { secretFiles: { certificateChain: join(dir, CERT_FILES.certificate), privateKey: join(dir, CERT_FILES.privateKey), trustedCa: join(dir, CERT_FILES.roots) } } : {}),
     });
+    if (dir && (values['ca-dir'] !== undefined || values.admin !== undefined)) {
+      const metadata = (bootstrap.node as { metadata: Record<string, unknown> }).metadata;
+      const spiffeId = await mintWorkloadCerts({
+        certsDir: dir,
+        namespace: values.namespace as string,
+        serviceAccount: String(metadata.SERVICE_ACCOUNT),
+        trustDomain: values['trust-domain'] as string,
+        xdsAddress: values['xds-address'] as string,
+        ...(values['ca-dir'] !== undefined ? { caDir: values['ca-dir'] as string } : {}),
+        ...(values.admin !== undefined ? { admin: values.admin as string } : {}),
+      });
+      process.stderr.write(`weft envoy-bootstrap: wrote a certificate for ${spiffeId} to ${dir}\n`);
+    }
     process.stdout.write(`${JSON.stringify(bootstrap, null, 2)}\n`);
     return 0;
   },

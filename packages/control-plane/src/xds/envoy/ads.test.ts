@@ -58,7 +58,7 @@ test('an Envoy node over ADS: sidecar resources, ACK/NACK bookkeeping, registrat
     assert.equal(sync?.types.lds?.acks, 1);
     assert.equal(sync?.types.rds?.nacks, 1);
     assert.equal(sync?.types.rds?.lastNack?.message, 'test rejection');
-    assert.ok(sync?.omissions.some((o) => o.field === 'mTLS (SDS)'));
+    assert.ok(sync?.omissions.some((o) => o.field === 'auto mTLS'), 'a sidecar without a certificate is told it reaches mesh workloads in plaintext');
 
     const registered = source.registered.get(`xds:${raw.id}`);
     assert.equal(registered?.address, '10.0.0.20');

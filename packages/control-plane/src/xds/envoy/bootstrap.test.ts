@@ -1,7 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createCertificateAuthority } from '../../ca/certificate-authority.ts';
 import { workloadFromNode } from '../self-registration.ts';
 import { makeEnvoyBootstrap } from './bootstrap.ts';
 
@@ -28,4 +33,22 @@ test('weft envoy-bootstrap prints the bootstrap as JSON; a missing --port exits 
   const bad = spawnSync(process.execPath, [WEFT, 'envoy-bootstrap', '--service', 'reviews'], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /WEFT_ERR_USAGE/);
+});
+
+test('weft envoy-bootstrap --certs-dir --ca-dir mints the workload certificate and puts it in the bootstrap as static secrets', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-envoy-bootstrap-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const caDir = join(dir, 'ca');
+  createCertificateAuthority({ caDir, trustDomain: 'cluster.local' });
+  const certs = join(dir, 'certs');
+  const run = spawnSync(process.execPath, [WEFT, 'envoy-bootstrap', '--service', 'reviews', '--namespace', 'shop', '--port', '8000', '--certs-dir', certs, '--ca-dir', caDir], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const b = JSON.parse(run.stdout) as { node: { metadata: Record<string, unknown> }; static_resources: { secrets: { name: string; tls_certificate?: { certificate_chain: { filename: string } } }[] } };
+  assert.equal(b.node.metadata.WEFT_ENVOY_SECRETS, 'static');
+  assert.deepEqual(b.static_resources.secrets.map((x) => x.name), ['default', 'ROOTCA']);
+  const chain = b.static_resources.secrets[0]?.tls_certificate?.certificate_chain.filename ?? '';
+  assert.equal(chain, join(certs, 'cert-chain.pem'));
+  assert.equal(new X509Certificate(readFileSync(chain)).subjectAltName, 'URI:spiffe://cluster.local/ns/shop/sa/reviews');
+  const bad = spawnSync(process.execPath, [WEFT, 'envoy-bootstrap', '--service', 'reviews', '--port', '8000', '--ca-dir', caDir], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(bad.status, 2, 'minting without --certs-dir is a usage error');
 });

@@ -5,7 +5,10 @@
  * inbound port), ADS over gRPC to the control plane for LDS and CDS (RDS, EDS and SDS follow over
  * the same stream), the control plane as a static HTTP/2 cluster, the admin on
  * 127.0.0.1:15000, and two static listeners: readiness on 15021 (`/healthz/ready` → the admin's
- * `/ready`) and Prometheus on 15090 (`/stats/prometheus` → the admin).
+ * `/ready`) and Prometheus on 15090 (`/stats/prometheus` → the admin). With certificate files,
+ * the workload's chain and key and the trust roots are static secrets `default` and `ROOTCA`
+ * (Istio's names), and the node says so (`WEFT_ENVOY_SECRETS: static`), so the TLS contexts the
+ * control plane sends name them.
  *
  * The result is proto3 JSON as Envoy reads it (`"@type"`, `"1s"` durations); pure, and
  * checked against Envoy's protos by the tests (see proto-json.ts).
@@ -17,6 +20,8 @@ import {
   ADMIN_CLUSTER, ENVOY_ADMIN_PORT, ENVOY_HEALTH_PORT, ENVOY_INBOUND_PORT, ENVOY_PROMETHEUS_PORT, XDS_CLUSTER,
 } from './ports.ts';
 import { ENDPOINT_PORT_METADATA_KEY } from '../self-registration.ts';
+import { SDS_IDENTITY_SECRET, SDS_ROOT_SECRET } from './ports.ts';
+import { ENVOY_SECRETS_METADATA_KEY } from './workload.ts';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
@@ -43,6 +48,15 @@ export interface EnvoyBootstrapOptions {
   nodeId?: string;
   /** Default `svc.cluster.local`. */
   domainSuffix?: string;
+  /** PEM files of the workload's certificate: they become the static secrets `default` and `ROOTCA`. */
+  secretFiles?: SecretFiles;
+}
+
+/** Paths of the workload's PEM files as Envoy (in its container) reads them. */
+export interface SecretFiles {
+  certificateChain: string;
+  privateKey: string;
+  trustedCa: string;
 }
 
 function usage(message: string): MeshError {
@@ -130,6 +144,8 @@ export function makeEnvoyBootstrap(o: EnvoyBootstrapOptions): Record<string, unk
     // the sidecar is ready when Envoy is (istio-proxy's readiness endpoint)
     WEFT_READINESS_PROBE: `http:${ENVOY_HEALTH_PORT}/healthz/ready`,
   };
+  const files = o.secretFiles;
+  if (files) metadata[ENVOY_SECRETS_METADATA_KEY] = 'static';
   return {
     node: {
       id: o.nodeId ?? `sidecar~${o.ip}~${workload}.${o.namespace}~${o.namespace}.${suffix}`,
@@ -159,6 +175,14 @@ export function makeEnvoyBootstrap(o: EnvoyBootstrapOptions): Record<string, unk
         adminRouteListener('health', ENVOY_HEALTH_PORT, { path: '/healthz/ready' }, '/ready'),
         adminRouteListener('prometheus', ENVOY_PROMETHEUS_PORT, { prefix: '/stats/prometheus' }),
       ],
+      ...(files
+        ? {
+            secrets: [
+              { name: SDS_IDENTITY_SECRET, tls_certificate: { certificate_chain: { filename: files.certificateChain }, private_key: { filename: files.privateKey } } },
+              { name: SDS_ROOT_SECRET, validation_context: { trusted_ca: { filename: files.trustedCa } } },
+            ],
+          }
+        : {}),
     },
     admin: socket('127.0.0.1', ENVOY_ADMIN_PORT),
   };

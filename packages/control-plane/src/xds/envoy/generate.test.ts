@@ -25,8 +25,8 @@ function roundTrip(typeName: string, bytes: Uint8Array): Record<string, unknown>
   return decoded;
 }
 
-async function envoyView(scenario: string) {
-  const node = ratingsNode();
+async function envoyView(scenario: string, hasCerts = false) {
+  const node = ratingsNode(hasCerts);
   const kind = detectClientKind(node, node.metadata);
   const snap = buildSnapshot(indexModel(await scenarioModel(scenario)), capabilitiesFor(kind, node, node.metadata));
   const view = snap.resourcesFor('shop');
@@ -58,6 +58,10 @@ test('the bootstrap encodes strictly against envoy.config.bootstrap.v3.Bootstrap
   assert.equal(ads.api_type, 'GRPC');
   assert.equal(ads.transport_api_version, 'V3');
   golden('bootstrap', bootstrap);
+  const withCerts = ratingsBootstrap(true);
+  const secrets = (roundTrip(BOOTSTRAP_TYPE, encodeEnvoyJson(BOOTSTRAP_TYPE, withCerts)).static_resources as { secrets: { name: string }[] }).secrets;
+  assert.deepEqual(secrets.map((x) => x.name), ['default', 'ROOTCA']);
+  golden('bootstrap-certs', withCerts);
 });
 
 test('a misspelt field or enum in Envoy JSON is refused with WEFT_ERR_XDS_INVALID naming the path', () => {
@@ -83,17 +87,35 @@ test('canary scenario: an envoy node gets the sidecar listeners, one outbound ro
   // the sidecar's own endpoint is reached through its inbound port
   const ratingsEp = JSON.stringify(resources.endpoints?.find((e) => e.cluster_name === 'outbound|9080||ratings.shop.svc.cluster.local'));
   assert.match(ratingsEp, /"address":"10\.0\.0\.20","port_value":15006/);
-  assert.ok(omissions.some((o) => o.field === 'mTLS (SDS)'), 'SDS not being served is reported');
+  // no certificate: auto mTLS and the PERMISSIVE mTLS chain are left out, and said so
+  assert.equal(JSON.stringify(resources.clusters).includes('tlsMode-istio'), false);
+  const inbound = resources.listeners?.find((l) => l.name === 'virtualInbound') as { filter_chains: unknown[]; listener_filters?: unknown };
+  assert.equal(inbound.filter_chains.length, 1);
+  assert.equal(inbound.listener_filters, undefined);
+  assert.deepEqual(omissions.map((o) => o.field).filter((f) => /mTLS/.test(f)).sort(), ['PeerAuthentication PERMISSIVE (mTLS chain)', 'auto mTLS']);
   golden('canary', resources);
 });
 
-test('mTLS + authz scenario: STRICT gives one mTLS chain over SDS with the RBAC filter of the ratings policy', async () => {
-  const { resources } = await envoyView('07-mtls-authz.yaml');
+test('mTLS + authz scenario without a certificate: STRICT keeps its mTLS chain (SDS over ADS, fails closed) and reports it', async () => {
+  const { resources, omissions } = await envoyView('07-mtls-authz.yaml');
+  const inbound = resources.listeners?.find((l) => l.name === 'virtualInbound') as { filter_chains: { transport_socket?: { typed_config: Record<string, unknown> } }[] };
+  assert.equal(inbound.filter_chains.length, 1);
+  assert.match(JSON.stringify(inbound.filter_chains[0]?.transport_socket), /"name":"default","sds_config":\{"ads":\{\}/);
+  assert.ok(omissions.some((o) => o.field === 'mTLS (SDS)'));
+  golden('mtls-authz', resources);
+});
+
+test('mTLS + authz scenario with the certificate in the bootstrap: STRICT mTLS chain and auto mTLS name the static secrets, RBAC of the ratings policy', async () => {
+  const { resources, omissions } = await envoyView('07-mtls-authz.yaml', true);
   const inbound = resources.listeners?.find((l) => l.name === 'virtualInbound') as { filter_chains: { transport_socket?: { typed_config: Record<string, unknown> }; filters: { typed_config: { http_filters: { name: string }[] } }[] }[] };
   assert.equal(inbound.filter_chains.length, 1);
   const tls = JSON.stringify(inbound.filter_chains[0]?.transport_socket?.typed_config);
-  assert.match(tls, /"tls_certificate_sds_secret_configs":\[\{"name":"default"/);
-  assert.match(tls, /"validation_context_sds_secret_config":\{"name":"ROOTCA"/);
+  assert.match(tls, /"tls_certificate_sds_secret_configs":\[\{"name":"default"\}\]/);
+  assert.match(tls, /"validation_context_sds_secret_config":\{"name":"ROOTCA"\}/);
   assert.deepEqual(inbound.filter_chains[0]?.filters[0]?.typed_config.http_filters.map((f) => f.name), ['envoy.filters.http.rbac.allow', 'envoy.filters.http.router']);
-  golden('mtls-authz', resources);
+  const ratings = JSON.stringify(resources.clusters?.find((c) => c.name === 'outbound|9080||ratings.shop.svc.cluster.local'));
+  assert.match(ratings, /tlsMode-istio/);
+  assert.doesNotMatch(JSON.stringify(resources), /sds_config/);
+  assert.deepEqual(omissions.filter((o) => /mTLS/.test(o.field)), []);
+  golden('mtls-authz-certs', resources);
 });

@@ -16,6 +16,8 @@ import { envoyCluster, outboundListener, outboundRoutes } from './outbound.ts';
 import { SDS_IDENTITY_SECRET, SDS_ROOT_SECRET } from './ports.ts';
 import { checkEnvoyJson } from './proto-json.ts';
 
+const NO_CERT = 'the sidecar has no certificate (weft envoy-bootstrap --certs-dir adds one)';
+
 /** What the proxyless generators built for the view. */
 export interface ProxylessResources {
   clusters: readonly GeneratedResource[];
@@ -37,10 +39,13 @@ function checked(typeUrl: string, list: readonly GeneratedResource[]): Generated
 export function generateEnvoyResources(ctx: GeneratorContext, proxyless: ProxylessResources): EnvoyResourceList {
   const workload = ctx.caps.envoy;
   const namespace = workload?.namespace ?? ctx.index.namespace ?? 'default';
-  let isSds = false;
+  const hasSecrets = workload?.hasStaticSecrets ?? false;
+  let needsServedSds = false;
+  let hasDroppedAutoMtls = false;
   const clusters = proxyless.clusters.map((c) => {
-    const out = envoyCluster(c);
-    isSds ||= out.isSds;
+    const out = envoyCluster(c, hasSecrets);
+    needsServedSds ||= out.needsServedSds;
+    hasDroppedAutoMtls ||= out.hasDroppedAutoMtls;
     return out.resource;
   });
   const assignments = [...proxyless.assignments];
@@ -53,10 +58,16 @@ export function generateEnvoyResources(ctx: GeneratorContext, proxyless: Proxyle
     routes.push(inbound.route);
     clusters.push(inbound.cluster);
     assignments.push(inbound.assignment);
-    isSds ||= inbound.isSds;
+    needsServedSds ||= inbound.needsServedSds;
+    if (inbound.hasDroppedTlsChain) {
+      ctx.omit({ type: 'listener', resource: inbound.listener.name, field: 'PeerAuthentication PERMISSIVE (mTLS chain)', reason: `${NO_CERT}: the inbound port takes plaintext only` });
+    }
   }
-  if (isSds) {
-    ctx.omit({ type: 'cluster', resource: '*', field: 'mTLS (SDS)', reason: `the TLS contexts name SDS secrets ${SDS_IDENTITY_SECRET} and ${SDS_ROOT_SECRET} over ADS, which the control plane does not serve yet: Envoy cannot complete mTLS handshakes` });
+  if (hasDroppedAutoMtls) {
+    ctx.omit({ type: 'cluster', resource: '*', field: 'auto mTLS', reason: `${NO_CERT}: mesh workloads are reached in plaintext` });
+  }
+  if (needsServedSds) {
+    ctx.omit({ type: 'cluster', resource: '*', field: 'mTLS (SDS)', reason: `${NO_CERT}, and the control plane does not serve SDS: TLS that ISTIO_MUTUAL or STRICT requires names secrets ${SDS_IDENTITY_SECRET}/${SDS_ROOT_SECRET} over ADS and its handshakes fail` });
   }
   return [
     [TypeUrl.cluster, checked(TypeUrl.cluster, clusters)],

@@ -4,7 +4,8 @@
  * port). Its filter chains are the ones the inbound-listener generator builds for proxyless
  * servers — PeerAuthentication mode (STRICT: mTLS chain; PERMISSIVE: mTLS chain matched by the
  * TLS inspector plus plaintext; DISABLE: plaintext), AuthorizationPolicy RBAC filters, inbound
- * local rate limit — with two changes Envoy needs: TLS from SDS (sds-tls.ts), and RDS
+ * local rate limit — with two changes Envoy needs: TLS from the sidecar's secrets (sds-tls.ts;
+ * without a certificate a PERMISSIVE port is plaintext only, a STRICT one fails closed), and RDS
  * `virtualInbound` routing everything to cluster `inbound|PORT||` instead of gRPC's
  * `non_forwarding_action`. That cluster (EDS, so the snapshot's consistency rules hold) has one
  * endpoint, the app on 127.0.0.1:PORT.
@@ -14,16 +15,19 @@ import { buildInboundListener } from '../generators/inbound-listener.ts';
 import type { GeneratedResource, GeneratorContext } from '../generators/types.ts';
 import { ENVOY_INBOUND_PORT, INBOUND_LISTENER, inboundClusterName } from './ports.ts';
 import { TLS_INSPECTOR_TYPE_URL } from './proto-json.ts';
-import { downstreamSdsSocket, unpackPlain } from './sds-tls.ts';
+import { downstreamSdsSocket, unpackPlain, type SecretSource } from './sds-tls.ts';
 import type { EnvoyWorkload } from './workload.ts';
 
-/** The inbound listener, route configuration, cluster and assignment; `isSds` when a chain takes mTLS. */
+/** The inbound listener, route configuration, cluster and assignment, and what the missing certificate changed. */
 export interface EnvoyInbound {
   listener: GeneratedResource;
   route: GeneratedResource;
   cluster: GeneratedResource;
   assignment: GeneratedResource;
-  isSds: boolean;
+  /** STRICT without a certificate: the mTLS chain names SDS over ADS and fails closed. */
+  needsServedSds: boolean;
+  /** PERMISSIVE without a certificate: the mTLS chain was left out (plaintext only). */
+  hasDroppedTlsChain: boolean;
 }
 
 /** Builds the inbound resources of `workload` (which has an app port). */
@@ -31,8 +35,15 @@ export function envoyInbound(ctx: GeneratorContext, workload: EnvoyWorkload & { 
   const cluster = inboundClusterName(workload.appPort);
   // policies see the app's port (portLevelMtls keys on it), as istiod's inbound chains do
   const proxyless = buildInboundListener({ model: ctx.index.model, workload, name: INBOUND_LISTENER, address: '0.0.0.0', port: workload.appPort, caps: ctx.caps, omit: ctx.omit });
-  let isSds = false;
-  const chains = (proxyless.message.filter_chains as Record<string, unknown>[]).map((chain) => {
+  const source: SecretSource = workload.hasStaticSecrets ? 'static' : 'ads';
+  let needsServedSds = false;
+  let hasDroppedTlsChain = false;
+  let proxylessChains = proxyless.message.filter_chains as Record<string, unknown>[];
+  if (!workload.hasStaticSecrets && proxyless.mode === 'PERMISSIVE') {
+    proxylessChains = proxylessChains.filter((c) => !c.transport_socket);
+    hasDroppedTlsChain = true;
+  }
+  const chains = proxylessChains.map((chain) => {
     const filters = (chain.filters as { name: string; typed_config: AnyMessage }[]).map((f) => {
       const { route_config: _, ...hcm } = unpackPlain(f.typed_config);
       return {
@@ -47,8 +58,8 @@ export function envoyInbound(ctx: GeneratorContext, workload: EnvoyWorkload & { 
     });
     const out: Record<string, unknown> = { ...chain, filters };
     if (chain.transport_socket) {
-      out.transport_socket = downstreamSdsSocket();
-      isSds = true;
+      out.transport_socket = downstreamSdsSocket(source);
+      needsServedSds ||= !workload.hasStaticSecrets;
     }
     return out;
   });
@@ -77,6 +88,7 @@ export function envoyInbound(ctx: GeneratorContext, workload: EnvoyWorkload & { 
       name: cluster,
       message: { cluster_name: cluster, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: workload.appPort } } } }] }] },
     },
-    isSds,
+    needsServedSds,
+    hasDroppedTlsChain,
   };
 }

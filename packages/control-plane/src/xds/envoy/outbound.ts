@@ -18,27 +18,49 @@ import { listenerFilters } from '../generators/listener.ts';
 import type { GeneratedResource, GeneratorContext } from '../generators/types.ts';
 import { splitHostPort } from '../names.ts';
 import { ENVOY_OUTBOUND_PORT, OUTBOUND_LISTENER } from './ports.ts';
-import { socketForEnvoy } from './sds-tls.ts';
+import { socketForEnvoy, type SecretSource } from './sds-tls.ts';
 
 const FAULT_FILTER = 'envoy.filters.http.fault';
 
-/** A cluster as Envoy takes it, and whether it names SDS secrets. */
-export function envoyCluster(cluster: GeneratedResource): { resource: GeneratedResource; isSds: boolean } {
+/** A cluster as Envoy takes it (see {@link envoyCluster}). */
+export interface EnvoyCluster {
+  resource: GeneratedResource;
+  /** It names SDS secrets over ADS (the sidecar has no certificate; the handshake cannot complete). */
+  needsServedSds: boolean;
+  /** Auto mTLS was dropped (no certificate): plaintext to mesh workloads. */
+  hasDroppedAutoMtls: boolean;
+}
+
+/**
+ * A cluster as Envoy takes it: TLS with the sidecar's secrets (static ones from its bootstrap
+ * when it has them), no `lrs_server`. Without a certificate, auto mTLS (the `tlsMode: istio`
+ * socket match) is left out, so mesh workloads are reached in plaintext as by an SDK workload
+ * without mTLS; an explicit ISTIO_MUTUAL keeps its TLS and fails closed.
+ */
+export function envoyCluster(cluster: GeneratedResource, hasSecrets: boolean): EnvoyCluster {
+  const source: SecretSource = hasSecrets ? 'static' : 'ads';
   const { lrs_server: _, ...message } = cluster.message;
-  let isSds = false;
+  let needsServedSds = false;
+  let hasDroppedAutoMtls = false;
   if (message.transport_socket) {
-    const s = socketForEnvoy(message.transport_socket as Record<string, unknown>);
+    const s = socketForEnvoy(message.transport_socket as Record<string, unknown>, source);
     message.transport_socket = s.socket;
-    isSds ||= s.isSds;
+    needsServedSds ||= s.isSds && !hasSecrets;
   }
   if (Array.isArray(message.transport_socket_matches)) {
-    message.transport_socket_matches = (message.transport_socket_matches as Record<string, unknown>[]).map((m) => {
-      const s = socketForEnvoy(m.transport_socket as Record<string, unknown>);
-      isSds ||= s.isSds;
-      return { ...m, transport_socket: s.socket };
-    });
+    const matches: Record<string, unknown>[] = [];
+    for (const m of message.transport_socket_matches as Record<string, unknown>[]) {
+      const s = socketForEnvoy(m.transport_socket as Record<string, unknown>, source);
+      if (s.isSds && !hasSecrets) {
+        hasDroppedAutoMtls = true;
+        continue;
+      }
+      matches.push({ ...m, transport_socket: s.socket });
+    }
+    if (hasDroppedAutoMtls) delete message.transport_socket_matches; // what remains is the plaintext default
+    else message.transport_socket_matches = matches;
   }
-  return { resource: { name: cluster.name, message }, isSds };
+  return { resource: { name: cluster.name, message }, needsServedSds, hasDroppedAutoMtls };
 }
 
 function isShortName(domain: string, hostname: string): boolean {

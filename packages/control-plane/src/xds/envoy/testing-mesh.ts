@@ -14,14 +14,20 @@ import { makeEnvoyBootstrap } from './bootstrap.ts';
 /** Where the shared scenarios live. */
 export const SCENARIOS_DIR = '/work/shared/scenarios';
 
-/** The ratings sidecar's bootstrap (fixed workload name, so golden files are stable). */
-export function ratingsBootstrap(xdsAddress = 'control-plane:15010'): Record<string, unknown> {
-  return makeEnvoyBootstrap({ service: 'ratings', namespace: 'shop', appPort: 9080, xdsAddress, ip: '10.0.0.20', labels: 'version=v1', workloadName: 'ratings-v1' });
+/**
+ * The ratings sidecar's bootstrap (fixed workload name, so golden files are stable); with
+ * `hasCerts`, its certificate files are static secrets.
+ */
+export function ratingsBootstrap(hasCerts = false): Record<string, unknown> {
+  return makeEnvoyBootstrap({
+    service: 'ratings', namespace: 'shop', appPort: 9080, xdsAddress: 'control-plane:15010', ip: '10.0.0.20', labels: 'version=v1', workloadName: 'ratings-v1',
+    ...(hasCerts ? { secretFiles: { certificateChain: '/etc/certs/cert-chain.pem', privateKey: '/etc/certs/key.pem', trustedCa: '/etc/certs/root-cert.pem' } } : {}),
+  });
 }
 
 /** The bootstrap's node as Envoy sends it (Envoy fills in `user_agent_name`). */
-export function ratingsNode(): { id: string; user_agent_name: string; metadata: Record<string, unknown> } {
-  const node = ratingsBootstrap().node as { id: string; metadata: Record<string, unknown> };
+export function ratingsNode(hasCerts = false): { id: string; user_agent_name: string; metadata: Record<string, unknown> } {
+  const node = ratingsBootstrap(hasCerts).node as { id: string; metadata: Record<string, unknown> };
   return { ...node, user_agent_name: 'envoy' };
 }
 
