@@ -232,7 +232,8 @@ export abstract class ClientConnection {
         ackCount: 0, nackCount: 0, hasResponded: false, isDirty: false, shareKey: undefined,
       };
       this.types.set(typeUrl, st);
-      this.pushOrder[PUSH_ORDER.indexOf(typeUrl)] = st;
+      const order = PUSH_ORDER.indexOf(typeUrl);
+      if (order >= 0) this.pushOrder[order] = st;
     }
     return st;
   }
