@@ -9,10 +9,21 @@
  * without application code; an active OpenTelemetry span (an app's own) takes precedence.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { context, INVALID_TRACEID, isSpanContextValid, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
+import { context, INVALID_SPAN_CONTEXT, INVALID_TRACEID, isSpanContextValid, ProxyTracerProvider, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 import type { Attributes, Context, Span, SpanContext, Tracer } from '@opentelemetry/api';
 import { formatTraceparent, newSpanId, newTraceId } from './trace-context.ts';
 import type { WireTraceContext } from './trace-context.ts';
+
+/** The API's no-op provider: what the global provider delegates to until an SDK registers one. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+/** The span of every client span made without an SDK (it records nothing; ids are made here). */
+const NON_RECORDING_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/** True once an SDK registered a tracer provider (checked per span: one may register later). */
+function isSdkInstalled(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_PROVIDER;
+}
 
 /** What an inbound request leaves for the outbound requests made while handling it. */
 export interface InboundTraceState {
@@ -72,9 +83,10 @@ export class MeshTracer {
 
   /**
    * Starts a CLIENT span for an outbound request, child of the active OpenTelemetry span, else
-   * of the inbound request being handled, else a new trace.
+   * of the inbound request being handled, else a new trace. `attributes` may be a function:
+   * it is called only when an SDK is installed (without one nothing would record them).
    */
-  startClientSpan(name: string, attributes: Attributes): MeshSpan {
+  startClientSpan(name: string, attributes: Attributes | (() => Attributes)): MeshSpan {
     const active = context.active();
     let parent = trace.getSpanContext(active);
     let ctx: Context = active;
@@ -85,7 +97,8 @@ export class MeshTracer {
       baggage = inbound?.baggage;
       if (parent !== undefined) ctx = trace.setSpanContext(active, parent);
     }
-    const span = this.#api.startSpan(name, { kind: SpanKind.CLIENT, attributes }, ctx);
+    if (!isSdkInstalled()) return this.#wrap(NON_RECORDING_SPAN, parent, baggage);
+    const span = this.#api.startSpan(name, { kind: SpanKind.CLIENT, attributes: typeof attributes === 'function' ? attributes() : attributes }, ctx);
     return this.#wrap(span, parent, baggage);
   }
 

@@ -70,12 +70,12 @@ export function createTelemetryInterceptor(options: TelemetryInterceptorOptions)
     if (recordOf(opts) !== undefined) return dispatch(opts, handler);
     const origin = parseOrigin(opts.origin);
     const method = opts.method ?? 'GET';
-    const span = tracer.startClientSpan(method, {
+    const span = tracer.startClientSpan(method, () => ({
       'http.request.method': method,
       'server.address': origin?.hostname ?? '',
       'server.port': origin?.port ?? 0,
       'url.full': `${origin === null ? String(opts.origin ?? '') : `${origin.scheme}//${origin.authority}`}${opts.path}`,
-    });
+    }));
     const record: OutboundRecord = { span, ctx: undefined, endpoint: undefined, upstreamStartMs: 0, upstreamServiceMs: undefined, isHttp2: false };
     const next = { ...opts, [TELEMETRY_RECORD]: record };
     return dispatch(next, new TelemetryHandler(handler, telemetry, record, opts, origin?.authority));
