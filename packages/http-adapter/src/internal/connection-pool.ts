@@ -65,7 +65,10 @@ export class ConnectionPool {
     return this.#waiting.length;
   }
 
-  /** Sends the request on a free connection, or queues it; see the module comment. */
+  /**
+   * Sends the request on a free connection, or queues it; see the module comment. Returns false
+   * only when the pool is closed or destroyed (the handler has been given the error).
+   */
   dispatch(opts: Dispatcher.DispatchOptions, handler: Handler): boolean {
     if (this.#isClosed || this.#isDestroyed) {
       handler.onError?.(this.#isDestroyed ? new errors.ClientDestroyedError() : new errors.ClientClosedError());
@@ -73,8 +76,9 @@ export class ConnectionPool {
     }
     const connection = this.#idle.pop() ?? (this.#connections.size < this.#maxConnections ? this.#open() : undefined);
     if (connection === undefined) {
+      // Accepted: the pool sends it itself when a connection frees (callers need no 'drain').
       this.#waiting.push({ opts, handler });
-      return false;
+      return true;
     }
     this.#send(connection, opts, handler);
     return true;
