@@ -113,3 +113,46 @@ export async function mintWorkloadCerts(o: MintWorkloadCertsOptions): Promise<st
   }
   return spiffeId;
 }
+
+/** The certificate options `weft bootstrap` and `weft envoy-bootstrap` share (for `parseCommandArgs`). */
+export const CERT_OPTIONS = {
+  'certs-dir': { type: 'string' },
+  'ca-dir': { type: 'string' },
+  admin: { type: 'string' },
+  'trust-domain': { type: 'string', default: 'cluster.local' },
+} as const;
+
+/** The parsed values of {@link CERT_OPTIONS}. */
+export interface CertOptionValues {
+  readonly 'certs-dir'?: string;
+  readonly 'ca-dir'?: string;
+  readonly admin?: string;
+  readonly 'trust-domain'?: string;
+}
+
+/**
+ * The certificate directory asked for (absolute), after checking the options: minting
+ * (`--ca-dir`/`--admin`) needs `--certs-dir` to write to (`WEFT_ERR_USAGE` naming `command`).
+ */
+export function certsDirOf(command: string, values: CertOptionValues): string | undefined {
+  const certsDir = values['certs-dir'];
+  if (!certsDir && (values['ca-dir'] !== undefined || values.admin !== undefined)) {
+    throw new MeshError('WEFT_ERR_USAGE', `weft ${command}: --ca-dir and --admin mint certificates and need --certs-dir DIR to write them to`);
+  }
+  return certsDir === undefined ? undefined : resolve(certsDir);
+}
+
+/** Mints the workload certificate into `certsDir` when `--ca-dir` or `--admin` asked for it, and says so on stderr. */
+export async function mintIfAsked(command: string, values: CertOptionValues, o: { certsDir: string | undefined; namespace: string; serviceAccount: string; xdsAddress: string }): Promise<void> {
+  if (o.certsDir === undefined || (values['ca-dir'] === undefined && values.admin === undefined)) return;
+  const spiffeId = await mintWorkloadCerts({
+    certsDir: o.certsDir,
+    namespace: o.namespace,
+    serviceAccount: o.serviceAccount,
+    trustDomain: values['trust-domain'] ?? 'cluster.local',
+    xdsAddress: o.xdsAddress,
+    ...(values['ca-dir'] !== undefined ? { caDir: values['ca-dir'] } : {}),
+    ...(values.admin !== undefined ? { admin: values.admin } : {}),
+  });
+  process.stderr.write(`weft ${command}: wrote a certificate for ${spiffeId} to ${o.certsDir}\n`);
+}

@@ -16,7 +16,7 @@ import { isIP } from 'node:net';
 import { MeshError } from '@weft/xds-client';
 import { INBOUND_LISTENER_TEMPLATE } from '../../xds/names.ts';
 import { parsePorts } from '../../xds/self-registration.ts';
-import { fileWatcherProviders, mintWorkloadCerts } from './bootstrap-certs.ts';
+import { CERT_OPTIONS, certsDirOf, fileWatcherProviders, mintIfAsked } from './bootstrap-certs.ts';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../parse-args.ts';
 
@@ -109,10 +109,7 @@ export const bootstrapCommand: Command = {
         'service-account': { type: 'string' },
         'workload-name': { type: 'string' },
         'domain-suffix': { type: 'string' },
-        'certs-dir': { type: 'string' },
-        'ca-dir': { type: 'string' },
-        admin: { type: 'string' },
-        'trust-domain': { type: 'string', default: 'cluster.local' },
+        ...CERT_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -120,10 +117,7 @@ export const bootstrapCommand: Command = {
       process.stdout.write(help);
       return 0;
     }
-    const certsDir = values['certs-dir'] as string | undefined;
-    if (!certsDir && (values['ca-dir'] !== undefined || values.admin !== undefined)) {
-      throw new MeshError('WEFT_ERR_USAGE', 'weft bootstrap: --ca-dir and --admin mint certificates and need --certs-dir DIR to write them to');
-    }
+    const certsDir = certsDirOf('bootstrap', values);
     const bootstrap = makeBootstrap({
       xdsAddress: values['xds-address'] as string,
       namespace: values.namespace as string,
@@ -136,19 +130,8 @@ export const bootstrapCommand: Command = {
       ...(values['domain-suffix'] ? { domainSuffix: values['domain-suffix'] } : {}),
       ...(certsDir ? { certsDir } : {}),
     });
-    if (certsDir && (values['ca-dir'] !== undefined || values.admin !== undefined)) {
-      const metadata = (bootstrap.node as { metadata: Record<string, unknown> }).metadata;
-      const spiffeId = await mintWorkloadCerts({
-        certsDir,
-        namespace: values.namespace as string,
-        serviceAccount: typeof metadata.SERVICE_ACCOUNT === 'string' ? metadata.SERVICE_ACCOUNT : 'default',
-        trustDomain: values['trust-domain'] as string,
-        xdsAddress: values['xds-address'] as string,
-        ...(values['ca-dir'] !== undefined ? { caDir: values['ca-dir'] as string } : {}),
-        ...(values.admin !== undefined ? { admin: values.admin as string } : {}),
-      });
-      process.stderr.write(`weft bootstrap: wrote a certificate for ${spiffeId} to ${certsDir}\n`);
-    }
+    const metadata = (bootstrap.node as { metadata: Record<string, unknown> }).metadata;
+    await mintIfAsked('bootstrap', values, { certsDir, namespace: values.namespace as string, serviceAccount: typeof metadata.SERVICE_ACCOUNT === 'string' ? metadata.SERVICE_ACCOUNT : 'default', xdsAddress: values['xds-address'] as string });
     process.stdout.write(`${JSON.stringify(bootstrap, null, 2)}\n`);
     return 0;
   },

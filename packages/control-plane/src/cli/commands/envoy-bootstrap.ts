@@ -9,12 +9,12 @@
  * (bootstrap-certs.ts).
  */
 import { networkInterfaces } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { MeshError } from '@weft/xds-client';
 import { makeEnvoyBootstrap } from '../../xds/envoy/bootstrap.ts';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../parse-args.ts';
-import { CERT_FILES, mintWorkloadCerts } from './bootstrap-certs.ts';
+import { CERT_FILES, CERT_OPTIONS, certsDirOf, mintIfAsked } from './bootstrap-certs.ts';
 
 const help = `Usage: weft envoy-bootstrap --service S --port APP_PORT [--namespace N] [--xds-address HOST:PORT]
                             [--labels k=v,…] [--service-account SA] [--ip A|auto] [--workload-name W]
@@ -68,10 +68,7 @@ export const envoyBootstrapCommand: Command = {
         'workload-name': { type: 'string' },
         'node-id': { type: 'string' },
         'domain-suffix': { type: 'string' },
-        'certs-dir': { type: 'string' },
-        'ca-dir': { type: 'string' },
-        admin: { type: 'string' },
-        'trust-domain': { type: 'string', default: 'cluster.local' },
+        ...CERT_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -82,11 +79,7 @@ export const envoyBootstrapCommand: Command = {
     if (values.service === undefined) throw new MeshError('WEFT_ERR_USAGE', 'weft envoy-bootstrap: --service is required');
     if (values.port === undefined || !/^\d{1,5}$/.test(values.port as string)) throw new MeshError('WEFT_ERR_USAGE', `weft envoy-bootstrap: --port must be the app's port number, got "${values.port ?? ''}"`);
     const ip = values.ip === 'auto' ? autoIp() : (values.ip as string);
-    const certsDir = values['certs-dir'] as string | undefined;
-    if (!certsDir && (values['ca-dir'] !== undefined || values.admin !== undefined)) {
-      throw new MeshError('WEFT_ERR_USAGE', 'weft envoy-bootstrap: --ca-dir and --admin mint certificates and need --certs-dir DIR to write them to');
-    }
-    const dir = certsDir === undefined ? undefined : resolve(certsDir);
+    const dir = certsDirOf('envoy-bootstrap', values);
     const bootstrap = makeEnvoyBootstrap({
       service: values.service as string,
       namespace: values.namespace as string,
@@ -100,19 +93,8 @@ export const envoyBootstrapCommand: Command = {
       ...(values['domain-suffix'] ? { domainSuffix: values['domain-suffix'] as string } : {}),
       ...(dir ? { secretFiles: { certificateChain: join(dir, CERT_FILES.certificate), privateKey: join(dir, CERT_FILES.privateKey), trustedCa: join(dir, CERT_FILES.roots) } } : {}),
     });
-    if (dir && (values['ca-dir'] !== undefined || values.admin !== undefined)) {
-      const metadata = (bootstrap.node as { metadata: Record<string, unknown> }).metadata;
-      const spiffeId = await mintWorkloadCerts({
-        certsDir: dir,
-        namespace: values.namespace as string,
-        serviceAccount: String(metadata.SERVICE_ACCOUNT),
-        trustDomain: values['trust-domain'] as string,
-        xdsAddress: values['xds-address'] as string,
-        ...(values['ca-dir'] !== undefined ? { caDir: values['ca-dir'] as string } : {}),
-        ...(values.admin !== undefined ? { admin: values.admin as string } : {}),
-      });
-      process.stderr.write(`weft envoy-bootstrap: wrote a certificate for ${spiffeId} to ${dir}\n`);
-    }
+    const metadata = (bootstrap.node as { metadata: Record<string, unknown> }).metadata;
+    await mintIfAsked('envoy-bootstrap', values, { certsDir: dir, namespace: values.namespace as string, serviceAccount: String(metadata.SERVICE_ACCOUNT), xdsAddress: values['xds-address'] as string });
     process.stdout.write(`${JSON.stringify(bootstrap, null, 2)}\n`);
     return 0;
   },
