@@ -6,9 +6,9 @@
  * left by the inner stages in an {@link OutboundRecord} that travels on the dispatch options
  * under a symbol key (object spreads of the options keep it).
  *
- * Per-request cost: one span start (a no-op object without an SDK), a pooled id, a
- * small record, and at the end one cached metric series lookup. Nothing is parsed unless the
- * access log is on or the endpoint's identity is unknown.
+ * Per-request cost: one span start (a no-op object without an SDK), a pooled id, the
+ * handler (which is the record too), and at the end one cached metric series lookup. Nothing
+ * is parsed unless the access log is on or the endpoint's identity is unknown.
  */
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -68,17 +68,22 @@ export function createTelemetryInterceptor(options: TelemetryInterceptorOptions)
   const tracer = telemetry.tracer;
   return (dispatch) => (opts, handler) => {
     if (recordOf(opts) !== undefined) return dispatch(opts, handler);
-    const origin = parseOrigin(opts.origin);
-    const method = opts.method ?? 'GET';
-    const span = tracer.startClientSpan(method, () => ({
-      'http.request.method': method,
-      'server.address': origin?.hostname ?? '',
-      'server.port': origin?.port ?? 0,
-      'url.full': `${origin === null ? String(opts.origin ?? '') : `${origin.scheme}//${origin.authority}`}${opts.path}`,
-    }));
-    const record: OutboundRecord = { span, ctx: undefined, endpoint: undefined, upstreamStartMs: 0, upstreamServiceMs: undefined, isHttp2: false };
+    const span = tracer.startClientSpan(opts.method ?? 'GET', clientSpanAttributes, opts);
+    // The handler is the request's record too (one object less per request).
+    const record = new TelemetryHandler(handler, telemetry, span, opts, parseOrigin(opts.origin)?.authority);
     const next = { ...opts, [TELEMETRY_RECORD]: record };
-    return dispatch(next, new TelemetryHandler(handler, telemetry, record, opts, origin?.authority));
+    return dispatch(next, record);
+  };
+}
+
+/** The client span's start attributes (built only when an OpenTelemetry SDK records them). */
+function clientSpanAttributes(opts: Dispatcher.DispatchOptions): Record<string, string | number> {
+  const origin = parseOrigin(opts.origin);
+  return {
+    'http.request.method': opts.method ?? 'GET',
+    'server.address': origin?.hostname ?? '',
+    'server.port': origin?.port ?? 0,
+    'url.full': `${origin === null ? String(opts.origin ?? '') : `${origin.scheme}//${origin.authority}`}${opts.path}`,
   };
 }
 
@@ -95,9 +100,15 @@ export function createContextCaptureInterceptor(): Dispatcher.DispatcherComposeI
   };
 }
 
-class TelemetryHandler extends ForwardingHandler {
+/** Observes one request's response for telemetry; it is also the request's {@link OutboundRecord}. */
+class TelemetryHandler extends ForwardingHandler implements OutboundRecord {
+  readonly span: MeshSpan;
+  ctx: MeshRequestContext | undefined = undefined;
+  endpoint: EndpointView | undefined = undefined;
+  upstreamStartMs = 0;
+  upstreamServiceMs: number | undefined = undefined;
+  isHttp2 = false;
   readonly #telemetry: MeshTelemetry;
-  readonly #record: OutboundRecord;
   readonly #opts: Dispatcher.DispatchOptions;
   readonly #authority: string | undefined;
   readonly #startMs = performance.now();
@@ -107,10 +118,10 @@ class TelemetryHandler extends ForwardingHandler {
   #peer: PeerIdentity | undefined;
   #isDone = false;
 
-  constructor(inner: Dispatcher.DispatchHandler, telemetry: MeshTelemetry, record: OutboundRecord, opts: Dispatcher.DispatchOptions, authority: string | undefined) {
+  constructor(inner: Dispatcher.DispatchHandler, telemetry: MeshTelemetry, span: MeshSpan, opts: Dispatcher.DispatchOptions, authority: string | undefined) {
     super(inner);
+    this.span = span;
     this.#telemetry = telemetry;
-    this.#record = record;
     this.#opts = opts;
     this.#authority = authority;
   }
@@ -122,7 +133,7 @@ class TelemetryHandler extends ForwardingHandler {
         const f = headers[RESPONSE_FLAGS_HEADER];
         if (typeof f === 'string' && f !== '') this.#flags = f;
       }
-      if (this.#record.endpoint === undefined || !hasIstioMetadata(this.#record.endpoint)) {
+      if (this.endpoint === undefined || !hasIstioMetadata(this.endpoint)) {
         const v = (headers as unknown) instanceof LazyHeaders ? rawHeader(headers as unknown as LazyHeaders, PEER_METADATA_HEADER) : headers[PEER_METADATA_HEADER];
         if (typeof v === 'string') this.#peer = decodePeerMetadataHeader(v);
       }
@@ -149,7 +160,7 @@ class TelemetryHandler extends ForwardingHandler {
     if (this.#isDone) return;
     this.#isDone = true;
     const t = this.#telemetry;
-    const r = this.#record;
+    const r: OutboundRecord = this;
     const durationMs = performance.now() - this.#startMs;
     let status = this.#status;
     let flags = this.#flags;
