@@ -1,7 +1,7 @@
 /**
  * Trace context on the wire: W3C `traceparent` (written and read), B3 single (`b3`) and multi
  * (`x-b3-traceid`, `x-b3-spanid`, `x-b3-sampled`, `x-b3-flags`) headers (read), and id
- * generation from a pooled random buffer (one `randomFillSync` per 256 spans), so every meshed
+ * generation from a pooled random buffer (one `randomFillSync` per 2,048 spans), so every meshed
  * request can carry a `traceparent` even when no OpenTelemetry SDK is installed — as Envoy does.
  */
 import { randomFillSync } from 'node:crypto';
@@ -22,7 +22,10 @@ const HEX16 = /^[0-9a-f]{16}$/;
 const ZERO32 = '0'.repeat(32);
 const ZERO16 = '0'.repeat(16);
 
-const POOL = Buffer.allocUnsafe(24 * 256);
+// 2,048 spans per refill: in a busy process each `randomFillSync` + hex conversion costs far more
+// than in isolation (≈ 0.44 µs per request of profile self time at 256 spans per refill, ≈ 0.17 µs
+// at 2,048, measured end to end); the pool is 48 KiB plus its 96 Ki-character hex string.
+const POOL = Buffer.allocUnsafe(24 * 2048);
 // The pool as hex, converted once per refill: an id is then a substring (no native call per id).
 let hexPool = '';
 let hexOffset = 0;
