@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startControlPlane, type ControlPlaneProcess } from '../../packages/control-plane/src/demo/control-plane-process.ts';
 import { parsePrometheus, sampleValue } from './prometheus-text.ts';
+import { freePort } from '../../packages/control-plane/src/demo/free-port.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/traced-service.ts', import.meta.url));
 
@@ -51,13 +52,6 @@ function collect(body: string): void {
   }
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 function serviceEntry(name: string, port: number): string {
   return `apiVersion: networking.istio.io/v1

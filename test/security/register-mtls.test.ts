@@ -8,7 +8,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +18,7 @@ import { startControlPlane, type ControlPlaneProcess } from '../../packages/cont
 import { createCertificateAuthority } from '../../packages/control-plane/src/ca/certificate-authority.ts';
 import { createTlsConnector } from '../../packages/http-adapter/src/internal/tls-connector.ts';
 import { mtlsCluster } from './fixtures.ts';
+import { freePort } from '../../packages/control-plane/src/demo/free-port.ts';
 
 let dir: string;
 let cp: ControlPlaneProcess;
@@ -26,14 +26,6 @@ let app: ChildProcess;
 let port: number;
 let caller: WorkloadIdentity;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'weft-reg-mtls-'));

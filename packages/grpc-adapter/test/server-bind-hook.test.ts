@@ -5,22 +5,15 @@
  * grpc.health.v1, and shutting the server down closes the socket Weft bound.
  */
 import assert from 'node:assert/strict';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { hookServerBinds, parseBindAddress } from '../src/internal/server-bind-hook.ts';
 import { healthServiceDefinition } from '../src/internal/health-service.ts';
 import { createEchoClient, echoServiceDefinition, unary } from './support/echo-service.ts';
 import type { Echo } from './support/echo-service.ts';
+import { freePort } from '../../control-plane/src/demo/free-port.ts';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function echoServer(): grpc.Server {
   const server = new grpc.Server();

@@ -6,22 +6,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startControlPlane, type ControlPlaneProcess } from '../../control-plane/src/demo/control-plane-process.ts';
 import { serviceEntryYaml } from '../../../test/support/istio-yaml.ts';
 import { startUpstream } from './support.ts';
+import { freePort } from '../../control-plane/src/demo/free-port.ts';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 test('one fetch to a meshed host whose config arrives late: the process waits, prints the response and exits 0', async () => {
   const up = await startUpstream('reviews');

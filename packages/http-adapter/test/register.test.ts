@@ -1,18 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startUpstream } from './support.ts';
+import { freePort } from '../../control-plane/src/demo/free-port.ts';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 test('--import register: global fetch goes through the mesh dispatcher, the WEFT_PORT server is wrapped, the process exits by itself', async () => {
   const up = await startUpstream('upstream');

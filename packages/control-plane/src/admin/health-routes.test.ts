@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { TypeUrl, type DiscoveryRequest, type DiscoveryResponse } from '@weft/xds-client';
 import { createEndpointHealthMonitor } from '../health/endpoint-health.ts';
 import type { WorkloadReadiness } from '../xds/self-registration.ts';
@@ -10,14 +9,8 @@ import { fakeSource, makeModel } from '../xds/testing/model-fixture.ts';
 import { rawAdsClient, testNode } from '../xds/testing/raw-ads-client.ts';
 import { createAdminServer } from './admin-server.ts';
 import { mountHealthRoutes, type HealthDocument } from './health-routes.ts';
+import { freePort } from '../demo/free-port.ts';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 test('/debug/health shows each self-registered workload’s readiness: not ready with the probe error, then ready', async () => {
   const source = fakeSource(makeModel({ services: [] }));

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { bootstrapFromWeftEnv, type XdsNode } from '@weft/xds-client';
 import { createSelfRegistrar, workloadFromNode, type RegistryLike, type SelfRegisteredWorkload } from './self-registration.ts';
 import { parseReadinessAction, readinessProbeOf } from '../health/readiness-probe.ts';
+import { freePort } from '../demo/free-port.ts';
 
 /** A registry that records what the registrar did, in order. */
 function recordingRegistry() {
@@ -47,13 +47,6 @@ function workloadOn(port: number, metadata: Record<string, string> = {}): SelfRe
   return w;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function listenOn(port: number): Promise<Server> {
   const s = createServer((socket) => socket.destroy());
