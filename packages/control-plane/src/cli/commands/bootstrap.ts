@@ -92,6 +92,20 @@ xDS-enabled servers (grpc-js-xds XdsServer) get their inbound listener (mTLS, RB
 `;
 
 /** See the module comment. */
+/** The workload options `weft bootstrap` and `weft envoy-bootstrap` share (for `parseCommandArgs`). */
+export const WORKLOAD_OPTIONS = {
+  service: { type: 'string' },
+  namespace: { type: 'string', default: 'default' },
+  'xds-address': { type: 'string', default: '127.0.0.1:15010' },
+  labels: { type: 'string' },
+  ip: { type: 'string', default: '127.0.0.1' },
+  'service-account': { type: 'string' },
+  'workload-name': { type: 'string' },
+  'domain-suffix': { type: 'string' },
+  ...CERT_OPTIONS,
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export const bootstrapCommand: Command = {
   name: 'bootstrap',
   summary: 'print a gRFC A27 xDS bootstrap for a workload (for grpc-js-xds, gRPC or the Weft SDK)',
@@ -99,19 +113,7 @@ export const bootstrapCommand: Command = {
   async run(args) {
     const { values } = parseCommandArgs('bootstrap', {
       args,
-      options: {
-        service: { type: 'string' },
-        namespace: { type: 'string', default: 'default' },
-        'xds-address': { type: 'string', default: '127.0.0.1:15010' },
-        ports: { type: 'string' },
-        labels: { type: 'string' },
-        ip: { type: 'string', default: '127.0.0.1' },
-        'service-account': { type: 'string' },
-        'workload-name': { type: 'string' },
-        'domain-suffix': { type: 'string' },
-        ...CERT_OPTIONS,
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: { ...WORKLOAD_OPTIONS, ports: { type: 'string' } },
     });
     if (values.help) {
       process.stdout.write(help);

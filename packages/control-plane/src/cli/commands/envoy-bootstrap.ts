@@ -14,7 +14,8 @@ import { MeshError } from '@weft/xds-client';
 import { makeEnvoyBootstrap } from '../../xds/envoy/bootstrap.ts';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../parse-args.ts';
-import { CERT_FILES, CERT_OPTIONS, certsDirOf, mintIfAsked } from './bootstrap-certs.ts';
+import { CERT_FILES, certsDirOf, mintIfAsked } from './bootstrap-certs.ts';
+import { WORKLOAD_OPTIONS } from './bootstrap.ts';
 
 const help = `Usage: weft envoy-bootstrap --service S --port APP_PORT [--namespace N] [--xds-address HOST:PORT]
                             [--labels k=v,…] [--service-account SA] [--ip A|auto] [--workload-name W]
@@ -57,20 +58,7 @@ export const envoyBootstrapCommand: Command = {
   async run(args) {
     const { values } = parseCommandArgs('envoy-bootstrap', {
       args,
-      options: {
-        service: { type: 'string' },
-        port: { type: 'string' },
-        namespace: { type: 'string', default: 'default' },
-        'xds-address': { type: 'string', default: '127.0.0.1:15010' },
-        labels: { type: 'string' },
-        'service-account': { type: 'string' },
-        ip: { type: 'string', default: '127.0.0.1' },
-        'workload-name': { type: 'string' },
-        'node-id': { type: 'string' },
-        'domain-suffix': { type: 'string' },
-        ...CERT_OPTIONS,
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: { ...WORKLOAD_OPTIONS, port: { type: 'string' }, 'node-id': { type: 'string' } },
     });
     if (values.help) {
       process.stdout.write(help);
