@@ -7,27 +7,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import type { RetryPolicy } from '@weft/xds-client';
 import { echoServiceDefinition, unary, waitReady } from './support/echo-service.ts';
 import type { Echo } from './support/echo-service.ts';
 import { meshClient } from './support/harness.ts';
-import { match, meshConfig, route } from './support/mesh-fixture.ts';
+import { match, meshConfig, retryPolicy, route } from './support/mesh-fixture.ts';
 
 const LISTENER = 'slow.default.svc.cluster.local:50051';
 
-function retryPolicy(numRetries: number, perTryTimeoutMs: number): RetryPolicy {
-  return {
-    retryOn: ['unavailable'],
-    numRetries,
-    perTryTimeoutMs,
-    retriableStatusCodes: [],
-    retryBackOff: { baseIntervalMs: 5, maxIntervalMs: 20 },
-    retriableHeaders: [],
-    retriableRequestHeaders: [],
-    retryHostPredicates: [],
-    hostSelectionRetryMaxAttempts: 1,
-  };
-}
 
 describe('per-try timeout (Envoy per_try_timeout)', () => {
   let server: grpc.Server;
@@ -51,7 +37,7 @@ describe('per-try timeout (Envoy per_try_timeout)', () => {
   after(() => server.forceShutdown());
 
   const client = (numRetries: number, perTryTimeoutMs: number) =>
-    meshClient(meshConfig({ listenerName: LISTENER, routes: [route(match(''), 'slow', { retryPolicy: retryPolicy(numRetries, perTryTimeoutMs) })], clusters: { slow: { endpoints: [address] } } })).client;
+    meshClient(meshConfig({ listenerName: LISTENER, routes: [route(match(''), 'slow', { retryPolicy: retryPolicy(['unavailable'], numRetries, { perTryTimeoutMs }) })], clusters: { slow: { endpoints: [address] } } })).client;
 
   /** Waits until the server has logged `count` events (cancellations arrive asynchronously). */
   async function serverEvents(count: number): Promise<string[]> {

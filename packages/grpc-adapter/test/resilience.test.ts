@@ -1,27 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import type { RetryPolicy } from '@weft/xds-client';
 import { startBackend, unary, waitReady } from './support/echo-service.ts';
 import type { Backend } from './support/echo-service.ts';
 import { meshClient, runBounded } from './support/harness.ts';
-import { match, meshConfig, route } from './support/mesh-fixture.ts';
+import { match, meshConfig, retryPolicy, route } from './support/mesh-fixture.ts';
 
 const LISTENER = 'echo.default.svc.cluster.local:50051';
 
-function retryPolicy(retryOn: string[], numRetries: number, extra: Partial<RetryPolicy> = {}): RetryPolicy {
-  return {
-    retryOn,
-    numRetries,
-    retriableStatusCodes: [],
-    retryBackOff: { baseIntervalMs: 5, maxIntervalMs: 20 },
-    retriableHeaders: [],
-    retriableRequestHeaders: [],
-    retryHostPredicates: [],
-    hostSelectionRetryMaxAttempts: 1,
-    ...extra,
-  };
-}
 
 function outcome(p: Promise<unknown>): Promise<number> {
   return p.then(

@@ -2,7 +2,7 @@
  * Builders of decoded xDS configs (the `@weft/xds-client` types, defaults applied) for the
  * adapter's tests and benchmark: one listener, its routes, and EDS clusters on given addresses.
  */
-import type { Cluster, HttpFilter, Route, RouteAction, RouteMatch, XdsClusterConfig, XdsConfig, XdsResult } from '@weft/xds-client';
+import type { Cluster, HttpFilter, RetryPolicy, Route, RouteAction, RouteMatch, XdsClusterConfig, XdsConfig, XdsResult } from '@weft/xds-client';
 
 const NO_MUTATIONS = { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] };
 
@@ -104,5 +104,20 @@ export function meshConfig(o: MeshConfigOptions): XdsConfig {
       ...NO_MUTATIONS,
     },
     clusters,
+  };
+}
+
+/** A route retry policy for `retryOn` × `numRetries` with a short back-off (5–20 ms); `extra` overrides fields. */
+export function retryPolicy(retryOn: string[], numRetries: number, extra: Partial<RetryPolicy> = {}): RetryPolicy {
+  return {
+    retryOn,
+    numRetries,
+    retriableStatusCodes: [],
+    retryBackOff: { baseIntervalMs: 5, maxIntervalMs: 20 },
+    retriableHeaders: [],
+    retriableRequestHeaders: [],
+    retryHostPredicates: [],
+    hostSelectionRetryMaxAttempts: 1,
+    ...extra,
   };
 }
