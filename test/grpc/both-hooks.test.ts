@@ -9,21 +9,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import { Mesh } from '@weft/core';
-import { createXdsClient } from '@weft/xds-client';
-import { meshConfigSource, registerWeftGrpc } from '@weft/grpc-adapter';
 import { startControlPlane, type ControlPlaneProcess } from '../../packages/control-plane/src/demo/control-plane-process.ts';
 import { parsePrometheus, sampleValue } from '../observability/prometheus-text.ts';
-import { call, Echo, eventually, freePort, startPlainServer, type EchoClient, type PlainServerProcess } from './fixtures/zero-code-support.ts';
+import { call, eventually, freePort, startMeshedEchoCaller, startPlainServer, type EchoClient, type MeshedEchoCaller, type PlainServerProcess } from './fixtures/zero-code-support.ts';
 
 let dir: string;
 let cp: ControlPlaneProcess;
 let app: PlainServerProcess;
 let port: number;
 let adminPort: number;
-let mesh: Mesh;
-let xds: ReturnType<typeof createXdsClient>;
+let caller: MeshedEchoCaller | undefined;
 let meshed: EchoClient;
 
 before(async () => {
@@ -38,16 +33,12 @@ before(async () => {
     WEFT_PORT: String(port),
     WEFT_ADMIN_PORT: String(adminPort),
   });
-  xds = createXdsClient({ env: { WEFT_XDS_ADDRESS: cp.xdsAddress, WEFT_NAMESPACE: 'shop' } });
-  mesh = await Mesh.create({ xdsClient: xds });
-  registerWeftGrpc({ source: meshConfigSource(mesh) });
-  meshed = new Echo(`xds:///both.shop.svc.cluster.local:${port}`, grpc.credentials.createInsecure()) as EchoClient;
+  caller = await startMeshedEchoCaller(cp.xdsAddress, `xds:///both.shop.svc.cluster.local:${port}`);
+  meshed = caller.client;
 });
 
 after(async () => {
-  meshed?.close();
-  await mesh?.close();
-  xds?.close();
+  await caller?.close();
   await app?.stop();
   await cp?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });

@@ -14,14 +14,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { Mesh, createMeshTelemetry, createPeerIdentity, type MeshTelemetry } from '@weft/core';
-import { createXdsClient } from '@weft/xds-client';
-import { meshConfigSource, registerWeftGrpc } from '@weft/grpc-adapter';
+import { createMeshTelemetry, createPeerIdentity, type MeshTelemetry } from '@weft/core';
 import { startControlPlane, type ControlPlaneProcess } from '../../packages/control-plane/src/demo/control-plane-process.ts';
 import { createCertificateAuthority } from '../../packages/control-plane/src/ca/certificate-authority.ts';
 import { parsePrometheus, sampleValue } from '../observability/prometheus-text.ts';
 import { localRateLimitEnvoyFilterYaml } from '../support/istio-yaml.ts';
-import { call, Echo, eventually, freePort, startPlainServer, type EchoClient, type PlainServerProcess } from './fixtures/zero-code-support.ts';
+import { call, Echo, eventually, freePort, startMeshedEchoCaller, startPlainServer, type EchoClient, type MeshedEchoCaller, type PlainServerProcess } from './fixtures/zero-code-support.ts';
 
 const AUTHZ = `apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -45,8 +43,7 @@ let cp: ControlPlaneProcess;
 let app: PlainServerProcess;
 let port: number;
 let adminPort: number;
-let mesh: Mesh;
-let xds: ReturnType<typeof createXdsClient>;
+let caller: MeshedEchoCaller | undefined;
 let telemetry: MeshTelemetry;
 let meshed: EchoClient;
 
@@ -71,17 +68,13 @@ before(async () => {
     WEFT_SECURITY_LOG: '1',
     WEFT_TOKEN: ca.createJoinToken({ namespace: 'shop', serviceAccount: 'echo' }).token,
   });
-  xds = createXdsClient({ env: { WEFT_XDS_ADDRESS: cp.xdsAddress, WEFT_NAMESPACE: 'shop' } });
-  mesh = await Mesh.create({ xdsClient: xds });
   telemetry = createMeshTelemetry({ local: createPeerIdentity({ workload: 'caller-v1', namespace: 'shop', labels: { app: 'caller', version: 'v1' } }) });
-  registerWeftGrpc({ source: meshConfigSource(mesh), telemetry });
-  meshed = new Echo(`xds:///echo.shop.svc.cluster.local:${port}`, grpc.credentials.createInsecure()) as EchoClient;
+  caller = await startMeshedEchoCaller(cp.xdsAddress, `xds:///echo.shop.svc.cluster.local:${port}`, telemetry);
+  meshed = caller.client;
 });
 
 after(async () => {
-  meshed?.close();
-  await mesh?.close();
-  xds?.close();
+  await caller?.close();
   await app?.stop();
   await cp?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
