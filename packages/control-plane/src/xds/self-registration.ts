@@ -161,19 +161,13 @@ export interface SelfRegistrar {
   close(): void;
 }
 
-/** Per registered workload: its readiness target and what the probe last decided. */
-interface Gate {
-  target: HealthTarget;
-  key: string;
-  isReady?: boolean;
-}
-
-/** Per registered workload (probed or not): what `readiness()` reports beside the probe state. */
+/** Per registered workload (probed or not): its readiness, and its probe when it has one. */
 interface Registration {
   service: string;
   namespace: string;
   address: string;
-  isProbed: boolean;
+  /** The readiness probe's target, and the address + probe it was made for (a reconnect with the same keeps its readiness). */
+  probe?: { target: HealthTarget; key: string };
   isReady: boolean;
   sinceMs: number;
 }
@@ -181,47 +175,43 @@ interface Registration {
 /** Creates a registrar over `registry`; without a registry every call is a no-op. */
 export function createSelfRegistrar(registry: RegistryLike | undefined, graceMs: number): SelfRegistrar {
   const live = new Map<string, { streams: number; workloadId?: string; timer?: NodeJS.Timeout }>();
-  const gates = new Map<string, Gate>();
   const registrations = new Map<string, Registration>();
   const checker: HealthChecker = createHealthChecker({
     setEndpointHealth(id, health) {
-      const gate = gates.get(id);
-      if (!gate || !registry) return;
-      gate.isReady = health === 'HEALTHY';
       const r = registrations.get(id);
-      if (r && r.isReady !== gate.isReady) {
-        r.isReady = gate.isReady;
+      if (!r?.probe || !registry) return;
+      const isReady = health === 'HEALTHY';
+      if (r.isReady !== isReady) {
+        r.isReady = isReady;
         r.sinceMs = Date.now();
       }
-      registry.setHealth(id, gate.isReady ? 'HEALTHY' : 'UNHEALTHY');
+      registry.setHealth(id, isReady ? 'HEALTHY' : 'UNHEALTHY');
     },
   });
-  const retarget = (): void => checker.update([...gates.values()].map((g) => g.target));
+  const retarget = (): void => checker.update([...registrations.values()].flatMap((r) => (r.probe ? [r.probe.target] : [])));
 
   function register(workload: SelfRegisteredWorkload): void {
     if (!registry) return;
     const { readinessProbe, ...rest } = workload;
-    const noted = (isProbed: boolean, isReady: boolean): void => {
-      const before = registrations.get(workload.id);
-      const isSame = before !== undefined && before.isProbed === isProbed && before.isReady === isReady;
-      registrations.set(workload.id, { service: workload.service, namespace: workload.namespace, address: workload.address, isProbed, isReady, sinceMs: isSame ? before.sinceMs : Date.now() });
+    const before = registrations.get(workload.id);
+    const noted = (probe: Registration['probe'], isReady: boolean): void => {
+      const isSame = before !== undefined && (before.probe !== undefined) === (probe !== undefined) && before.isReady === isReady;
+      registrations.set(workload.id, { service: workload.service, namespace: workload.namespace, address: workload.address, ...(probe ? { probe } : {}), isReady, sinceMs: isSame ? before.sinceMs : Date.now() });
     };
     if (readinessProbe) {
       const key = JSON.stringify([workload.address, readinessProbe]);
-      const earlier = gates.get(workload.id);
-      if (earlier?.key === key) {
+      if (before?.probe?.key === key) {
         // The same workload reconnecting keeps the readiness it earned; its probe runs on.
-        registry.register({ ...rest, health: earlier.isReady ? 'HEALTHY' : 'UNHEALTHY' });
-        noted(true, earlier.isReady === true);
+        registry.register({ ...rest, health: before.isReady ? 'HEALTHY' : 'UNHEALTHY' });
+        noted(before.probe, before.isReady);
         return;
       }
       registry.register({ ...rest, health: 'UNHEALTHY' });
-      noted(true, false);
-      gates.set(workload.id, { target: { id: workload.id, address: workload.address, probe: readinessProbe, group: 'readiness' }, key });
+      noted({ target: { id: workload.id, address: workload.address, probe: readinessProbe, group: 'readiness' }, key }, false);
     } else {
       registry.register({ ...rest, health: 'HEALTHY' });
-      noted(false, true);
-      if (!gates.delete(workload.id)) return;
+      noted(undefined, true);
+      if (before?.probe === undefined) return;
     }
     retarget();
   }
@@ -255,7 +245,6 @@ export function createSelfRegistrar(registry: RegistryLike | undefined, graceMs:
       }
       entry.timer = setTimeout(() => {
         live.delete(nodeId);
-        gates.delete(id);
         registrations.delete(id);
         retarget();
         registry.unregister(id);
@@ -268,10 +257,10 @@ export function createSelfRegistrar(registry: RegistryLike | undefined, graceMs:
       for (const entry of live.values()) if (entry.streams > 0 && entry.workloadId) connected.add(entry.workloadId);
       const out: WorkloadReadiness[] = [];
       for (const [id, r] of registrations) {
-        const s = r.isProbed ? probed.get(id) : undefined;
+        const s = r.probe ? probed.get(id) : undefined;
         out.push({
           id, service: r.service, namespace: r.namespace, address: r.address,
-          probe: s?.probe ?? (r.isProbed ? 'pending' : 'none'),
+          probe: s?.probe ?? (r.probe ? 'pending' : 'none'),
           isReady: r.isReady,
           since: new Date(r.sinceMs).toISOString(),
           ...(s && s.consecutiveFailures > 0 && s.lastResult !== undefined ? { lastError: s.lastResult } : {}),
@@ -286,7 +275,6 @@ export function createSelfRegistrar(registry: RegistryLike | undefined, graceMs:
     close() {
       for (const entry of live.values()) if (entry.timer) clearTimeout(entry.timer);
       live.clear();
-      gates.clear();
       registrations.clear();
       checker.close();
     },
