@@ -1,5 +1,5 @@
 /**
- * Free loopback ports for the demo's processes: each is found by binding `127.0.0.1:0` and
+ * Free loopback ports for the demo's processes and the tests: each is found by binding `127.0.0.1:0` and
  * closing at once, so nothing in the demo depends on a fixed port that may be taken.
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
