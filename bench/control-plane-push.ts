@@ -4,15 +4,19 @@
  * the control plane's CPU per push round, and its memory per connected client.
  *
  *   node_modules/.bin/node bench/control-plane-push.ts [--quick] [--client-procs N] [--server-only]
- *     [--grpc-js-clients] [--grpc-js-own-connections] [--rounds N] [--sizes 100,1000]
+ *     [--node-http2-clients] [--grpc-js-clients] [--grpc-js-own-connections] [--rounds N] [--sizes 100,1000]
  *
  * The control plane runs as its own process (`weft control-plane`, config store debounce 100 ms
  * as in production). The clients stand in for other machines: they run in `--client-procs`
  * child processes (default 1), separate from this driver and from the control plane. Each
  * client is a real SotW ADS stream on its own HTTP/2 (TCP) connection, identifying as
  * grpc-js-xds, subscribing LDS → RDS and ACKing every response with its version and nonce like
- * grpc-js-xds does; it decodes only the response fields it needs (version, type URL, nonce), so
- * the clients' CPU does not stand in for the server's. `--grpc-js-clients` measures the old way
+ * grpc-js-xds does; it decodes only the response fields it needs (version, type URL, nonce).
+ * A client speaks HTTP/2 on a raw socket (`support/raw-h2-grpc-stream.ts`) and writes its ACKs
+ * after the process has read every response of that event-loop turn: on machines of their own,
+ * clients neither pay for each other's HTTP/2 sessions nor wait for each other's ACK writes, so
+ * the clients' CPU does not stand in for the server's (`--node-http2-clients`: a `node:http2`
+ * session per client instead, about 1.5× the clients' CPU). `--grpc-js-clients` measures the old way
  * too: grpc-js streams with full protobufjs decoding, all inside this driver process and (as
  * grpc-js pools subchannels per process) all on ONE shared TCP connection;
  * `--grpc-js-own-connections` the same with one connection per client. `--server-only` stops
@@ -28,7 +32,7 @@
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { connect as connectHttp2, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { connect as connectHttp2 } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +42,7 @@ import { rawAdsClient, testNode } from '../packages/control-plane/src/xds/testin
 import { fakeSource, makeModel, type FixtureInput } from '../packages/control-plane/src/xds/testing/model-fixture.ts';
 import { lengthDelimited, stringField } from '../packages/control-plane/src/xds/server/wire.ts';
 import { createXdsServer } from '../packages/control-plane/src/xds/xds-server.ts';
+import { openRawGrpcStream } from './support/raw-h2-grpc-stream.ts';
 
 const LISTENER = 'svc0.bench.svc.cluster.local:50051';
 const ADS_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
@@ -54,7 +59,7 @@ function now(): number {
 /** Driver → worker messages. */
 type ToWorker = { op: 'connect'; address: string; count: number; idBase: number } | { op: 'arm'; round: number } | { op: 'close' };
 /** Worker → driver messages. */
-type FromWorker = { op: 'connected'; count: number } | { op: 'arrived'; round: number; times: number[] } | { op: 'failed'; message: string };
+type FromWorker = { op: 'connected'; count: number } | { op: 'arrived'; round: number; times: number[]; cpuMs: number } | { op: 'failed'; message: string };
 
 /** A gRPC message frame (uncompressed) around protobuf bytes. */
 function grpcFrame(message: Buffer): Buffer {
@@ -67,7 +72,7 @@ function grpcFrame(message: Buffer): Buffer {
 
 /** DiscoveryRequest {version_info 1, resource_names 3, type_url 4, response_nonce 5}, as an ACK or a first request. */
 function ackBytes(version: string, typeUrl: string, nonce: string): Buffer {
-  return grpcFrame(Buffer.concat([stringField(1, version), stringField(3, LISTENER), stringField(4, typeUrl), stringField(5, nonce)]));
+  return Buffer.concat([stringField(1, version), stringField(3, LISTENER), stringField(4, typeUrl), stringField(5, nonce)]);
 }
 
 /** Reads a varint at `o`; returns [value, next offset]. */
@@ -104,9 +109,9 @@ function scanResponse(b: Buffer): { version: string; typeUrl: string; nonce: str
 }
 
 interface LightClient {
-  session: ClientHttp2Session;
-  stream: ClientHttp2Stream;
+  close(): void;
   isArmed: boolean;
+  isReady: boolean;
   arrivedAt: number;
 }
 
@@ -116,6 +121,8 @@ async function runWorker(): Promise<void> {
   let round = -1;
   let waiting = 0;
   let roundTimer: NodeJS.Timeout | undefined;
+  /** CPU of this process when the round was armed. */
+  let armCpu = process.cpuUsage();
   const serialize = adsServiceDefinition().StreamAggregatedResources?.requestSerialize as (r: DiscoveryRequest) => Buffer;
 
   const arrived = (c: LightClient) => {
@@ -123,42 +130,76 @@ async function runWorker(): Promise<void> {
     c.arrivedAt = now();
     if (--waiting === 0) {
       clearTimeout(roundTimer);
-      send({ op: 'arrived', round, times: clients.map((x) => x.arrivedAt) });
+      const used = process.cpuUsage(armCpu);
+      send({ op: 'arrived', round, times: clients.map((x) => x.arrivedAt), cpuMs: (used.user + used.system) / 1000 });
     }
   };
 
-  function open(address: string, id: number): Promise<LightClient> {
+  /**
+   * ACKs are written after every response that arrived in the same event-loop turn was read:
+   * on their own machines clients read in parallel, and here one client's ACK (a loopback write
+   * that also runs the server's side of TCP) must not delay when the next one reads its response.
+   */
+  let acks: (() => void)[] = [];
+  const flushAcks = () => {
+    const due = acks;
+    acks = [];
+    for (const write of due) write();
+  };
+
+  /** Handles one DiscoveryResponse of a client; `ack` sends a DiscoveryRequest's bytes. */
+  function onResponse(c: LightClient, message: Buffer, ack: (bytes: Buffer) => void, ready: () => void): void {
+    const res = scanResponse(message);
+    const isFirstListener = res.typeUrl === TypeUrl.listener && !c.isReady;
+    if (res.typeUrl === TypeUrl.routeConfiguration) {
+      if (!c.isReady) {
+        c.isReady = true;
+        ready();
+      } else if (c.isArmed) arrived(c);
+    }
+    if (acks.length === 0) setImmediate(flushAcks);
+    acks.push(() => {
+      ack(ackBytes(res.version, res.typeUrl, res.nonce));
+      // grpc-js-xds subscribes to the listener's RouteConfiguration once it has the listener
+      if (isFirstListener) ack(ackBytes('', TypeUrl.routeConfiguration, ''));
+    });
+  }
+
+  const firstRequest = (id: number) => serialize({ node: testNode(`bench-${id}`, { NAMESPACE: 'bench' }, 'gRPC Node Pure JS'), type_url: TypeUrl.listener, resource_names: [LISTENER] });
+
+  /** A client on a raw socket (see `support/raw-h2-grpc-stream.ts`). */
+  function openRaw(address: string, id: number): Promise<LightClient> {
+    return new Promise((resolve, reject) => {
+      const [host, port] = address.split(':') as [string, string];
+      const c: LightClient = { close: () => stream.close(), isArmed: false, isReady: false, arrivedAt: 0 };
+      const stream = openRawGrpcStream(host, Number(port), ADS_PATH, (message) => onResponse(c, message, (bytes) => stream.write(bytes), () => resolve(c)), reject);
+      stream.write(firstRequest(id));
+    });
+  }
+
+  /** A client on a `node:http2` session (`--node-http2-clients`). */
+  function openNodeHttp2(address: string, id: number): Promise<LightClient> {
     return new Promise((resolve, reject) => {
       const session = connectHttp2(`http://${address}`);
       session.on('error', reject);
       const stream = session.request({ ':method': 'POST', ':path': ADS_PATH, 'content-type': 'application/grpc', te: 'trailers' });
-      const c: LightClient = { session, stream, isArmed: false, arrivedAt: 0 };
+      const c: LightClient = { close: () => { stream.close(); session.close(); }, isArmed: false, isReady: false, arrivedAt: 0 };
       let pending: Buffer = Buffer.alloc(0);
-      let isReady = false;
       stream.on('error', reject);
       stream.on('data', (chunk: Buffer) => {
         pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
         while (pending.length >= 5) {
           const len = pending.readUInt32BE(1);
           if (pending.length < 5 + len) break;
-          const res = scanResponse(pending.subarray(5, 5 + len));
+          const message = pending.subarray(5, 5 + len);
           pending = pending.subarray(5 + len);
-          stream.write(ackBytes(res.version, res.typeUrl, res.nonce));
-          if (res.typeUrl === TypeUrl.listener && !isReady) {
-            // grpc-js-xds subscribes to the listener's RouteConfiguration once it has the listener
-            stream.write(ackBytes('', TypeUrl.routeConfiguration, ''));
-          } else if (res.typeUrl === TypeUrl.routeConfiguration) {
-            if (!isReady) {
-              isReady = true;
-              resolve(c);
-            } else if (c.isArmed) arrived(c);
-          }
+          onResponse(c, message, (bytes) => stream.write(grpcFrame(bytes)), () => resolve(c));
         }
       });
-      const node = testNode(`bench-${id}`, { NAMESPACE: 'bench' }, 'gRPC Node Pure JS');
-      stream.write(grpcFrame(serialize({ node, type_url: TypeUrl.listener, resource_names: [LISTENER] })));
+      stream.write(grpcFrame(firstRequest(id)));
     });
   }
+  const open = process.argv.includes('--node-http2-clients') ? openNodeHttp2 : openRaw;
 
   process.on('message', async (m: ToWorker) => {
     try {
@@ -170,14 +211,12 @@ async function runWorker(): Promise<void> {
         send({ op: 'connected', count: clients.length });
       } else if (m.op === 'arm') {
         round = m.round;
+        armCpu = process.cpuUsage();
         waiting = clients.length;
         for (const c of clients) c.isArmed = true;
         roundTimer = setTimeout(() => send({ op: 'failed', message: `round ${m.round}: ${waiting} of ${clients.length} clients got no RouteConfiguration within ${WAIT_MS} ms` }), WAIT_MS);
       } else if (m.op === 'close') {
-        for (const c of clients) {
-          c.stream.close();
-          c.session.close();
-        }
+        for (const c of clients) c.close();
         process.disconnect();
       }
     } catch (err) {
@@ -196,13 +235,15 @@ interface ClientSet {
   grow(count: number): Promise<void>;
   /** Call before the change; resolves with the epoch-ms arrival of the next RDS response at each client. */
   arm(round: number): Promise<number[]>;
+  /** CPU the clients' processes spent in the last armed round (ms); undefined when they share this process. */
+  readonly lastRoundCpuMs: number | undefined;
   close(): Promise<void>;
 }
 
 /** Light clients in `procs` child processes (see the module comment). */
 function workerClients(address: string, procs: number): ClientSet {
   const workers = Array.from({ length: procs }, () => {
-    const child = fork(fileURLToPath(import.meta.url), ['--client-worker'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(fileURLToPath(import.meta.url), ['--client-worker', ...process.argv.filter((a) => a === '--node-http2-clients')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let size = 0;
     const next = (op: FromWorker['op']) =>
       new Promise<FromWorker>((resolve, reject) => {
@@ -219,9 +260,13 @@ function workerClients(address: string, procs: number): ClientSet {
     return { child, next, get size() { return size; }, set size(n: number) { size = n; } };
   });
   let total = 0;
+  let lastRoundCpuMs: number | undefined;
   return {
     get size() {
       return total;
+    },
+    get lastRoundCpuMs() {
+      return lastRoundCpuMs;
     },
     async grow(count) {
       const add = count - total;
@@ -239,8 +284,9 @@ function workerClients(address: string, procs: number): ClientSet {
       const all = await Promise.all(workers.filter((w) => w.size > 0).map(async (w) => {
         const done = w.next('arrived');
         w.child.send({ op: 'arm', round } satisfies ToWorker);
-        return (await done) as { times: number[] };
+        return (await done) as { times: number[]; cpuMs: number };
       }));
+      lastRoundCpuMs = all.reduce((sum, a) => sum + a.cpuMs, 0);
       return all.flatMap((a) => a.times);
     },
     async close() {
@@ -288,6 +334,7 @@ function grpcJsClients(address: string, isOwnConnection: boolean): ClientSet {
     get size() {
       return clients.length;
     },
+    lastRoundCpuMs: undefined,
     async grow(count) {
       while (clients.length < count) clients.push(...(await Promise.all(Array.from({ length: Math.min(50, count - clients.length) }, (_, i) => connectOne(clients.length + i)))));
     },
@@ -412,6 +459,7 @@ async function serverCost(sizes: readonly number[], rounds: number, procs: numbe
       const written: number[] = [];
       const median: number[] = [];
       const last: number[] = [];
+      const clientCpu: number[] = [];
       for (let round = 0; round < rounds + 1; round++) {
         await new Promise((r) => setTimeout(r, 100));
         const arrivals = clients.arm(round);
@@ -439,15 +487,17 @@ async function serverCost(sizes: readonly number[], rounds: number, procs: numbe
         written.push(done - t0);
         median.push(percentile(arrived, 50));
         last.push(arrived[arrived.length - 1] as number);
+        clientCpu.push(clients.lastRoundCpuMs ?? NaN);
       }
       if (profile) await profile.stop(`${size}`);
-      for (const a of [cpu, system, written, median, last]) a.sort((x, y) => x - y);
+      for (const a of [cpu, system, written, median, last, clientCpu]) a.sort((x, y) => x - y);
       process.stdout.write(`# in-process server, ${size} streams (clients in ${procs} other process(es)), ${rounds} rounds: server CPU per round (incl. reading ACKs), round written, delivered (ms)\n`);
       result(`control_plane_server_cpu_per_round_p50_ms_${size}_clients`, percentile(cpu, 50));
       result(`control_plane_server_cpu_system_per_round_p50_ms_${size}_clients`, percentile(system, 50));
       result(`control_plane_server_push_round_p50_ms_${size}_clients`, percentile(written, 50));
       result(`control_plane_server_delivered_median_stream_p50_ms_${size}_clients`, percentile(median, 50));
       result(`control_plane_server_delivered_all_p50_ms_${size}_clients`, percentile(last, 50));
+      result(`control_plane_server_clients_cpu_per_round_p50_ms_${size}_clients`, percentile(clientCpu, 50));
     }
   } finally {
     await clients.close();
