@@ -130,6 +130,33 @@ test('a burst of writes is debounced into one rebuild', async (t) => {
   assert.deepEqual(seen, [2]);
 });
 
+test('a change is prepared while the debounce runs: the pending model is the one published at its end; a superseded one never is', async (t) => {
+  const { dir, store } = await setup(t, { 'dr.yaml': dr, 'vs.yaml': vs(90, 10) }, 400);
+  const pending: { model: MeshModel; publishedBefore: number }[] = [];
+  const published: MeshModel[] = [];
+  store.onPending((model) => pending.push({ model, publishedBefore: published.length }));
+  store.onChange((m) => published.push(m));
+
+  await writeFile(join(dir, 'vs.yaml'), vs(80, 20));
+  await until(() => published.length === 1);
+  assert.ok(pending.length >= 1);
+  assert.equal(pending[0]?.publishedBefore, 0, 'prepared before the debounce ended');
+  assert.equal(published[0], pending.at(-1)?.model, 'the very model prepared last is published');
+  assert.deepEqual(weights(published[0]!), [80, 20]);
+
+  // a second change before the deadline: what was prepared for the first is dropped
+  const before = pending.length;
+  await writeFile(join(dir, 'vs.yaml'), vs(70, 30));
+  await until(() => pending.length > before);
+  await writeFile(join(dir, 'vs.yaml'), vs(60, 40));
+  await until(() => published.length === 2);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(published.length, 2, 'one publish for both changes');
+  assert.deepEqual(weights(published[1]!), [60, 40]);
+  assert.equal(published[1], pending.at(-1)?.model);
+  assert.ok(!published.includes(pending[before]!.model), 'the superseded pending model was never published');
+});
+
 test('adding and deleting files in a watched directory (recursively) are picked up', async (t) => {
   const { dir, store } = await setup(t, { 'dr.yaml': dr });
   const added = nextGeneration(store);

@@ -50,8 +50,31 @@ export interface ConfigStore {
    * never from inside `onChange`; errors it throws are logged to stderr and do not stop others.
    */
   onChange(listener: (model: MeshModel) => void): { [Symbol.dispose](): void };
+  /**
+   * Subscribes to generations being prepared: each is built while the debounce still runs and
+   * published (`onChange`, the same object) when it ends with no newer change, else dropped.
+   * Lets consumers get ready for it ahead of time (the xDS server builds its snapshots).
+   */
+  onPending(listener: (model: MeshModel) => void): { [Symbol.dispose](): void };
   /** Stops watchers and timers; idempotent; resolves when an in-flight rebuild has finished. */
   close(): Promise<void>;
+}
+
+/** Quiet time after a change before the next generation is prepared (an editor's save is several events). */
+const SETTLE_MS = 10;
+
+/** A rebuild prepared for the changes up to `seq`: rejected findings, or what to publish. */
+type Prepared =
+  | { seq: number; filesAt: number; rejected: readonly Finding[] }
+  | { seq: number; filesAt: number; rejected?: undefined; objects: readonly AnyConfigObject[]; readFindings: readonly Finding[]; model: MeshModel | undefined; baseGeneration: number };
+
+/** Calls a listener; what it throws is logged, never propagated. */
+function notify(listener: (model: MeshModel) => void, model: MeshModel, what: string): void {
+  try {
+    listener(model);
+  } catch (err) {
+    process.stderr.write(`weft: config store ${what} listener failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
 }
 
 /**
@@ -84,39 +107,24 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
   let objects: readonly AnyConfigObject[] = first.objects;
   let readFindings: readonly Finding[] = first.findings;
   let closed = false;
-  let filesDirty = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
+  /** Counts changes (file events, registry mutations); a prepared rebuild is fresh while it has not moved. */
+  let changeSeq = 0;
+  /** `changeSeq` of the last file event; files are re-read while it is newer than what was committed. */
+  let filesChangedAt = 0;
+  let filesCommittedAt = 0;
+  let settleTimer: NodeJS.Timeout | undefined;
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  let preparing: Promise<void> | undefined;
+  let prepared: Prepared | undefined;
+  let committing: Promise<void> | undefined;
   const listeners = new Set<(model: MeshModel) => void>();
+  const pendingListeners = new Set<(model: MeshModel) => void>();
   const watchers: { close(): void }[] = [];
 
-  const schedule = (): void => {
-    if (closed) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
-      if (running) {
-        // A rebuild is in flight: run again once it is done, so no change is lost.
-        void running.then(schedule);
-        return;
-      }
-      running = rebuild().finally(() => {
-        running = undefined;
-      });
-    }, debounceMs);
-    timer.unref();
-  };
-
-  const reject = (findings: Finding[]): void => {
-    lastRejected = findings;
-    process.stderr.write(
-      `weft: config change rejected, generation ${current.generation} keeps serving:\n${findings.slice(0, 20).map((f) => `  ${formatFinding(f)}`).join('\n')}\n`,
-    );
-  };
-
-  const rebuild = async (): Promise<void> => {
-    const readFiles = filesDirty;
-    filesDirty = false;
+  /** Reads (if files changed) and builds the next generation without applying anything. */
+  const prepare = async (): Promise<Prepared | undefined> => {
+    const seq = changeSeq;
+    const readFiles = filesChangedAt > filesCommittedAt;
     let nextObjects = objects;
     let nextReadFindings = readFindings;
     if (readFiles) {
@@ -126,33 +134,87 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
         nextReadFindings = read.findings;
       } catch (err) {
         const message = isMeshError(err) ? err.message : String(err);
-        reject([makeFinding('error', FindingCode.unreadableFile, message)]);
-        return;
+        return { seq, filesAt: filesChangedAt, rejected: [makeFinding('error', FindingCode.unreadableFile, message)] };
       }
     }
-    if (closed) return;
+    if (closed) return undefined;
+    const filesAt = readFiles ? filesChangedAt : filesCommittedAt;
     const next = buildCandidate(nextObjects, nextReadFindings, registry.list(), settings, registry.endpointHealth());
-    if (hasErrors(next.findings)) {
-      reject(next.findings.filter((f) => f.level === 'error'));
+    if (hasErrors(next.findings)) return { seq, filesAt, rejected: next.findings.filter((f) => f.level === 'error') };
+    const isUnchanged = next.model.version === current.version;
+    const model = isUnchanged ? undefined : publishModel(next, current.generation + 1);
+    if (model) for (const l of pendingListeners) notify(l, model, 'pending');
+    return { seq, filesAt, objects: nextObjects, readFindings: nextReadFindings, model, baseGeneration: current.generation };
+  };
+
+  /** Prepares now unless a preparation is running (it is then re-run when it ends, if stale). */
+  const prepareSoon = (): Promise<void> => {
+    if (preparing) return preparing;
+    if (closed || prepared?.seq === changeSeq) return Promise.resolve();
+    const run = async (): Promise<void> => {
+      while (!closed && prepared?.seq !== changeSeq) prepared = await prepare();
+    };
+    preparing = run().finally(() => {
+      preparing = undefined;
+    });
+    return preparing;
+  };
+
+  /** At the end of the debounce: applies the prepared rebuild once it is fresh. */
+  const commit = async (): Promise<void> => {
+    await prepareSoon();
+    const p = prepared;
+    if (closed || !p || p.seq !== changeSeq) return;
+    prepared = undefined;
+    if (p.rejected) {
+      filesCommittedAt = p.filesAt;
+      reject(p.rejected);
       return;
     }
-    objects = nextObjects;
-    readFindings = nextReadFindings;
+    objects = p.objects;
+    readFindings = p.readFindings;
     // A registry-only rebuild says nothing about the files: a still-broken edit stays reported.
-    if (readFiles) lastRejected = [];
-    if (next.model.version === current.version) return;
-    current = publishModel(next, current.generation + 1);
+    if (p.filesAt > filesCommittedAt) lastRejected = [];
+    filesCommittedAt = p.filesAt;
+    if (!p.model || p.baseGeneration !== current.generation) return;
+    current = p.model;
     const published = current;
     // Ref'd on purpose: an unref'd immediate would wait for the next I/O or timer wake-up.
     setImmediate(() => {
-      for (const l of listeners) {
-        try {
-          l(published);
-        } catch (err) {
-          process.stderr.write(`weft: config store listener failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-        }
-      }
+      for (const l of listeners) notify(l, published, 'change');
     });
+  };
+
+  /**
+   * A change: the rebuild is prepared once the change settled (read, validated and built while
+   * the debounce runs, so publishing at its end costs nothing), and published when the debounce
+   * ends with no newer change.
+   */
+  const schedule = (): void => {
+    if (closed) return;
+    changeSeq++;
+    if (settleTimer) clearTimeout(settleTimer);
+    settleTimer = setTimeout(() => {
+      settleTimer = undefined;
+      void prepareSoon();
+    }, Math.min(SETTLE_MS, debounceMs));
+    settleTimer.unref();
+    if (deadlineTimer) clearTimeout(deadlineTimer);
+    deadlineTimer = setTimeout(() => {
+      deadlineTimer = undefined;
+      // one commit at a time; a commit that finds its preparation stale waits for the next deadline
+      committing = (committing ?? Promise.resolve()).then(commit).finally(() => {
+        committing = undefined;
+      });
+    }, debounceMs);
+    deadlineTimer.unref();
+  };
+
+  const reject = (findings: readonly Finding[]): void => {
+    lastRejected = findings;
+    process.stderr.write(
+      `weft: config change rejected, generation ${current.generation} keeps serving:\n${findings.slice(0, 20).map((f) => `  ${formatFinding(f)}`).join('\n')}\n`,
+    );
   };
 
   registry.onMutate(() => {
@@ -161,7 +223,7 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
 
   if (options.watch ?? true) {
     const changed = (): void => {
-      filesDirty = true;
+      filesChangedAt = changeSeq + 1;
       schedule();
     };
     for (const p of options.paths) {
@@ -201,15 +263,26 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
         },
       };
     },
+    onPending(listener) {
+      pendingListeners.add(listener);
+      return {
+        [Symbol.dispose]() {
+          pendingListeners.delete(listener);
+        },
+      };
+    },
     async close() {
       if (closed) return;
       closed = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+      if (settleTimer) clearTimeout(settleTimer);
+      if (deadlineTimer) clearTimeout(deadlineTimer);
+      settleTimer = deadlineTimer = undefined;
       for (const w of watchers) w.close();
       watchers.length = 0;
       listeners.clear();
-      if (running) await running;
+      pendingListeners.clear();
+      await preparing;
+      await committing;
     },
   };
 }

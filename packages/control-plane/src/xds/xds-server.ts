@@ -5,15 +5,18 @@
  * every stream; a snapshot that fails its consistency check is reported and never reaches a
  * client. Self-registering nodes are added to the registry while their stream lives.
  *
- * A push round writes to {@link PUSH_BATCH_SIZE} streams per event-loop turn (`setImmediate`
- * between batches), so the first streams' bytes go out while later ones are still being
- * written and incoming requests are not starved by a round over thousands of streams. A newer
- * round replaces one still in progress (its remaining streams get the newer snapshot).
+ * A push round writes to streams for up to `pushSliceMs` per event-loop turn (the clock is read
+ * every {@link PUSH_BATCH_SIZE} streams), then yields with `setImmediate`, so a round over many
+ * thousands of streams does not starve incoming requests. Within a slice nothing else runs: the
+ * ACKs of the streams already written are read after the slice, not between its writes, which
+ * would delay the last streams of the round by the reading of every earlier stream's ACK (for
+ * 1,000 streams the default slice holds the whole round). A newer round replaces one still in
+ * progress (its remaining streams get the newer snapshot).
  */
 import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { MeshError, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse } from '@weft/xds-client';
 import type { MeshModel } from '../model/mesh-model.ts';
-import type { ClientCapabilities } from './client-capabilities.ts';
+import { capabilityProfileKey, type ClientCapabilities } from './client-capabilities.ts';
 import { createXdsMetrics, settlePushMetrics, type XdsMetrics } from './metrics.ts';
 import { createSelfRegistrar, workloadFromNode, type RegistryLike, type WorkloadReadiness } from './self-registration.ts';
 import { ClientConnection, type ConnectionHost, type ConnectionLimits } from './server/client-connection.ts';
@@ -24,8 +27,11 @@ import { onStreamEnd } from './server/stream-end.ts';
 import { createSnapshotCache, type SnapshotCache } from './snapshot-cache.ts';
 import { clientSync, configDump, type SyncReport } from './sync-report.ts';
 
-/** Streams pushed per event-loop turn in a push round. */
+/** Streams pushed between two reads of the clock in a push round. */
 export const PUSH_BATCH_SIZE = 64;
+
+/** Default longest run of a push round before it yields to the event loop. */
+export const DEFAULT_PUSH_SLICE_MS = 50;
 
 /** A push round in progress: the model it pushes and the streams still to visit. */
 interface PushRound {
@@ -43,6 +49,12 @@ export interface ModelSource {
   readonly current: MeshModel;
   /** Called after each newly published model; returns a disposable that stops the calls. */
   onChange(listener: (model: MeshModel) => void): { [Symbol.dispose](): void };
+  /**
+   * Called with a model about to be published (the config store's debounce is still running):
+   * the server builds its snapshots for the profiles of its clients ahead, so the push that
+   * follows the publish starts writing at once. Optional.
+   */
+  onPending?(listener: (model: MeshModel) => void): { [Symbol.dispose](): void };
   /** Where self-registering nodes are added; absent means no self-registration. */
   readonly registry?: RegistryLike;
 }
@@ -58,6 +70,11 @@ export interface XdsServerOptions {
   limits?: Partial<ConnectionLimits>;
   /** Metrics to record into; a fresh set by default. */
   metrics?: XdsMetrics;
+  /**
+   * Longest a push round writes before it yields to the event loop (checked every
+   * {@link PUSH_BATCH_SIZE} streams; 0: one batch per turn). Default {@link DEFAULT_PUSH_SLICE_MS}.
+   */
+  pushSliceMs?: number;
 }
 
 /** A running (or not yet listening) xDS server. */
@@ -95,6 +112,7 @@ export interface XdsServer {
 export function createXdsServer(options: XdsServerOptions): XdsServer {
   const { source } = options;
   const debounceMs = options.debounceMs ?? 100;
+  const pushSliceMs = options.pushSliceMs ?? DEFAULT_PUSH_SLICE_MS;
   const metrics = options.metrics ?? createXdsMetrics();
   const limits: ConnectionLimits = { maxNamesPerType: 10_000, maxNameLength: 1024, removalDelayMs: 1000, ...options.limits };
   const cache: SnapshotCache = createSnapshotCache(() => metrics.snapshotFailures.inc());
@@ -136,21 +154,24 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
     pushBatch();
   }
 
-  /** Pushes the next batch of the round; schedules the rest or finishes the round. */
+  /** Pushes the round's next slice of streams; schedules the rest or finishes the round. */
   function pushBatch(): void {
     batchTimer = undefined;
     const r = round;
     if (!r || closing) return;
-    const end = Math.min(r.next + PUSH_BATCH_SIZE, r.queue.length);
-    for (; r.next < end; r.next++) {
-      const conn = r.queue[r.next] as ClientConnection;
-      if (conn.isClosed) continue;
-      const snap = cache.get(r.model, conn.caps);
-      if (snap && snap !== conn.snapshot) {
-        conn.push(snap);
-        r.pushed++;
+    const sliceEnd = performance.now() + pushSliceMs;
+    do {
+      const end = Math.min(r.next + PUSH_BATCH_SIZE, r.queue.length);
+      for (; r.next < end; r.next++) {
+        const conn = r.queue[r.next] as ClientConnection;
+        if (conn.isClosed) continue;
+        const snap = cache.get(r.model, conn.caps);
+        if (snap && snap !== conn.snapshot) {
+          conn.push(snap);
+          r.pushed++;
+        }
       }
-    }
+    } while (r.next < r.queue.length && performance.now() < sliceEnd);
     if (r.next < r.queue.length) {
       batchTimer = setImmediate(pushBatch);
       batchTimer.unref();
@@ -161,6 +182,16 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
     settlePushMetrics(metrics);
     for (const l of pushListeners) l(r.model.generation, r.pushed);
   }
+
+  const pending = source.onPending?.((model) => {
+    const profiles = new Set<string>();
+    for (const conn of live) {
+      const key = capabilityProfileKey(conn.caps);
+      if (profiles.has(key)) continue;
+      profiles.add(key);
+      cache.prepare(model, conn.caps);
+    }
+  });
 
   const subscription = source.onChange(() => {
     metrics.pushTriggers.inc({ type: 'config' });
@@ -224,6 +255,7 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
     close(graceMs = 2000) {
       closing ??= (async () => {
         subscription[Symbol.dispose]();
+        pending?.[Symbol.dispose]();
         if (timer) clearTimeout(timer);
         if (batchTimer) clearImmediate(batchTimer);
         round = undefined;

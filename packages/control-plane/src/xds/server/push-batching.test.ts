@@ -1,8 +1,8 @@
 /**
- * Push rounds in batches: with more streams than one batch, a round is spread over several
- * event-loop turns (it is not finished when `pushNow` returns), every stream still gets the new
- * RouteConfiguration, and a second round started before the first finished supersedes it: every
- * stream ends on the newest version.
+ * Push rounds in slices (here `pushSliceMs: 0`: one batch per turn): with more streams than one
+ * slice, a round is spread over several event-loop turns (it is not finished when `pushNow`
+ * returns), every stream still gets the new RouteConfiguration, and a second round started
+ * before the first finished supersedes it: every stream ends on the newest version.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,7 +33,7 @@ function weightV2(res: DiscoveryResponse): number {
 
 test(`a push round over ${STREAMS} streams runs in batches of ${PUSH_BATCH_SIZE}; a newer round supersedes one in progress`, { timeout: 60_000 }, async () => {
   const source = fakeSource(model(10, 1));
-  const server = createXdsServer({ source, debounceMs: 1_000_000 });
+  const server = createXdsServer({ source, debounceMs: 1_000_000, pushSliceMs: 0 });
   const port = await server.listen('127.0.0.1', 0);
   const client = rawAdsClient(`127.0.0.1:${port}`);
   try {

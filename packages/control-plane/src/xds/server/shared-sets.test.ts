@@ -58,7 +58,7 @@ async function until(server: XdsServer, check: (r: ReturnType<XdsServer['syncRep
 
 test('streams sharing a subscription share the response body but each has its own nonce and ACK, also across a superseded round', { timeout: 60_000 }, async () => {
   const source = fakeSource(model(10, 1));
-  const server = createXdsServer({ source, debounceMs: 1_000_000 });
+  const server = createXdsServer({ source, debounceMs: 1_000_000, pushSliceMs: 0 });
   const port = await server.listen('127.0.0.1', 0);
   const client = rawAdsClient(`127.0.0.1:${port}`);
   try {
