@@ -145,9 +145,9 @@ class TypeRecorder implements TypeMetrics {
 
 /**
  * Hands pending observations to prom-client for the series more than half full. The xDS server
- * calls it when a push round is over, so a buffer reaching its bound (and flushing on the push
- * path, ~1 µs per observation) does not happen in the middle of a round unless one round pushes
- * more than half the bound to one type.
+ * calls it after a push round is over and its bytes are sent, so a buffer reaching its bound (and
+ * flushing on the push path, ~1 µs per observation) does not happen in the middle of a round
+ * unless one round pushes more than half the bound to one type.
  */
 export function settlePushMetrics(metrics: XdsMetrics): void {
   const recorders = recordersOf.get(metrics);

@@ -179,7 +179,8 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
     }
     round = undefined;
     if (r.triggeredAt) metrics.convergence.observe((performance.now() - r.triggeredAt) / 1000);
-    settlePushMetrics(metrics);
+    // after this turn's native work, which sends the bytes the round wrote
+    setImmediate(settlePushMetrics, metrics).unref();
     for (const l of pushListeners) l(r.model.generation, r.pushed);
   }
 
