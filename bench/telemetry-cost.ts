@@ -3,7 +3,8 @@
  * request of undici through (a) a plain Agent, (b) the mesh dispatcher without telemetry,
  * (c) the mesh dispatcher with telemetry (Istio metrics, client span + `traceparent` with the
  * OpenTelemetry API as a no-op — the default when no exporter is configured — metadata-exchange
- * headers, load stats), (d) the same plus the access log written to /dev/null. The upstream runs
+ * headers, load stats), (d) the same plus the access log written to /dev/null. The endpoint's EDS
+ * metadata names its workload, as Weft's control plane and istiod send it. The upstream runs
  * in a child process, so `process.cpuUsage()` counts only the client. Short rounds rotate so
  * drift hits every side alike; ratios are medians of per-round ratios.
  *
@@ -28,11 +29,13 @@ const CONCURRENCY = 32;
 const upstream = await startBenchUpstream();
 const port = upstream.port;
 
+const REVIEWS_V1_METADATA = { istio: { workload: 'reviews-v1;default;reviews;v1;Kubernetes', namespace: 'default', service_account: 'reviews', labels: { app: 'reviews', version: 'v1' } } };
 const xds = new FakeXds();
 const listener = 'reviews.default.svc.cluster.local:9080';
 xds.set(
   xdsConfigOf(listener, routeConfig('rc', [virtualHost('vh', ['reviews:9080', 'reviews'], [route('r', routeMatch({ type: 'prefix', prefix: '/' }), routeAction([['reviews-v1', 100]]))])]), [
-    [edsCluster('reviews-v1'), loadAssignment('reviews-v1', [{ endpoints: [`127.0.0.1:${port}`] }])],
+    // the endpoint carries the workload identity Weft's control plane (like istiod) puts in EDS
+    [edsCluster('reviews-v1'), loadAssignment('reviews-v1', [{ endpoints: [{ addr: `127.0.0.1:${port}`, metadata: REVIEWS_V1_METADATA }] }])],
   ]),
 );
 const mesh = await createTestMesh(xds);

@@ -27,7 +27,7 @@ import { createRetryInterceptor } from './interceptors/retry-interceptor.ts';
 import type { RetryInterceptorOptions } from './interceptors/retry-interceptor.ts';
 import { createRouteInterceptor } from './interceptors/route-interceptor.ts';
 import type { OutboundTrafficPolicy } from './interceptors/route-interceptor.ts';
-import { createContextCaptureInterceptor, createTelemetryInterceptor } from './interceptors/telemetry-interceptor.ts';
+import { createTelemetryInterceptor } from './interceptors/telemetry-interceptor.ts';
 import type { MeshTelemetry } from '@weft/core';
 
 /** Options of {@link createMeshDispatcher}. */
@@ -125,7 +125,6 @@ export function createMeshDispatcher(options: MeshDispatcherOptions): MeshDispat
     }),
     createFaultInterceptor({ localReplies, random: options.random }),
     createRateLimitInterceptor({ localReplies, random: options.random }),
-    ...(telemetry === undefined ? [] : [createContextCaptureInterceptor()]),
     createRouteInterceptor({
       mesh: options.mesh,
       outboundTrafficPolicy: policy,

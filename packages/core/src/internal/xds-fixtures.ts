@@ -8,6 +8,7 @@ import type {
   HeaderMatcher,
   HeaderValueMatch,
   LbPolicy,
+  Metadata,
   PathMatch,
   Route,
   RouteAction,
@@ -76,7 +77,12 @@ export function edsCluster(name: string, lbPolicy: LbPolicy = { type: 'roundRobi
 /** A ClusterLoadAssignment with one locality per entry of `localities` (addresses as `ip:port`). */
 export function loadAssignment(
   clusterName: string,
-  localities: readonly { zone?: string; priority?: number; weight?: number; endpoints: readonly (string | { addr: string; health?: 'HEALTHY' | 'UNHEALTHY' | 'DEGRADED' | 'UNKNOWN'; weight?: number })[] }[],
+  localities: readonly {
+    zone?: string;
+    priority?: number;
+    weight?: number;
+    endpoints: readonly (string | { addr: string; health?: 'HEALTHY' | 'UNHEALTHY' | 'DEGRADED' | 'UNKNOWN'; weight?: number; metadata?: Metadata })[];
+  }[],
 ): ClusterLoadAssignment {
   return {
     clusterName,
@@ -95,7 +101,7 @@ export function loadAssignment(
           additionalAddresses: [],
           healthStatus: spec.health ?? 'HEALTHY',
           loadBalancingWeight: spec.weight ?? 1,
-          metadata: {},
+          metadata: spec.metadata ?? {},
         };
       }),
     })),

@@ -21,7 +21,7 @@ import type { LocalReplyMode } from '../internal/local-reply.ts';
 import { parseOrigin } from '../internal/origin.ts';
 import { resolveHeaders } from '../internal/lazy-headers.ts';
 import type { ParsedOrigin } from '../internal/origin.ts';
-import { MESH_CONTEXT } from '../internal/request-context.ts';
+import { MESH_CONTEXT, recordOf } from '../internal/request-context.ts';
 import type { MeshRequestContext } from '../internal/request-context.ts';
 
 type Dispatch = Dispatcher.Dispatch;
@@ -135,6 +135,9 @@ function forward(o: RouteInterceptorOptions, dispatch: Dispatch, opts: Dispatche
     facts: newPath === path ? facts : { ...facts, path: newPath },
     responseFlags: [],
   };
+  // telemetry attributes what happens from here on (local replies of the policies too) to the route's cluster
+  const record = recordOf(opts);
+  if (record !== undefined) record.ctx = ctx;
   if (ra.requestMirrorPolicies.length > 0) mirror(o, opts, headers, newPath, ctx, ra);
   // An explicit servername spares undici deriving one from the Host header on every request.
   const next = { ...opts, path: newPath, headers, servername: origin.hostname, [MESH_CONTEXT]: ctx };

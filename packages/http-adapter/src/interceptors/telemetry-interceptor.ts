@@ -3,8 +3,8 @@
  * CLIENT span (the `traceparent` the endpoint stage sends continues it), and when the response
  * ends — or fails — records Istio's `reporter="source"` metrics, ends the span and writes the
  * access-log line. What happened inside (route, cluster, chosen endpoint, upstream timing) is
- * left by the inner stages in an {@link OutboundRecord} that travels on the dispatch options
- * under a symbol key (object spreads of the options keep it).
+ * left by the inner stages in an `OutboundRecord` that travels on the dispatch options under a
+ * symbol key (`internal/request-context.ts`; object spreads of the options keep it).
  *
  * Per-request cost: one span start (a no-op object without an SDK), a pooled id, the
  * handler (which is the record too), and at the end one cached metric series lookup. Nothing
@@ -20,34 +20,11 @@ import { LazyHeaders } from '../internal/lazy-headers.ts';
 import { normalizeHeaders } from '../internal/headers.ts';
 import { RESPONSE_FLAGS_HEADER } from '../internal/local-reply.ts';
 import { parseOrigin } from '../internal/origin.ts';
-import { contextOf } from '../internal/request-context.ts';
-import type { MeshRequestContext } from '../internal/request-context.ts';
+import { TELEMETRY_RECORD, recordOf } from '../internal/request-context.ts';
+import type { MeshRequestContext, OutboundRecord } from '../internal/request-context.ts';
 import type { EndpointView } from '../mesh-view.ts';
 
 type Controller = Dispatcher.DispatchController;
-
-/** Symbol key of the {@link OutboundRecord} on dispatch options. */
-export const TELEMETRY_RECORD = Symbol.for('weft.http.telemetryRecord');
-
-/** What the inner stages tell telemetry about one request (the last attempt wins). */
-export interface OutboundRecord {
-  readonly span: MeshSpan;
-  /** The mesh context, once routing decided (set by the context-capture stage). */
-  ctx: MeshRequestContext | undefined;
-  /** The endpoint of the last attempt. */
-  endpoint: EndpointView | undefined;
-  /** `performance.now()` when the last attempt was handed to its pool (0 unless the access log is on). */
-  upstreamStartMs: number;
-  /** Milliseconds from the last attempt's dispatch to its response headers. */
-  upstreamServiceMs: number | undefined;
-  /** True when the last attempt ran over HTTP/2. */
-  isHttp2: boolean;
-}
-
-/** The record carried by `opts`, if telemetry is on. */
-export function recordOf(opts: Dispatcher.DispatchOptions): OutboundRecord | undefined {
-  return (opts as { [TELEMETRY_RECORD]?: OutboundRecord })[TELEMETRY_RECORD];
-}
 
 /** Options of {@link createTelemetryInterceptor}. */
 export interface TelemetryInterceptorOptions {
@@ -84,19 +61,6 @@ function clientSpanAttributes(opts: Dispatcher.DispatchOptions): Record<string, 
     'server.address': origin?.hostname ?? '',
     'server.port': origin?.port ?? 0,
     'url.full': `${origin === null ? String(opts.origin ?? '') : `${origin.scheme}//${origin.authority}`}${opts.path}`,
-  };
-}
-
-/**
- * A stage composed right inside the routing interceptor: copies the mesh context routing
- * attached into the request's {@link OutboundRecord} (so local replies of the policies — `RL`,
- * `FI`, `UO` — are attributed to their cluster).
- */
-export function createContextCaptureInterceptor(): Dispatcher.DispatcherComposeInterceptor {
-  return (dispatch) => (opts, handler) => {
-    const record = recordOf(opts);
-    if (record !== undefined && !contextOf(opts)?.isShadow) record.ctx = contextOf(opts);
-    return dispatch(opts, handler);
   };
 }
 

@@ -18,12 +18,10 @@ import { LazyHeaders, asHeaders } from './lazy-headers.ts';
 import { replyWithError } from './local-reply.ts';
 import { normalizeHeaders } from './headers.ts';
 import type { LocalReplyMode } from './local-reply.ts';
-import { contextOf } from './request-context.ts';
-import type { MeshRequestContext } from './request-context.ts';
+import { contextOf, recordOf } from './request-context.ts';
+import type { MeshRequestContext, OutboundRecord } from './request-context.ts';
 import { classifyError } from './upstream-errors.ts';
 import type { LoadAttempt, MeshTelemetry } from '@weft/core';
-import { recordOf } from '../interceptors/telemetry-interceptor.ts';
-import type { OutboundRecord } from '../interceptors/telemetry-interceptor.ts';
 
 type Controller = Dispatcher.DispatchController;
 

@@ -1,10 +1,12 @@
 /**
- * The per-request mesh context the routing interceptor attaches to undici's dispatch options
- * (under a symbol key, so undici itself never sees it) and every later interceptor reads.
- * A request without a context is not meshed (pass-through).
+ * What travels with one request on undici's dispatch options, under symbol keys (undici itself
+ * never sees them): the mesh context the routing interceptor attaches and every later stage
+ * reads (a request without one is not meshed: pass-through), and, when telemetry is on, the
+ * request's {@link OutboundRecord}, which the telemetry stage attaches and the inner stages fill.
  */
 import type { Dispatcher } from 'undici';
-import type { HostView, MeshRequestFacts, RouteView } from '../mesh-view.ts';
+import type { MeshSpan } from '@weft/core';
+import type { EndpointView, HostView, MeshRequestFacts, RouteView } from '../mesh-view.ts';
 
 /** Symbol key of the context on dispatch options. */
 export const MESH_CONTEXT = Symbol.for('weft.http.meshContext');
@@ -38,4 +40,27 @@ export type MeshDispatchOptions = Dispatcher.DispatchOptions & { [MESH_CONTEXT]?
 /** The context of `opts`, or undefined for a pass-through request. */
 export function contextOf(opts: Dispatcher.DispatchOptions): MeshRequestContext | undefined {
   return (opts as MeshDispatchOptions)[MESH_CONTEXT];
+}
+
+/** Symbol key of the {@link OutboundRecord} on dispatch options. */
+export const TELEMETRY_RECORD = Symbol.for('weft.http.telemetryRecord');
+
+/** What the inner stages tell telemetry about one request (the last attempt wins). */
+export interface OutboundRecord {
+  readonly span: MeshSpan;
+  /** The mesh context, once routing decided (set by the routing stage). */
+  ctx: MeshRequestContext | undefined;
+  /** The endpoint of the last attempt. */
+  endpoint: EndpointView | undefined;
+  /** `performance.now()` when the last attempt was handed to its pool (0 unless the access log is on). */
+  upstreamStartMs: number;
+  /** Milliseconds from the last attempt's dispatch to its response headers. */
+  upstreamServiceMs: number | undefined;
+  /** True when the last attempt ran over HTTP/2. */
+  isHttp2: boolean;
+}
+
+/** The record carried by `opts`, if telemetry is on. */
+export function recordOf(opts: Dispatcher.DispatchOptions): OutboundRecord | undefined {
+  return (opts as { [TELEMETRY_RECORD]?: OutboundRecord })[TELEMETRY_RECORD];
 }
