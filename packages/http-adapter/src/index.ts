@@ -22,5 +22,4 @@ export type { ListenHookHandle } from './inbound/listen-hook.ts';
 export { MeshError, ErrorCode, isMeshError } from '@weft/xds-client';
 export { startInboundTelemetry } from './telemetry/inbound-telemetry.ts';
 export type { InboundTelemetryOptions, InboundTelemetryHandle } from './telemetry/inbound-telemetry.ts';
-export { TELEMETRY_RECORD } from './internal/request-context.ts';
 export type { OutboundRecord } from './internal/request-context.ts';

@@ -4,11 +4,12 @@
  * dispatcher (the register hook does). It is the endpoint stage composed with the policy
  * interceptors, outermost first:
  *
- *   [telemetry] → route → local rate limit → fault injection → timeout + retry → [endpoint:
+ *   route [+ telemetry] → local rate limit → fault injection → timeout + retry → [endpoint:
  *   circuit breaker, pick, outlier detection, load stats, trace headers, per-endpoint keep-alive pool]
  *
- * The telemetry stage is present only when `telemetry` is given (Istio metrics, client spans,
- * access log, LRS load stats); without it nothing telemetry-related runs per request.
+ * Telemetry (Istio metrics, client spans, access log, LRS load stats) runs only when
+ * `telemetry` is given: the routing stage then starts it for every request; without it nothing
+ * telemetry-related runs per request.
  *
  * Requests to hosts the mesh does not know follow the outbound traffic policy (pass-through
  * Agent or a `WEFT_ERR_UNKNOWN_HOST` failure). `close()`/`destroy()` release every pool, the
@@ -27,7 +28,6 @@ import { createRetryInterceptor } from './interceptors/retry-interceptor.ts';
 import type { RetryInterceptorOptions } from './interceptors/retry-interceptor.ts';
 import { createRouteInterceptor } from './interceptors/route-interceptor.ts';
 import type { OutboundTrafficPolicy } from './interceptors/route-interceptor.ts';
-import { createTelemetryInterceptor } from './interceptors/telemetry-interceptor.ts';
 import type { MeshTelemetry } from '@weft/core';
 
 /** Options of {@link createMeshDispatcher}. */
@@ -133,8 +133,8 @@ export function createMeshDispatcher(options: MeshDispatcherOptions): MeshDispat
       localReplies,
       shadowDispatch,
       random: options.random,
+      telemetry,
     }),
-    ...(telemetry === undefined ? [] : [createTelemetryInterceptor({ telemetry })]),
   );
   // compose() returns a Proxy of the endpoint stage; only its composed dispatch function is kept.
   return new MeshDispatcher(endpoints, composed.dispatch);

@@ -1,5 +1,7 @@
 /**
- * The routing interceptor, outermost of the mesh chain. Per request: is the origin a host the
+ * The routing interceptor, outermost of the mesh chain. Per request: starts its telemetry when
+ * the dispatcher has any (`telemetry/outbound-telemetry.ts`: it sees every request, whatever
+ * routing decides, and its duration includes the wait for a first config). Is the origin a host the
  * mesh knows? If not, the outbound traffic policy decides (ALLOW_ANY: pass through —
  * PassthroughCluster; REGISTRY_ONLY: fail with `WEFT_ERR_UNKNOWN_HOST`, flag `NR` —
  * BlackHoleCluster — without opening a connection). If it is: route (404 `NR` when nothing
@@ -21,8 +23,11 @@ import type { LocalReplyMode } from '../internal/local-reply.ts';
 import { parseOrigin } from '../internal/origin.ts';
 import { resolveHeaders } from '../internal/lazy-headers.ts';
 import type { ParsedOrigin } from '../internal/origin.ts';
-import { MESH_CONTEXT, recordOf } from '../internal/request-context.ts';
+import { MESH_CONTEXT } from '../internal/request-context.ts';
 import type { MeshRequestContext } from '../internal/request-context.ts';
+import { startOutboundTelemetry } from '../telemetry/outbound-telemetry.ts';
+import type { TelemetryHandler } from '../telemetry/outbound-telemetry.ts';
+import type { MeshTelemetry } from '@weft/core';
 
 type Dispatch = Dispatcher.Dispatch;
 type Handler = Dispatcher.DispatchHandler;
@@ -43,14 +48,19 @@ export interface RouteInterceptorOptions {
   readonly shadowDispatch: Dispatch;
   /** Uniform [0, 1) source for mirror sampling. */
   readonly random?: () => number;
+  /** The dispatcher's telemetry (Istio metrics, client spans, access log, load stats), if any. */
+  readonly telemetry?: MeshTelemetry;
 }
 
 /** Creates the routing interceptor; see the module comment. */
 export function createRouteInterceptor(options: RouteInterceptorOptions): Dispatcher.DispatcherComposeInterceptor {
-  const { mesh } = options;
-  return (dispatch) => (opts, handler) => {
-    if ((opts as { [MESH_CONTEXT]?: unknown })[MESH_CONTEXT] !== undefined) return dispatch(opts, handler);
+  const { mesh, telemetry } = options;
+  return (dispatch) => (opts, given) => {
+    if ((opts as { [MESH_CONTEXT]?: unknown })[MESH_CONTEXT] !== undefined) return dispatch(opts, given);
     const origin = parseOrigin(opts.origin);
+    // the telemetry handler is the request's record too; routing hands it on in the context
+    const record = telemetry === undefined ? undefined : startOutboundTelemetry(telemetry, opts, given, origin?.authority);
+    const handler = record ?? given;
     if (origin === null) return dispatch(opts, handler);
     if (!origin.isMeshable) return outbound(options, dispatch, opts, handler, origin, undefined);
     let host: HostView | undefined;
@@ -60,9 +70,9 @@ export function createRouteInterceptor(options: RouteInterceptorOptions): Dispat
       failLocally(handler, err as Error);
       return true;
     }
-    if (host !== undefined) return forward(options, dispatch, opts, handler, origin, host);
+    if (host !== undefined) return forward(options, dispatch, opts, handler, origin, host, record);
     mesh.waitForHost(origin.authority, { timeoutMs: options.firstConfigTimeoutMs, defaultPort: origin.defaultPort, signal: (opts as { signal?: AbortSignal }).signal }).then(
-      (h) => void forward(options, dispatch, opts, handler, origin, h),
+      (h) => void forward(options, dispatch, opts, handler, origin, h, record),
       (err: unknown) => {
         const code = isMeshError(err) ? err.code : undefined;
         if (code === ErrorCode.unknownHost) return void outbound(options, dispatch, opts, handler, origin, err as MeshError);
@@ -85,7 +95,7 @@ function outbound(o: RouteInterceptorOptions, dispatch: Dispatch, opts: Dispatch
   return true;
 }
 
-function forward(o: RouteInterceptorOptions, dispatch: Dispatch, opts: Dispatcher.DispatchOptions, handler: Handler, origin: ParsedOrigin, host: HostView): boolean {
+function forward(o: RouteInterceptorOptions, dispatch: Dispatch, opts: Dispatcher.DispatchOptions, handler: Handler, origin: ParsedOrigin, host: HostView, record: TelemetryHandler | undefined): boolean {
   const headers = normalizeHeaders(opts.headers);
   const path = opts.path;
   const facts = { method: opts.method, path, headers, authority: origin.authority };
@@ -134,9 +144,9 @@ function forward(o: RouteInterceptorOptions, dispatch: Dispatch, opts: Dispatche
     clusterName,
     facts: newPath === path ? facts : { ...facts, path: newPath },
     responseFlags: [],
+    record,
   };
   // telemetry attributes what happens from here on (local replies of the policies too) to the route's cluster
-  const record = recordOf(opts);
   if (record !== undefined) record.ctx = ctx;
   if (ra.requestMirrorPolicies.length > 0) mirror(o, opts, headers, newPath, ctx, ra);
   // An explicit servername spares undici deriving one from the Host header on every request.
@@ -210,7 +220,7 @@ function mirror(o: RouteInterceptorOptions, opts: Dispatcher.DispatchOptions, he
   const hostOnly = ctx.authority.replace(/:\d+$/, '');
   for (const policy of ra.requestMirrorPolicies) {
     if (policy.runtimeFraction !== undefined && !isSampled(policy.runtimeFraction, o.random)) continue;
-    const shadowCtx: MeshRequestContext = { ...ctx, clusterName: policy.cluster, responseFlags: [], isShadow: true };
+    const shadowCtx: MeshRequestContext = { ...ctx, clusterName: policy.cluster, responseFlags: [], isShadow: true, record: undefined };
     const shadowHeaders = { ...headers, host: `${hostOnly}-shadow${ctx.authority.slice(hostOnly.length)}` };
     try {
       o.shadowDispatch({ ...opts, path, headers: shadowHeaders, signal: undefined, [MESH_CONTEXT]: shadowCtx } as Dispatcher.DispatchOptions, DISCARD);

@@ -18,7 +18,7 @@ import { LazyHeaders, asHeaders } from './lazy-headers.ts';
 import { replyWithError } from './local-reply.ts';
 import { normalizeHeaders } from './headers.ts';
 import type { LocalReplyMode } from './local-reply.ts';
-import { contextOf, recordOf } from './request-context.ts';
+import { contextOf } from './request-context.ts';
 import type { MeshRequestContext, OutboundRecord } from './request-context.ts';
 import { classifyError } from './upstream-errors.ts';
 import type { LoadAttempt, MeshTelemetry } from '@weft/core';
@@ -98,7 +98,7 @@ export class EndpointDispatcher extends Dispatcher {
     let load: LoadAttempt | undefined;
     let record: OutboundRecord | undefined;
     if (telemetry !== undefined) {
-      record = ctx.isShadow ? undefined : recordOf(opts);
+      record = ctx.record;
       if (record !== undefined) {
         record.endpoint = endpoint;
         // Upstream timing is read only by the access log: no clock reads per attempt without it.

@@ -1,8 +1,8 @@
 /**
- * What travels with one request on undici's dispatch options, under symbol keys (undici itself
- * never sees them): the mesh context the routing interceptor attaches and every later stage
- * reads (a request without one is not meshed: pass-through), and, when telemetry is on, the
- * request's {@link OutboundRecord}, which the telemetry stage attaches and the inner stages fill.
+ * The per-request mesh context the routing interceptor attaches to undici's dispatch options
+ * (under a symbol key, so undici itself never sees it) and every later stage reads. A request
+ * without a context is not meshed (pass-through). When telemetry is on, the context carries
+ * the request's {@link OutboundRecord}, which the inner stages fill.
  */
 import type { Dispatcher } from 'undici';
 import type { MeshSpan } from '@weft/core';
@@ -30,8 +30,10 @@ export interface MeshRequestContext {
    * says to avoid a host (retry to a different host).
    */
   retry?: { shouldAvoidHost(key: string): boolean; recordHost(key: string): void; readonly hostSelectionAttempts: number };
-  /** True for mirrored copies (never retried, never counted for outlier detection). */
+  /** True for mirrored copies (never retried, never counted for outlier detection, no telemetry record). */
   readonly isShadow?: boolean;
+  /** The request's telemetry record, when telemetry is on. */
+  readonly record?: OutboundRecord;
 }
 
 /** Dispatch options that may carry a mesh context. */
@@ -41,9 +43,6 @@ export type MeshDispatchOptions = Dispatcher.DispatchOptions & { [MESH_CONTEXT]?
 export function contextOf(opts: Dispatcher.DispatchOptions): MeshRequestContext | undefined {
   return (opts as MeshDispatchOptions)[MESH_CONTEXT];
 }
-
-/** Symbol key of the {@link OutboundRecord} on dispatch options. */
-export const TELEMETRY_RECORD = Symbol.for('weft.http.telemetryRecord');
 
 /** What the inner stages tell telemetry about one request (the last attempt wins). */
 export interface OutboundRecord {
@@ -58,9 +57,4 @@ export interface OutboundRecord {
   upstreamServiceMs: number | undefined;
   /** True when the last attempt ran over HTTP/2. */
   isHttp2: boolean;
-}
-
-/** The record carried by `opts`, if telemetry is on. */
-export function recordOf(opts: Dispatcher.DispatchOptions): OutboundRecord | undefined {
-  return (opts as { [TELEMETRY_RECORD]?: OutboundRecord })[TELEMETRY_RECORD];
 }

@@ -1,10 +1,11 @@
 /**
- * The telemetry interceptor, outermost of the mesh chain: per outgoing request it starts a
- * CLIENT span (the `traceparent` the endpoint stage sends continues it), and when the response
- * ends — or fails — records Istio's `reporter="source"` metrics, ends the span and writes the
- * access-log line. What happened inside (route, cluster, chosen endpoint, upstream timing) is
- * left by the inner stages in an `OutboundRecord` that travels on the dispatch options under a
- * symbol key (`internal/request-context.ts`; object spreads of the options keep it).
+ * Client-side telemetry of one outgoing request, started by the routing stage (the first stage
+ * every request of the application meets, as Envoy's HTTP connection manager does routing and
+ * stats in one place): a CLIENT span (the `traceparent` the endpoint stage sends continues it),
+ * and when the response ends — or fails — Istio's `reporter="source"` metrics, the span's end
+ * and the access-log line. What happened inside (route, cluster, chosen endpoint, upstream
+ * timing) is left by the inner stages in the {@link OutboundRecord}, which the mesh context
+ * carries (`ctx.record`).
  *
  * Per-request cost: one span start (a no-op object without an SDK), a pooled id, the
  * handler (which is the record too), and at the end one cached metric series lookup. Nothing
@@ -20,16 +21,10 @@ import { LazyHeaders } from '../internal/lazy-headers.ts';
 import { normalizeHeaders } from '../internal/headers.ts';
 import { RESPONSE_FLAGS_HEADER } from '../internal/local-reply.ts';
 import { parseOrigin } from '../internal/origin.ts';
-import { TELEMETRY_RECORD, recordOf } from '../internal/request-context.ts';
 import type { MeshRequestContext, OutboundRecord } from '../internal/request-context.ts';
 import type { EndpointView } from '../mesh-view.ts';
 
 type Controller = Dispatcher.DispatchController;
-
-/** Options of {@link createTelemetryInterceptor}. */
-export interface TelemetryInterceptorOptions {
-  readonly telemetry: MeshTelemetry;
-}
 
 const RESPONSE_CODE_OF_FLAG: Readonly<Record<string, number>> = { UO: 503, UH: 503, RL: 429, NR: 404, UT: 504, URX: 503, UF: 503, DI: 0, FI: 503 };
 
@@ -39,18 +34,13 @@ function bodyBytes(body: unknown): number {
   return 0;
 }
 
-/** Creates the telemetry interceptor; see the module comment. */
-export function createTelemetryInterceptor(options: TelemetryInterceptorOptions): Dispatcher.DispatcherComposeInterceptor {
-  const { telemetry } = options;
-  const tracer = telemetry.tracer;
-  return (dispatch) => (opts, handler) => {
-    if (recordOf(opts) !== undefined) return dispatch(opts, handler);
-    const span = tracer.startClientSpan(opts.method ?? 'GET', clientSpanAttributes, opts);
-    // The handler is the request's record too (one object less per request).
-    const record = new TelemetryHandler(handler, telemetry, span, opts, parseOrigin(opts.origin)?.authority);
-    const next = { ...opts, [TELEMETRY_RECORD]: record };
-    return dispatch(next, record);
-  };
+/**
+ * Starts the telemetry of a request the application made: its client span, and the handler
+ * that observes the response (hand it on in place of `handler`; it is the request's record).
+ */
+export function startOutboundTelemetry(telemetry: MeshTelemetry, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, authority: string | undefined): TelemetryHandler {
+  const span = telemetry.tracer.startClientSpan(opts.method ?? 'GET', clientSpanAttributes, opts);
+  return new TelemetryHandler(handler, telemetry, span, opts, authority);
 }
 
 /** The client span's start attributes (built only when an OpenTelemetry SDK records them). */
@@ -65,7 +55,7 @@ function clientSpanAttributes(opts: Dispatcher.DispatchOptions): Record<string, 
 }
 
 /** Observes one request's response for telemetry; it is also the request's {@link OutboundRecord}. */
-class TelemetryHandler extends ForwardingHandler implements OutboundRecord {
+export class TelemetryHandler extends ForwardingHandler implements OutboundRecord {
   readonly span: MeshSpan;
   ctx: MeshRequestContext | undefined = undefined;
   endpoint: EndpointView | undefined = undefined;
