@@ -21,7 +21,7 @@ export interface ConfigStoreOptions {
   paths: string[];
   /** Watch the paths for changes (fs.watch, debounced); default true. */
   watch?: boolean;
-  /** Quiet time after the last change before rebuilding, in ms; default 100 (like istiod). */
+  /** Quiet time after the last change before publishing, in ms (the change is read and built during it); default 100 (like istiod). */
   debounceMs?: number;
   /** Namespace of objects without `metadata.namespace`; default `default`. */
   defaultNamespace?: string;
@@ -66,7 +66,7 @@ const SETTLE_MS = 10;
 /** A rebuild prepared for the changes up to `seq`: rejected findings, or what to publish. */
 type Prepared =
   | { seq: number; filesAt: number; rejected: readonly Finding[] }
-  | { seq: number; filesAt: number; rejected?: undefined; objects: readonly AnyConfigObject[]; readFindings: readonly Finding[]; model: MeshModel | undefined; baseGeneration: number };
+  | { seq: number; filesAt: number; rejected?: undefined; objects: readonly AnyConfigObject[]; readFindings: readonly Finding[]; model: MeshModel | undefined };
 
 /** Calls a listener; what it throws is logged, never propagated. */
 function notify(listener: (model: MeshModel) => void, model: MeshModel, what: string): void {
@@ -125,6 +125,7 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
   const prepare = async (): Promise<Prepared | undefined> => {
     const seq = changeSeq;
     const readFiles = filesChangedAt > filesCommittedAt;
+    const filesAt = readFiles ? filesChangedAt : filesCommittedAt;
     let nextObjects = objects;
     let nextReadFindings = readFindings;
     if (readFiles) {
@@ -134,17 +135,16 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
         nextReadFindings = read.findings;
       } catch (err) {
         const message = isMeshError(err) ? err.message : String(err);
-        return { seq, filesAt: filesChangedAt, rejected: [makeFinding('error', FindingCode.unreadableFile, message)] };
+        return { seq, filesAt, rejected: [makeFinding('error', FindingCode.unreadableFile, message)] };
       }
     }
     if (closed) return undefined;
-    const filesAt = readFiles ? filesChangedAt : filesCommittedAt;
     const next = buildCandidate(nextObjects, nextReadFindings, registry.list(), settings, registry.endpointHealth());
     if (hasErrors(next.findings)) return { seq, filesAt, rejected: next.findings.filter((f) => f.level === 'error') };
     const isUnchanged = next.model.version === current.version;
     const model = isUnchanged ? undefined : publishModel(next, current.generation + 1);
     if (model) for (const l of pendingListeners) notify(l, model, 'pending');
-    return { seq, filesAt, objects: nextObjects, readFindings: nextReadFindings, model, baseGeneration: current.generation };
+    return { seq, filesAt, objects: nextObjects, readFindings: nextReadFindings, model };
   };
 
   /** Prepares now unless a preparation is running (it is then re-run when it ends, if stale). */
@@ -176,7 +176,8 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
     // A registry-only rebuild says nothing about the files: a still-broken edit stays reported.
     if (p.filesAt > filesCommittedAt) lastRejected = [];
     filesCommittedAt = p.filesAt;
-    if (!p.model || p.baseGeneration !== current.generation) return;
+    // (a commit consumes what was prepared: a preparation always builds on the generation in force)
+    if (!p.model) return;
     current = p.model;
     const published = current;
     // Ref'd on purpose: an unref'd immediate would wait for the next I/O or timer wake-up.
