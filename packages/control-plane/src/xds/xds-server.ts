@@ -198,6 +198,8 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
     metrics.pushTriggers.inc({ type: 'config' });
     if (timer) return;
     firstTriggerAt = performance.now();
+    // no debounce (the source coalesces changes itself): push once the source's listeners ran, not after a timer's 1 ms
+    if (debounceMs === 0) return queueMicrotask(pushNow);
     timer = setTimeout(pushNow, debounceMs);
     timer.unref();
   });
