@@ -12,10 +12,11 @@
  * client is a real SotW ADS stream on its own HTTP/2 (TCP) connection, identifying as
  * grpc-js-xds, subscribing LDS → RDS and ACKing every response with its version and nonce like
  * grpc-js-xds does; it decodes only the response fields it needs (version, type URL, nonce).
- * A client speaks HTTP/2 on a raw socket (`support/raw-h2-grpc-stream.ts`) and writes its ACKs
- * after the process has read every response of that event-loop turn: on machines of their own,
- * clients neither pay for each other's HTTP/2 sessions nor wait for each other's ACK writes, so
- * the clients' CPU does not stand in for the server's (`--node-http2-clients`: a `node:http2`
+ * A client speaks HTTP/2 on a raw socket (`support/raw-h2-grpc-stream.ts`), and a client
+ * process writes its clients' ACKs once responses stopped arriving for 2 ms: on machines of
+ * their own, clients neither pay for each other's HTTP/2 sessions nor wait for each other's ACK
+ * writes (a loopback write also runs the receiving side of TCP on the writer's core), so the
+ * clients' CPU does not stand in for the server's (`--node-http2-clients`: a `node:http2`
  * session per client instead, about 1.5× the clients' CPU). `--grpc-js-clients` measures the old way
  * too: grpc-js streams with full protobufjs decoding, all inside this driver process and (as
  * grpc-js pools subchannels per process) all on ONE shared TCP connection;
@@ -47,6 +48,8 @@ import { openRawGrpcStream } from './support/raw-h2-grpc-stream.ts';
 const LISTENER = 'svc0.bench.svc.cluster.local:50051';
 const ADS_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 const WAIT_MS = 30_000;
+/** How long a client process waits without a new response before writing its clients' ACKs. */
+const ACK_QUIET_MS = 2;
 
 /** Epoch milliseconds with sub-millisecond precision, comparable across processes on this host. */
 function now(): number {
@@ -136,12 +139,14 @@ async function runWorker(): Promise<void> {
   };
 
   /**
-   * ACKs are written after every response that arrived in the same event-loop turn was read:
-   * on their own machines clients read in parallel, and here one client's ACK (a loopback write
-   * that also runs the server's side of TCP) must not delay when the next one reads its response.
+   * ACKs are written once responses stopped arriving for ACK_QUIET_MS: on their own machines
+   * clients read in parallel, and here one client's ACK (a loopback write that also runs the
+   * server's side of TCP) must not delay when the next one reads its response.
    */
   let acks: (() => void)[] = [];
+  let ackTimer: NodeJS.Timeout | undefined;
   const flushAcks = () => {
+    ackTimer = undefined;
     const due = acks;
     acks = [];
     for (const write of due) write();
@@ -157,7 +162,8 @@ async function runWorker(): Promise<void> {
         ready();
       } else if (c.isArmed) arrived(c);
     }
-    if (acks.length === 0) setImmediate(flushAcks);
+    if (ackTimer) clearTimeout(ackTimer);
+    ackTimer = setTimeout(flushAcks, ACK_QUIET_MS);
     acks.push(() => {
       ack(ackBytes(res.version, res.typeUrl, res.nonce));
       // grpc-js-xds subscribes to the listener's RouteConfiguration once it has the listener
