@@ -23,6 +23,7 @@
  * `--grpc-js-own-connections` the same with one connection per client. `--server-only` stops
  * after the in-process server-cost part.
  * `WEFT_BENCH_SERVER_PROF=<file>` CPU-profiles the in-process server's measured rounds (per size).
+ * Each size starts with one unmeasured warm-up round (end to end and in process).
  * "after debounce" subtracts the store's 100 ms debounce; besides the p99 over every sample (the
  * slowest round's tail), `…_round_p99_after_debounce_median_…` is the median over rounds of each
  * round's own p99, which one slow round on a shared machine does not move. Prints
@@ -544,13 +545,18 @@ async function endToEnd(sizes: readonly number[], rounds: number, makeClients: (
       const publish: number[] = [];
       const fromPublish: number[] = [];
       let cpuMs = 0;
-      for (let round = 0; round < rounds; round++) {
+      // round -1 warms up (as the in-process part does): the first push after a mass connect is not a config change's cost
+      for (let round = -1; round < rounds; round++) {
         weight = weight === 10 ? 40 : 10;
         const arrivals = clients.arm(round);
         const cpu0 = processCpuMs(pid);
         const writtenAt = now();
         writeFileSync(file, mesh(weight));
         const arrived = await arrivals;
+        if (round < 0) {
+          await new Promise((r) => setTimeout(r, 300));
+          continue;
+        }
         cpuMs += processCpuMs(pid) - cpu0;
         const times = arrived.map((t) => t - writtenAt);
         publish.push(publishedAt - writtenAt);
@@ -560,6 +566,7 @@ async function endToEnd(sizes: readonly number[], rounds: number, makeClients: (
         roundP99.push(percentile([...times].sort((x, y) => x - y), 99));
         await new Promise((r) => setTimeout(r, 300));
       }
+      process.stdout.write(`# ${size} clients: each round's p99 after the debounce (ms): ${roundP99.map((v) => (v - debounceMs).toFixed(0)).join(' ')}\n`);
       for (const a of [samples, publish, fromPublish, lastClient, roundP99]) a.sort((x, y) => x - y);
       const suffix = `${label}${size}_clients`;
       process.stdout.write(`# ${size} clients (${label ? `grpc-js clients in the driver process, ${label.includes('own') ? 'one TCP connection each' : 'sharing one TCP connection'}` : 'light clients in other processes, one TCP connection each'}), ${rounds} rounds, ${SERVICES} services; times from file write to RDS arrival (ms)\n`);
