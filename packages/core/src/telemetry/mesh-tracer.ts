@@ -19,6 +19,13 @@ const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
 /** The span of every client span made without an SDK (it records nothing; ids are made here). */
 const NON_RECORDING_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
+/**
+ * Where `@opentelemetry/api` (every installed copy of major version 1) keeps what was registered
+ * with it: absent until an SDK, a context manager or a propagator registers. While it is absent
+ * no span can be active and nothing records, so a client span needs no API call at all.
+ */
+export const OTEL_API_GLOBALS = Symbol.for('opentelemetry.js.api.1');
+
 /** True once an SDK registered a tracer provider (checked per span: one may register later). */
 function isSdkInstalled(): boolean {
   const provider = trace.getTracerProvider();
@@ -88,6 +95,11 @@ export class MeshTracer {
    * a module-level function plus `arg` spares the caller a closure per span.
    */
   startClientSpan<T = undefined>(name: string, attributes: Attributes | ((arg: T) => Attributes), arg?: T): MeshSpan {
+    if ((globalThis as { [OTEL_API_GLOBALS]?: unknown })[OTEL_API_GLOBALS] === undefined) {
+      // nothing registered with the API: the parent can only be the inbound request's span
+      const inbound = this.#inbound.getStore();
+      return this.#wrap(NON_RECORDING_SPAN, inbound?.spanContext, inbound?.baggage);
+    }
     const active = context.active();
     let parent = trace.getSpanContext(active);
     let ctx: Context = active;
