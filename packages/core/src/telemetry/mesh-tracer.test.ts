@@ -11,6 +11,11 @@ test('client spans skip the OpenTelemetry API until something registers with it,
   const before = tracer.startClientSpan('GET', {});
   assert.equal(before.span.isRecording(), false);
   assert.match(before.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  const wire = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), isSampled: false };
+  const server = tracer.startServerSpan('GET', {}, wire);
+  assert.equal(server.traceId, wire.traceId, 'a server span continues the caller\'s trace');
+  assert.notEqual(server.spanId, wire.spanId);
+  assert.equal(server.isSampled, false, 'and keeps its sampling decision');
 
   trace.setGlobalTracerProvider(new BasicTracerProvider());
   try {

@@ -26,6 +26,11 @@ const NON_RECORDING_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
  */
 export const OTEL_API_GLOBALS = Symbol.for('opentelemetry.js.api.1');
 
+/** True while nothing is registered with the OpenTelemetry API (see {@link OTEL_API_GLOBALS}). */
+function isApiUnused(): boolean {
+  return (globalThis as { [OTEL_API_GLOBALS]?: unknown })[OTEL_API_GLOBALS] === undefined;
+}
+
 /** True once an SDK registered a tracer provider (checked per span: one may register later). */
 function isSdkInstalled(): boolean {
   const provider = trace.getTracerProvider();
@@ -95,7 +100,7 @@ export class MeshTracer {
    * a module-level function plus `arg` spares the caller a closure per span.
    */
   startClientSpan<T = undefined>(name: string, attributes: Attributes | ((arg: T) => Attributes), arg?: T): MeshSpan {
-    if ((globalThis as { [OTEL_API_GLOBALS]?: unknown })[OTEL_API_GLOBALS] === undefined) {
+    if (isApiUnused()) {
       // nothing registered with the API: the parent can only be the inbound request's span
       const inbound = this.#inbound.getStore();
       return this.#wrap(NON_RECORDING_SPAN, inbound?.spanContext, inbound?.baggage);
@@ -118,9 +123,11 @@ export class MeshTracer {
   /** Starts a SERVER span for an inbound request whose wire parent is `parent` (if any). */
   startServerSpan(name: string, attributes: Attributes, parent: WireTraceContext | undefined): MeshSpan {
     let sc: SpanContext | undefined;
+    if (parent !== undefined) sc = { traceId: parent.traceId, spanId: parent.spanId, traceFlags: parent.isSampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: true };
+    // nothing registered with the API: nothing records the span, its ids are made here
+    if (isApiUnused()) return this.#wrap(NON_RECORDING_SPAN, sc, undefined, parent?.traceState);
     let ctx: Context = context.active();
-    if (parent !== undefined) {
-      sc = { traceId: parent.traceId, spanId: parent.spanId, traceFlags: parent.isSampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: true };
+    if (sc !== undefined) {
       ctx = trace.setSpanContext(ctx, sc);
     } else {
       ctx = trace.deleteSpan(ctx);
