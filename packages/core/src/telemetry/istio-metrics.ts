@@ -112,36 +112,44 @@ export interface MeshMetricsOptions {
   readonly maxSeries?: number;
 }
 
-/** Histogram state of one series: per-bucket counts (not cumulative), sum and count. */
-class HistogramState {
-  readonly counts: Float64Array;
-  sum = 0;
-  count = 0;
-  constructor(size: number) {
-    this.counts = new Float64Array(size + 1); // the last slot is +Inf
-  }
-  observe(bounds: readonly number[], value: number): void {
-    let i = 0;
-    const n = bounds.length;
-    while (i < n && value > bounds[i]!) i++;
-    this.counts[i]!++;
-    this.sum += value;
-    this.count++;
-  }
+/** Where a histogram's values sit in a series' array: sum, count, then a count per bucket (not cumulative; the last is +Inf). */
+interface HistogramSlot {
+  readonly sum: number;
+  readonly count: number;
+  readonly buckets: number;
+  readonly bounds: readonly number[];
 }
 
-/** One label set's values. Plain numbers: recording is a few additions, no hashing. */
+// A series' array: three counters, then the three histograms.
+const REQUESTS = 0;
+const REQUEST_MESSAGES = 1;
+const RESPONSE_MESSAGES = 2;
+const DURATION: HistogramSlot = { sum: 3, count: 4, buckets: 9, bounds: ISTIO_DURATION_BUCKETS_MS };
+const REQUEST_BYTES: HistogramSlot = { sum: 5, count: 6, buckets: DURATION.buckets + ISTIO_DURATION_BUCKETS_MS.length + 1, bounds: ISTIO_BYTE_BUCKETS };
+const RESPONSE_BYTES: HistogramSlot = { sum: 7, count: 8, buckets: REQUEST_BYTES.buckets + ISTIO_BYTE_BUCKETS.length + 1, bounds: ISTIO_BYTE_BUCKETS };
+const SERIES_VALUES = RESPONSE_BYTES.buckets + ISTIO_BYTE_BUCKETS.length + 1;
+
+/**
+ * One label set's values, all in one array: recording a request is a few additions in a few
+ * adjacent cache lines (with an object per histogram it touched twice as many, and between two
+ * requests of a busy process they have left the cache).
+ */
 class Series {
   readonly labels: Readonly<Record<string, string>>;
-  requests = 0;
-  readonly duration = new HistogramState(ISTIO_DURATION_BUCKETS_MS.length);
-  readonly requestBytes = new HistogramState(ISTIO_BYTE_BUCKETS.length);
-  readonly responseBytes = new HistogramState(ISTIO_BYTE_BUCKETS.length);
-  requestMessages = 0;
-  responseMessages = 0;
+  readonly values = new Float64Array(SERIES_VALUES);
   constructor(labels: Readonly<Record<string, string>>) {
     this.labels = labels;
   }
+}
+
+function observe(v: Float64Array, h: HistogramSlot, value: number): void {
+  const bounds = h.bounds;
+  const n = bounds.length;
+  let i = 0;
+  while (i < n && value > bounds[i]!) i++;
+  v[h.buckets + i]! += 1;
+  v[h.sum]! += value;
+  v[h.count]! += 1;
 }
 
 /** The parts of a sample that make its label set. */
@@ -170,19 +178,21 @@ function registryMetric(registry: Registry, name: string, help: string, type: 'c
   registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
 }
 
-function histogramValues(name: string, bounds: readonly number[], series: Iterable<Series>, pick: (s: Series) => HistogramState): MetricValue[] {
+function histogramValues(name: string, h: HistogramSlot, series: Iterable<Series>): MetricValue[] {
   const out: MetricValue[] = [];
+  const bounds = h.bounds;
   for (const s of series) {
-    const h = pick(s);
-    if (h.count === 0) continue;
+    const v = s.values;
+    const count = v[h.count]!;
+    if (count === 0) continue;
     let cumulative = 0;
     for (let i = 0; i < bounds.length; i++) {
-      cumulative += h.counts[i]!;
+      cumulative += v[h.buckets + i]!;
       out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: bounds[i]! }, value: cumulative });
     }
-    out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: '+Inf' }, value: h.count });
-    out.push({ metricName: `${name}_sum`, labels: { ...s.labels }, value: h.sum });
-    out.push({ metricName: `${name}_count`, labels: { ...s.labels }, value: h.count });
+    out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: '+Inf' }, value: count });
+    out.push({ metricName: `${name}_sum`, labels: { ...s.labels }, value: v[h.sum]! });
+    out.push({ metricName: `${name}_count`, labels: { ...s.labels }, value: count });
   }
   return out;
 }
@@ -233,14 +243,12 @@ export class MeshMetrics {
         }
         return out;
       });
-    counter('istio_requests_total', 'Total requests handled', (s) => s.requests, false);
-    registryMetric(this.registry, 'istio_request_duration_milliseconds', 'Request duration in milliseconds', 'histogram', () =>
-      histogramValues('istio_request_duration_milliseconds', ISTIO_DURATION_BUCKETS_MS, all(), (s) => s.duration),
-    );
-    registryMetric(this.registry, 'istio_request_bytes', 'Request body sizes in bytes', 'histogram', () => histogramValues('istio_request_bytes', ISTIO_BYTE_BUCKETS, all(), (s) => s.requestBytes));
-    registryMetric(this.registry, 'istio_response_bytes', 'Response body sizes in bytes', 'histogram', () => histogramValues('istio_response_bytes', ISTIO_BYTE_BUCKETS, all(), (s) => s.responseBytes));
-    counter('istio_request_messages_total', 'gRPC messages sent by the client', (s) => s.requestMessages, true);
-    counter('istio_response_messages_total', 'gRPC messages sent by the server', (s) => s.responseMessages, true);
+    counter('istio_requests_total', 'Total requests handled', (s) => s.values[REQUESTS]!, false);
+    registryMetric(this.registry, 'istio_request_duration_milliseconds', 'Request duration in milliseconds', 'histogram', () => histogramValues('istio_request_duration_milliseconds', DURATION, all()));
+    registryMetric(this.registry, 'istio_request_bytes', 'Request body sizes in bytes', 'histogram', () => histogramValues('istio_request_bytes', REQUEST_BYTES, all()));
+    registryMetric(this.registry, 'istio_response_bytes', 'Response body sizes in bytes', 'histogram', () => histogramValues('istio_response_bytes', RESPONSE_BYTES, all()));
+    counter('istio_request_messages_total', 'gRPC messages sent by the client', (s) => s.values[REQUEST_MESSAGES]!, true);
+    counter('istio_response_messages_total', 'gRPC messages sent by the server', (s) => s.values[RESPONSE_MESSAGES]!, true);
   }
 
   /** Distinct label sets currently held (at most `maxSeries` plus the aggregated ones). */
@@ -255,14 +263,14 @@ export class MeshMetrics {
 
   /** Records one finished request. Cheap: one string key and one map lookup for a known label set. */
   record(s: RequestSample): void {
-    const series = this.#seriesOf(s);
-    series.requests++;
-    series.duration.observe(ISTIO_DURATION_BUCKETS_MS, s.durationMs);
-    series.requestBytes.observe(ISTIO_BYTE_BUCKETS, s.requestBytes);
-    series.responseBytes.observe(ISTIO_BYTE_BUCKETS, s.responseBytes);
+    const v = this.#seriesOf(s).values;
+    v[REQUESTS]! += 1;
+    observe(v, DURATION, s.durationMs);
+    observe(v, REQUEST_BYTES, s.requestBytes);
+    observe(v, RESPONSE_BYTES, s.responseBytes);
     if (s.protocol === 'grpc') {
-      series.requestMessages += s.requestMessages ?? 0;
-      series.responseMessages += s.responseMessages ?? 0;
+      v[REQUEST_MESSAGES]! += s.requestMessages ?? 0;
+      v[RESPONSE_MESSAGES]! += s.responseMessages ?? 0;
     }
   }
 
