@@ -5,9 +5,10 @@
  * OpenTelemetry API as a no-op — the default when no exporter is configured — metadata-exchange
  * headers, load stats), (d) the same plus the access log written to /dev/null. The endpoint's EDS
  * metadata names its workload, as Weft's control plane and istiod send it. The upstream runs
- * in a child process, so `process.cpuUsage()` counts only the client. Short rounds go over the
- * sides forward and backward in turn (`off` and `on` always next to each other), so drift hits
- * every side alike; ratios are medians of per-round ratios.
+ * in a child process, so `process.cpuUsage()` counts only the client. Short rounds go over
+ * `raw`, `off`, `on` forward and backward in turn (`off` and `on` always next to each other), so
+ * drift hits every side alike, then over `on` and `logged` the same way (the access log's writes
+ * and garbage would spill into the next side's round); ratios are medians of per-round ratios.
  *
  * The sides share one process on purpose: two processes with the very same dispatcher
  * configuration differed by up to 12 % in requests/s on the project machine (per-process
@@ -65,18 +66,32 @@ const rps: Record<string, number[]> = { raw: [], off: [], on: [], logged: [] };
 const cpu: Record<string, number[]> = { raw: [], off: [], on: [], logged: [] };
 const onVsOff: number[] = [];
 const onVsRaw: number[] = [];
+const loggedVsOn: number[] = [];
 const names = Object.keys(sides);
-for (let i = 0; i < ROUNDS; i++) {
-  // forward and backward in turn: `off` and `on` are always neighbours, each first half the time
-  const order = i % 2 === 0 ? names : [...names].reverse();
-  for (const name of order) {
-    const r = await round(name, ROUND_MS);
-    rps[name]!.push(r.rps);
-    cpu[name]!.push(r.cpuUs);
+
+/** Rounds over `phase` forward and backward in turn: neighbours stay neighbours, each first half the time. */
+async function rotate(phase: readonly string[], rounds: number, after: () => void): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    for (const name of i % 2 === 0 ? phase : [...phase].reverse()) {
+      const r = await round(name, ROUND_MS);
+      rps[name]!.push(r.rps);
+      cpu[name]!.push(r.cpuUs);
+    }
+    after();
   }
+}
+
+// The access log's writes (a turn after each request) and its garbage would spill into the round
+// after a `logged` one: it is measured in a phase of its own, against `on`.
+await rotate(['raw', 'off', 'on'], ROUNDS, () => {
   onVsOff.push(rps['on']!.at(-1)! / rps['off']!.at(-1)!);
   onVsRaw.push(rps['on']!.at(-1)! / rps['raw']!.at(-1)!);
-}
+});
+const onRounds = rps['on']!.length;
+await rotate(['on', 'logged'], Math.ceil(ROUNDS / 2), () => loggedVsOn.push(rps['logged']!.at(-1)! / rps['on']!.at(-1)!));
+// `on` keeps the rounds of the first phase only, so every side's medians come from one phase
+rps['on']!.length = onRounds;
+cpu['on']!.length = onRounds;
 
 for (const name of names) console.log(`RESULT telemetry_${name}_rps=${median(rps[name]!).toFixed(0)}`);
 for (const name of names) console.log(`RESULT telemetry_${name}_client_cpu_us_per_request=${median(cpu[name]!).toFixed(1)}`);
@@ -84,6 +99,7 @@ console.log(`RESULT telemetry_added_cpu_us_per_request=${(median(cpu['on']!) - m
 console.log(`RESULT telemetry_access_log_added_cpu_us_per_request=${(median(cpu['logged']!) - median(cpu['on']!)).toFixed(1)}`);
 console.log(`RATIO telemetry_on_vs_off=${median(onVsOff).toFixed(3)}`);
 console.log(`RATIO telemetry_on_vs_raw_undici=${median(onVsRaw).toFixed(3)}`);
+console.log(`RESULT telemetry_logged_vs_on=${median(loggedVsOn).toFixed(3)}`);
 
 for (const s of Object.values(sides)) await s.dispatcher.close();
 await telemetryLogged.close();
