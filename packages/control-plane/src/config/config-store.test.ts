@@ -157,32 +157,6 @@ test('a change is prepared while the debounce runs: the pending model is the one
   assert.ok(!published.includes(pending[before]!.model), 'the superseded pending model was never published');
 });
 
-test('changes that never pause are still published at least every maxDebounceMs, and the last one after the writes stop', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'weft-store-'));
-  await writeFile(join(dir, 'dr.yaml'), dr);
-  await writeFile(join(dir, 'vs.yaml'), vs(90, 10));
-  const store = await createConfigStore({ paths: [dir], debounceMs: 200, maxDebounceMs: 500 });
-  t.after(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const published: MeshModel[] = [];
-  store.onChange((m) => published.push(m));
-  // a write every 50 ms for 2 s: the 200 ms debounce alone would never end
-  const written: number[] = [];
-  for (let i = 1; i <= 40; i++) {
-    await writeFile(join(dir, 'vs.yaml'), vs(100 - i, i));
-    written.push(i);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const duringWrites = published.length;
-  assert.ok(duringWrites >= 2, `published ${duringWrites} generation(s) while the writes went on`);
-  for (const m of published) assert.ok(written.includes(weights(m)[1]!), 'each published generation is a state that was written');
-  assert.deepEqual(published.map((m) => m.generation), published.map((_, i) => i + 2), 'generations in order, none skipped or repeated');
-  await until(() => weights(store.current)[1] === 40);
-  assert.deepEqual(weights(published.at(-1)!), [60, 40]);
-});
-
 test('adding and deleting files in a watched directory (recursively) are picked up', async (t) => {
   const { dir, store } = await setup(t, { 'dr.yaml': dr });
   const added = nextGeneration(store);

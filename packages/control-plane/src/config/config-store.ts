@@ -23,12 +23,6 @@ export interface ConfigStoreOptions {
   watch?: boolean;
   /** Quiet time after the last change before publishing, in ms (the change is read and built during it); default 100 (like istiod). */
   debounceMs?: number;
-  /**
-   * Longest a change waits for quiet, in ms: changes that keep coming (workloads registering and
-   * leaving without pause) are published at least this often; default 10,000 (istiod's
-   * `PILOT_DEBOUNCE_MAX`).
-   */
-  maxDebounceMs?: number;
   /** Namespace of objects without `metadata.namespace`; default `default`. */
   defaultNamespace?: string;
   /** Namespace whose policies apply mesh-wide; default `istio-system`. */
@@ -72,7 +66,7 @@ const SETTLE_MS = 10;
 /** A rebuild prepared for the changes up to `seq`: rejected findings, or what to publish. */
 type Prepared =
   | { seq: number; filesAt: number; rejected: readonly Finding[] }
-  | { seq: number; filesAt: number; rejected?: undefined; objects: readonly AnyConfigObject[]; readFindings: readonly Finding[]; model: MeshModel | undefined; baseGeneration: number };
+  | { seq: number; filesAt: number; rejected?: undefined; objects: readonly AnyConfigObject[]; readFindings: readonly Finding[]; model: MeshModel | undefined };
 
 /** Calls a listener; what it throws is logged, never propagated. */
 function notify(listener: (model: MeshModel) => void, model: MeshModel, what: string): void {
@@ -96,7 +90,6 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
   };
   const defaultNamespace = options.defaultNamespace ?? 'default';
   const debounceMs = options.debounceMs ?? 100;
-  const maxDebounceMs = Math.max(debounceMs, options.maxDebounceMs ?? 10_000);
   const registry = createRegistry();
 
   const cache = createReadCache();
@@ -124,8 +117,6 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
   let preparing: Promise<void> | undefined;
   let prepared: Prepared | undefined;
   let committing: Promise<void> | undefined;
-  /** `performance.now()` of the oldest change not published yet (what `maxDebounceMs` bounds). */
-  let pendingSince: number | undefined;
   const listeners = new Set<(model: MeshModel) => void>();
   const pendingListeners = new Set<(model: MeshModel) => void>();
   const watchers: { close(): void }[] = [];
@@ -153,7 +144,7 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
     const isUnchanged = next.model.version === current.version;
     const model = isUnchanged ? undefined : publishModel(next, current.generation + 1);
     if (model) for (const l of pendingListeners) notify(l, model, 'pending');
-    return { seq, filesAt, objects: nextObjects, readFindings: nextReadFindings, model, baseGeneration: current.generation };
+    return { seq, filesAt, objects: nextObjects, readFindings: nextReadFindings, model };
   };
 
   /** Prepares now unless a preparation is running (it is then re-run when it ends, if stale). */
@@ -169,31 +160,12 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
     return preparing;
   };
 
-  /**
-   * At the end of the debounce: applies the prepared rebuild once it is fresh. Past
-   * `maxDebounceMs` it applies what is prepared even while newer changes come in (those wait for
-   * a debounce of their own).
-   */
+  /** At the end of the debounce: applies the prepared rebuild once it is fresh. */
   const commit = async (): Promise<void> => {
-    const isOverdue = pendingSince !== undefined && performance.now() - pendingSince >= maxDebounceMs;
-    let p: Prepared | undefined;
-    for (;;) {
-      if (!isOverdue || !prepared) await prepareSoon();
-      p = prepared;
-      if (closed || !p) return;
-      // prepared before an overdue commit replaced the generation it compared with: prepare again
-      if (p.rejected || p.baseGeneration === current.generation) break;
-      if (prepared === p) prepared = undefined;
-    }
-    const isFresh = p.seq === changeSeq;
-    // an older state goes out only when overdue, and never as a rejection (newer changes may fix it)
-    if (!isFresh && (!isOverdue || p.rejected)) return;
+    await prepareSoon();
+    const p = prepared;
+    if (closed || !p || p.seq !== changeSeq) return;
     prepared = undefined;
-    if (isFresh) pendingSince = undefined;
-    else {
-      pendingSince = performance.now();
-      armDeadline();
-    }
     if (p.rejected) {
       filesCommittedAt = p.filesAt;
       reject(p.rejected);
@@ -204,6 +176,7 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
     // A registry-only rebuild says nothing about the files: a still-broken edit stays reported.
     if (p.filesAt > filesCommittedAt) lastRejected = [];
     filesCommittedAt = p.filesAt;
+    // (a commit consumes what was prepared: a preparation always builds on the generation in force)
     if (!p.model) return;
     current = p.model;
     const published = current;
@@ -227,22 +200,14 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
       void prepareSoon();
     }, Math.min(SETTLE_MS, debounceMs));
     settleTimer.unref();
-    pendingSince ??= performance.now();
-    armDeadline();
-  };
-
-  /** (Re)starts the debounce: `debounceMs` from now, but no later than `maxDebounceMs` after the oldest unpublished change. */
-  const armDeadline = (): void => {
     if (deadlineTimer) clearTimeout(deadlineTimer);
-    const now = performance.now();
-    const due = Math.max(0, Math.min(debounceMs, (pendingSince ?? now) + maxDebounceMs - now));
     deadlineTimer = setTimeout(() => {
       deadlineTimer = undefined;
       // one commit at a time; a commit that finds its preparation stale waits for the next deadline
       committing = (committing ?? Promise.resolve()).then(commit).finally(() => {
         committing = undefined;
       });
-    }, due);
+    }, debounceMs);
     deadlineTimer.unref();
   };
 
