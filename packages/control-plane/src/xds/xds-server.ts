@@ -16,7 +16,7 @@
 import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { MeshError, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse } from '@weft/xds-client';
 import type { MeshModel } from '../model/mesh-model.ts';
-import { capabilityProfileKey, type ClientCapabilities } from './client-capabilities.ts';
+import type { ClientCapabilities } from './client-capabilities.ts';
 import { createXdsMetrics, settlePushMetrics, type XdsMetrics } from './metrics.ts';
 import { createSelfRegistrar, workloadFromNode, type RegistryLike, type WorkloadReadiness } from './self-registration.ts';
 import { ClientConnection, type ConnectionHost, type ConnectionLimits } from './server/client-connection.ts';
@@ -184,14 +184,9 @@ export function createXdsServer(options: XdsServerOptions): XdsServer {
     for (const l of pushListeners) l(r.model.generation, r.pushed);
   }
 
+  // the cache builds once per client profile: streams of a profile already built return at once
   const pending = source.onPending?.((model) => {
-    const profiles = new Set<string>();
-    for (const conn of live) {
-      const key = capabilityProfileKey(conn.caps);
-      if (profiles.has(key)) continue;
-      profiles.add(key);
-      cache.prepare(model, conn.caps);
-    }
+    for (const conn of live) cache.prepare(model, conn.caps);
   });
 
   const subscription = source.onChange(() => {
