@@ -204,9 +204,11 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
     deadlineTimer = setTimeout(() => {
       deadlineTimer = undefined;
       // one commit at a time; a commit that finds its preparation stale waits for the next deadline
-      committing = (committing ?? Promise.resolve()).then(commit).finally(() => {
-        committing = undefined;
+      const run: Promise<void> = (committing ?? Promise.resolve()).then(commit).finally(() => {
+        // a commit chained behind this one is still running: it stays the one close() waits for
+        if (committing === run) committing = undefined;
       });
+      committing = run;
     }, debounceMs);
     deadlineTimer.unref();
   };
