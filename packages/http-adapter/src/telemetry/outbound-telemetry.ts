@@ -114,7 +114,6 @@ export class TelemetryHandler extends ForwardingHandler implements OutboundRecor
     if (this.#isDone) return;
     this.#isDone = true;
     const t = this.#telemetry;
-    const r: OutboundRecord = this;
     const durationMs = performance.now() - this.#startMs;
     let status = this.#status;
     let flags = this.#flags;
@@ -125,10 +124,10 @@ export class TelemetryHandler extends ForwardingHandler implements OutboundRecor
         status = RESPONSE_CODE_OF_FLAG[flag] ?? 0;
       } else if (status === 0 && flags === '-') flags = 'UF';
     }
-    const ctx = r.ctx;
+    const ctx = this.ctx;
     const cluster = ctx?.clusterName;
     if (cluster !== undefined && cluster !== '' && (flags === 'RL' || flags.startsWith('RL,'))) t.loadStats.recordDrop(cluster, 'rate_limit');
-    const endpoint = r.endpoint;
+    const endpoint = this.endpoint;
     const destination = endpoint !== undefined && hasIstioMetadata(endpoint) ? peerFromEndpointMetadata(metadataOf(endpoint)) : (this.#peer ?? UNKNOWN_PEER);
     const service = destinationServiceOf(cluster !== undefined && cluster !== '' ? cluster : (ctx?.authority ?? this.#authority));
     const requestBytes = bodyBytes(this.#opts.body);
@@ -146,7 +145,7 @@ export class TelemetryHandler extends ForwardingHandler implements OutboundRecor
       requestBytes,
       responseBytes: this.#responseBytes,
     });
-    const span = r.span;
+    const span = this.span;
     // A span nobody records (no OpenTelemetry SDK, or not sampled) gets no attribute object built.
     if (span.span.isRecording()) {
       t.tracer.endSpan(
@@ -171,13 +170,13 @@ export class TelemetryHandler extends ForwardingHandler implements OutboundRecor
         start_time: new Date(Date.now() - durationMs).toISOString(),
         method: this.#opts.method ?? null,
         path: this.#opts.path ?? null,
-        protocol: r.isHttp2 ? 'HTTP/2' : 'HTTP/1.1',
+        protocol: this.isHttp2 ? 'HTTP/2' : 'HTTP/1.1',
         response_code: status,
         response_flags: flags,
         bytes_received: requestBytes,
         bytes_sent: this.#responseBytes,
         duration: Math.round(durationMs),
-        upstream_service_time: r.upstreamServiceMs === undefined ? null : Math.round(r.upstreamServiceMs),
+        upstream_service_time: this.upstreamServiceMs === undefined ? null : Math.round(this.upstreamServiceMs),
         x_forwarded_for: first('x-forwarded-for'),
         user_agent: first('user-agent'),
         request_id: first('x-request-id'),
