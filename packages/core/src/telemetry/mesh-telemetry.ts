@@ -40,8 +40,6 @@ export interface MeshTelemetryOptions {
   readonly metrics?: MeshMetricsOptions;
   readonly tracer?: MeshTracerOptions;
   readonly accessLog?: AccessLog;
-  /** Mesh id in the exchanged metadata; default `cluster.local`. */
-  readonly meshId?: string;
 }
 
 /** Assembles a {@link MeshTelemetry}. */
@@ -50,7 +48,7 @@ export function createMeshTelemetry(options: MeshTelemetryOptions): MeshTelemetr
   const accessLog = options.accessLog;
   return {
     local,
-    peerMetadataHeader: encodePeerMetadataHeader(local, options.meshId),
+    peerMetadataHeader: encodePeerMetadataHeader(local),
     peerMetadataId: options.nodeId ?? `sidecar~127.0.0.1~${local.workload}.${local.namespace}~${local.namespace}.svc.cluster.local`,
     metrics: createMeshMetrics(options.metrics),
     tracer: createMeshTracer(options.tracer),

@@ -1,7 +1,7 @@
 /**
  * Istio's metadata exchange over HTTP headers: `x-envoy-peer-metadata` carries the base64 of a
- * serialized `google.protobuf.Struct` describing the sender (`NAME`, `NAMESPACE`, `LABELS`,
- * `WORKLOAD_NAME`, `CLUSTER_ID`, `MESH_ID`, `SERVICE_ACCOUNT`, `OWNER`), and
+ * serialized `google.protobuf.Struct` describing the sender (Weft sends `NAMESPACE`,
+ * `WORKLOAD_NAME`, `CLUSTER_ID` and `LABELS`; Envoy sidecars send more, e.g. `NAME`, `OWNER`), and
  * `x-envoy-peer-metadata-id` its node id. A client sends its own on every request, a server
  * answers with its own, so Weft and Envoy sidecars label each other's metrics correctly.
  *
@@ -174,24 +174,24 @@ export function decodeStruct(bytes: Buffer): Record<string, JsonValue> {
 
 /**
  * The Struct Istio's metadata exchange sends for `peer` (keys as istio-proxy names them). Only
- * the keys Istio's stats read are sent — the header goes out on every request, so it is kept small.
+ * the keys istio-proxy reads into its peer's labels are sent (`NAMESPACE`, `WORKLOAD_NAME`,
+ * `CLUSTER_ID`, `LABELS`): the header goes out on every request, and its value is validated
+ * character by character on the way out and parsed on the way in. Not sent: `NAME` (the pod,
+ * which no standard label shows), `MESH_ID` (not read), `SERVICE_ACCOUNT` (a principal is only
+ * believed from a TLS handshake).
  */
-export function peerMetadataStruct(peer: PeerIdentity, meshId = 'cluster.local'): Record<string, JsonValue> {
-  const s: Record<string, JsonValue> = {
-    NAME: peer.workload,
+export function peerMetadataStruct(peer: PeerIdentity): Record<string, JsonValue> {
+  return {
     NAMESPACE: peer.namespace,
-    LABELS: { ...peer.labels },
     WORKLOAD_NAME: peer.workload,
     CLUSTER_ID: peer.cluster,
-    MESH_ID: meshId,
+    LABELS: { ...peer.labels },
   };
-  if (peer.serviceAccount !== undefined) s['SERVICE_ACCOUNT'] = peer.serviceAccount;
-  return s;
 }
 
 /** The `x-envoy-peer-metadata` value for `peer` (compute once per workload, not per request). */
-export function encodePeerMetadataHeader(peer: PeerIdentity, meshId?: string): string {
-  return Buffer.from(encodeStruct(peerMetadataStruct(peer, meshId))).toString('base64');
+export function encodePeerMetadataHeader(peer: PeerIdentity): string {
+  return Buffer.from(encodeStruct(peerMetadataStruct(peer))).toString('base64');
 }
 
 function str(v: JsonValue | undefined): string | undefined {

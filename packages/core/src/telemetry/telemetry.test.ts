@@ -7,7 +7,7 @@ import { createAccessLog } from './access-log.ts';
 import type { AccessLogEntry } from './access-log.ts';
 import { createMeshMetrics, destinationServiceOf } from './istio-metrics.ts';
 import { createMeshTracer } from './mesh-tracer.ts';
-import { decodePeerMetadataHeader, encodePeerMetadataHeader, PEER_METADATA_HEADER } from './peer-metadata.ts';
+import { decodePeerMetadataHeader, decodeStruct, encodePeerMetadataHeader, encodeStruct, PEER_METADATA_HEADER } from './peer-metadata.ts';
 import { extractTraceContext, parseTraceparent } from './trace-context.ts';
 import { createPeerIdentity, peerFromEndpointMetadata, UNKNOWN_PEER } from './workload-identity-labels.ts';
 import { isLoadError } from './load-stats-store.ts';
@@ -25,6 +25,11 @@ test('x-envoy-peer-metadata round-trips through the protobuf Struct encoding; ba
   assert.equal(peer.canonicalRevision, 'v2');
   assert.equal(peer.cluster, 'Kubernetes');
   assert.equal(peer.principal, 'unknown', 'a header never proves a principal');
+  // only what istio-proxy reads into the peer's labels goes out on every request
+  assert.deepEqual(Object.keys(decodeStruct(Buffer.from(header, 'base64'))).sort(), ['CLUSTER_ID', 'LABELS', 'NAMESPACE', 'WORKLOAD_NAME']);
+  // an Envoy sidecar's Struct: the instance NAME stands in when WORKLOAD_NAME is missing
+  const envoy = Buffer.from(encodeStruct({ NAME: 'ratings-v1-5d8f', NAMESPACE: 'shop', MESH_ID: 'cluster.local', LABELS: { app: 'ratings' } })).toString('base64');
+  assert.deepEqual([decodePeerMetadataHeader(envoy).workload, decodePeerMetadataHeader(envoy).app], ['ratings-v1-5d8f', 'ratings']);
   assert.equal(decodePeerMetadataHeader('%%%not base64'), UNKNOWN_PEER);
   assert.equal(decodePeerMetadataHeader(Buffer.from([0x0a, 0xff, 0xff]).toString('base64')), UNKNOWN_PEER);
   assert.equal(PEER_METADATA_HEADER, 'x-envoy-peer-metadata');
