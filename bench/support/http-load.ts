@@ -35,3 +35,14 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
 }
+
+/**
+ * A 95 % interval of the median of `xs` by bootstrap (2,000 resamples): how far the reported
+ * median could move by chance on a machine whose speed drifts between rounds.
+ */
+export function medianInterval(xs: readonly number[]): { low: number; high: number } {
+  const medians: number[] = [];
+  for (let b = 0; b < 2000; b++) medians.push(median(Array.from(xs, () => xs[Math.floor(Math.random() * xs.length)]!)));
+  medians.sort((a, b) => a - b);
+  return { low: medians[Math.floor(medians.length * 0.025)]!, high: medians[Math.floor(medians.length * 0.975)]! };
+}
