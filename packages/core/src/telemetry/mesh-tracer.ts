@@ -103,7 +103,7 @@ export class MeshTracer {
     if (isApiUnused()) {
       // nothing registered with the API: the parent can only be the inbound request's span
       const inbound = this.#inbound.getStore();
-      return this.#wrap(NON_RECORDING_SPAN, inbound?.spanContext, inbound?.baggage);
+      return inbound === undefined ? this.#newTrace() : this.#wrap(NON_RECORDING_SPAN, inbound.spanContext, inbound.baggage);
     }
     const active = context.active();
     let parent = trace.getSpanContext(active);
@@ -158,6 +158,14 @@ export class MeshTracer {
 
   #syntheticContext(span: MeshSpan): SpanContext {
     return { traceId: span.traceId, spanId: span.spanId, traceFlags: span.isSampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: false };
+  }
+
+  /** A span of a new trace that nothing records (no SDK, no parent): ids and the sampling draw only. */
+  #newTrace(): MeshSpan {
+    const traceId = newTraceId();
+    const spanId = newSpanId();
+    const isSampled = this.#random() * 100 < this.samplingPercent;
+    return { traceId, spanId, isSampled, traceparent: formatTraceparent(traceId, spanId, isSampled), traceState: undefined, baggage: undefined, span: NON_RECORDING_SPAN };
   }
 
   #wrap(span: Span, parent: SpanContext | undefined, baggage: string | undefined, inboundState?: string): MeshSpan {
