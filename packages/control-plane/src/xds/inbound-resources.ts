@@ -7,7 +7,7 @@
  * inbound listener unchanged pushes nothing to it.
  */
 import { createHash } from 'node:crypto';
-import { TypeUrl } from '@weft/xds-client';
+import { TypeUrl, type XdsNode } from '@weft/xds-client';
 import type { MeshModel } from '../model/mesh-model.ts';
 import { capabilityProfileKey, type ClientCapabilities, type Omission } from './client-capabilities.ts';
 import { buildInboundListener } from './generators/inbound-listener.ts';
@@ -34,6 +34,15 @@ export interface InboundResources {
 }
 
 const MAX_ENTRIES = 10_000;
+
+/**
+ * A node's namespace: its metadata `NAMESPACE`, else the one in an Istio-style node id
+ * (`sidecar~IP~POD.NS~NS.svc.cluster.local`), else `default`.
+ */
+export function namespaceOfNode(node: XdsNode | undefined, metadata: Readonly<Record<string, unknown>>): string {
+  const ns = metadata.NAMESPACE;
+  return typeof ns === 'string' && ns ? ns : node?.id?.split('~')[2]?.split('.')[1] || 'default';
+}
 
 /** Reads the serving workload from node metadata (Istio keys), defaulting like istiod. */
 export function inboundWorkloadFromMetadata(metadata: Readonly<Record<string, unknown>>, namespace: string): InboundWorkload {

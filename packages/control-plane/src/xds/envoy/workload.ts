@@ -5,7 +5,7 @@
  * so Envoy nodes of the same workload shape share one snapshot.
  */
 import type { XdsNode } from '@weft/xds-client';
-import { inboundWorkloadFromMetadata } from '../inbound-resources.ts';
+import { inboundWorkloadFromMetadata, namespaceOfNode } from '../inbound-resources.ts';
 import { parsePorts } from '../self-registration.ts';
 import type { InboundWorkload } from '../generators/workload-selector.ts';
 
@@ -26,11 +26,8 @@ export const ENVOY_SECRETS_METADATA_KEY = 'WEFT_ENVOY_SECRETS';
 
 /** Reads the workload from a node; never throws (missing keys default as istiod does). */
 export function envoyWorkloadFromNode(node: XdsNode | undefined, metadata: Readonly<Record<string, unknown>>): EnvoyWorkload {
-  const ns = metadata.NAMESPACE;
-  const fromId = node?.id?.split('~')[2]?.split('.')[1];
-  const namespace = typeof ns === 'string' && ns ? ns : fromId || 'default';
   return {
-    ...inboundWorkloadFromMetadata(metadata, namespace),
+    ...inboundWorkloadFromMetadata(metadata, namespaceOfNode(node, metadata)),
     appPort: parsePorts(metadata.WEFT_PORTS)[0]?.number,
     hasStaticSecrets: metadata[ENVOY_SECRETS_METADATA_KEY] === 'static',
   };

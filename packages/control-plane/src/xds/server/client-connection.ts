@@ -11,7 +11,7 @@ import { capabilitiesFor, detectClientKind, type ClientCapabilities, type Client
 import { placementOfNode, type ClientPlacement } from '../generators/locality-lb.ts';
 import type { InboundWorkload } from '../generators/workload-selector.ts';
 import { fromStruct } from '../generators/types.ts';
-import { createInboundResources, inboundWorkloadFromMetadata, type InboundResources } from '../inbound-resources.ts';
+import { createInboundResources, inboundWorkloadFromMetadata, namespaceOfNode, type InboundResources } from '../inbound-resources.ts';
 import { metricsForType, type TypeMetrics, type XdsMetrics } from '../metrics.ts';
 import { INBOUND_LISTENER_PREFIX } from '../names.ts';
 import { isSnapshotType, type EncodedResource, type Snapshot, type SnapshotTypeUrl } from '../snapshot.ts';
@@ -163,9 +163,7 @@ export abstract class ClientConnection {
     this.metadata = nodeMetadata(node);
     this.kind = detectClientKind(node, this.metadata);
     this.caps = capabilitiesFor(this.kind, node, this.metadata);
-    const ns = this.metadata.NAMESPACE;
-    const fromId = node.id.split('~')[2]?.split('.')[1];
-    this.namespace = typeof ns === 'string' && ns ? ns : fromId || 'default';
+    this.namespace = namespaceOfNode(node, this.metadata);
     this.placement = placementOfNode(node.locality, this.metadata.LABELS);
     this.snapshot = this.host.snapshotFor(this.caps);
     this.host.metrics.connections.inc({ kind: this.kind, protocol: this.protocol });
