@@ -91,7 +91,6 @@ xDS-enabled servers (grpc-js-xds XdsServer) get their inbound listener (mTLS, RB
   --trust-domain TD    SPIFFE trust domain of the minted certificate (default cluster.local)
 `;
 
-/** See the module comment. */
 /** The workload options `weft bootstrap` and `weft envoy-bootstrap` share (for `parseCommandArgs`). */
 export const WORKLOAD_OPTIONS = {
   service: { type: 'string' },
@@ -106,6 +105,7 @@ export const WORKLOAD_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** See the module comment. */
 export const bootstrapCommand: Command = {
   name: 'bootstrap',
   summary: 'print a gRFC A27 xDS bootstrap for a workload (for grpc-js-xds, gRPC or the Weft SDK)',

@@ -15,16 +15,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { MeshError } from '@weft/xds-client';
+import { MeshError, TypeUrl } from '@weft/xds-client';
 import {
-  ADMIN_CLUSTER, ENVOY_ADMIN_PORT, ENVOY_HEALTH_PORT, ENVOY_INBOUND_PORT, ENVOY_PROMETHEUS_PORT, XDS_CLUSTER,
+  ADMIN_CLUSTER, ENVOY_ADMIN_PORT, ENVOY_HEALTH_PORT, ENVOY_INBOUND_PORT, ENVOY_OUTBOUND_PORT, ENVOY_PROMETHEUS_PORT, SDS_IDENTITY_SECRET, SDS_ROOT_SECRET, XDS_CLUSTER,
 } from './ports.ts';
 import { ENDPOINT_PORT_METADATA_KEY } from '../self-registration.ts';
-import { SDS_IDENTITY_SECRET, SDS_ROOT_SECRET } from './ports.ts';
 import { ENVOY_SECRETS_METADATA_KEY } from './workload.ts';
 
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 const HTTP_PROTOCOL_OPTIONS = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
 /** Inputs of {@link makeEnvoyBootstrap}. */
@@ -103,14 +100,14 @@ function adminRouteListener(name: string, port: number, match: Record<string, un
       filters: [{
         name: 'envoy.filters.network.http_connection_manager',
         typed_config: {
-          '@type': HCM,
+          '@type': TypeUrl.httpConnectionManager,
           stat_prefix: name,
           codec_type: 'AUTO',
           route_config: {
             name,
             virtual_hosts: [{ name: 'backend', domains: ['*'], routes: [{ match, route: { cluster: ADMIN_CLUSTER, ...(rewrite ? { prefix_rewrite: rewrite } : {}) } }] }],
           },
-          http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER } }],
+          http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': TypeUrl.router } }],
         },
       }],
     }],
@@ -122,7 +119,7 @@ export function makeEnvoyBootstrap(o: EnvoyBootstrapOptions): Record<string, unk
   if (!o.service || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.service)) throw usage(`--service must be a DNS name, got "${o.service}"`);
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(o.namespace)) throw usage(`--namespace must be a DNS label, got "${o.namespace}"`);
   if (!Number.isInteger(o.appPort) || o.appPort < 1 || o.appPort > 65535) throw usage(`--port must be a port number, got "${o.appPort}"`);
-  if ([ENVOY_ADMIN_PORT, ENVOY_INBOUND_PORT, 15001, ENVOY_HEALTH_PORT, ENVOY_PROMETHEUS_PORT].includes(o.appPort)) throw usage(`--port ${o.appPort} is one of the sidecar's own ports`);
+  if ([ENVOY_ADMIN_PORT, ENVOY_INBOUND_PORT, ENVOY_OUTBOUND_PORT, ENVOY_HEALTH_PORT, ENVOY_PROMETHEUS_PORT].includes(o.appPort)) throw usage(`--port ${o.appPort} is one of the sidecar's own ports`);
   if (!isIP(o.ip)) throw usage(`--ip must be an IP address, got "${o.ip}"`);
   const xds = splitAddress(o.xdsAddress);
   const suffix = o.domainSuffix ?? 'svc.cluster.local';
