@@ -80,7 +80,7 @@ export { MeshMetrics, createMeshMetrics, destinationServiceOf, ISTIO_LABEL_NAMES
 export type { MeshMetricsOptions, RequestSample, DestinationService } from './telemetry/istio-metrics.ts';
 export { createPeerIdentity, localWorkloadFromEnv, peerFromEndpointMetadata, withPrincipal, UNKNOWN, UNKNOWN_PEER } from './telemetry/workload-identity-labels.ts';
 export type { PeerIdentity, PeerIdentityInput } from './telemetry/workload-identity-labels.ts';
-export { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER, encodePeerMetadataHeader, decodePeerMetadataHeader, encodeStruct, decodeStruct, peerFromStruct, peerMetadataStruct } from './telemetry/peer-metadata.ts';
+export { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER, PEER_EXCHANGE_PER_CONNECTION, takesPeerMetadataOncePerConnection, encodePeerMetadataHeader, decodePeerMetadataHeader, encodeStruct, decodeStruct, peerFromStruct, peerMetadataStruct } from './telemetry/peer-metadata.ts';
 export { extractTraceContext, parseTraceparent, formatTraceparent, newTraceId, newSpanId } from './telemetry/trace-context.ts';
 export type { WireTraceContext, HeaderGetter } from './telemetry/trace-context.ts';
 export { MeshTracer, createMeshTracer } from './telemetry/mesh-tracer.ts';

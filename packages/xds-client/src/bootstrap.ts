@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { ErrorCode, MeshError } from './errors.ts';
 import type { XdsNode } from './ads-service.ts';
+import { isStructShaped } from './struct.ts';
 
 /** Credentials of the channel to one xDS server. */
 export type XdsChannelCredentials =
@@ -78,6 +79,13 @@ export const NodeMetadataKey = {
    * `WEFT_READINESS_PROBE` variable. Absent: TCP on the first served port.
    */
   weftReadinessProbe: 'WEFT_READINESS_PROBE',
+  /**
+   * Weft: `connection` when this workload's servers remember the metadata exchange
+   * (`x-envoy-peer-metadata`) per connection, so its callers may send it once per connection;
+   * the control plane passes it on as the endpoint metadata `weft.peer_exchange`. The SDK's
+   * process workload sets it.
+   */
+  weftPeerExchange: 'WEFT_PEER_EXCHANGE',
 } as const;
 
 function fail(source: string, field: string, message: string): never {
@@ -247,6 +255,16 @@ export function bootstrapFromWeftEnv(env: Readonly<Record<string, string | undef
     },
     source,
   );
+}
+
+/**
+ * The bootstrap with `entries` added to its node's metadata, which keeps its other keys. Node
+ * metadata given in the protobuf Struct shape (`{ fields: … }`) is left as it is.
+ */
+export function withNodeMetadata(bootstrap: XdsBootstrap, entries: Readonly<Record<string, string>>): XdsBootstrap {
+  const metadata = bootstrap.node.metadata ?? {};
+  if (isStructShaped(metadata)) return bootstrap;
+  return { ...bootstrap, node: { ...bootstrap.node, metadata: { ...metadata, ...entries } } };
 }
 
 /**

@@ -18,7 +18,7 @@ export { istioCertificateServiceDefinition, createGrpcCertificateSigner, CaMetad
 export type { IstioCertificateRequest, IstioCertificateResponse, CaSigningRequest, GrpcCertificateSignerOptions, GrpcCertificateSigner } from './ca-client.ts';
 export { createXdsClient } from './xds-client.ts';
 export type { XdsClient, XdsClientOptions, XdsClientDump, ResourceDump } from './xds-client.ts';
-export { loadBootstrap, parseBootstrap, bootstrapFromWeftEnv, NodeMetadataKey } from './bootstrap.ts';
+export { loadBootstrap, parseBootstrap, bootstrapFromWeftEnv, withNodeMetadata, NodeMetadataKey } from './bootstrap.ts';
 export type { XdsBootstrap, XdsServerConfig, XdsChannelCredentials, CertificateProviderConfig, LoadBootstrapOptions } from './bootstrap.ts';
 export type { AdsProtocol, BackoffOptions } from './ads-stream.ts';
 export type { ResourceWatcher, WatchHandle } from './watchers.ts';

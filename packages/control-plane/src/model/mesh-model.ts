@@ -120,6 +120,8 @@ export interface WorkloadInstance {
   origin: 'ServiceEntry' | 'WorkloadEntry' | 'registration';
   /** For `origin: 'ServiceEntry'` inline endpoints: the hostname of the declaring service. */
   serviceHostname?: string;
+  /** For registrations: how the workload takes the metadata exchange (`connection`: once per connection). */
+  peerExchange?: string;
 }
 
 /** Severity of an analysis finding: errors fail validation, the others do not. */

@@ -23,6 +23,8 @@ export interface RegisteredWorkload {
   locality?: string;
   /** Defaults to `HEALTHY`. */
   health?: EndpointHealth;
+  /** How the workload takes the metadata exchange (`connection`: once per connection), published as EDS metadata `weft.peer_exchange`. */
+  peerExchange?: string;
 }
 
 /**

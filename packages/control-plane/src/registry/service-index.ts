@@ -62,6 +62,7 @@ function fromRegistration(w: RegisteredWorkload, probed: HealthOverlay): Workloa
     weight: 1,
     health: probed.get(w.id) ?? ((w.health ?? 'HEALTHY') as EndpointHealth),
     origin: 'registration',
+    ...(w.peerExchange !== undefined ? { peerExchange: w.peerExchange } : {}),
   };
 }
 

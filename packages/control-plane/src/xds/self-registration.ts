@@ -15,9 +15,11 @@
  * Metadata keys read (Istio's where Istio has one): `NAMESPACE`, `LABELS` (map, or `k=v,k=v`),
  * `WORKLOAD_NAME`, `INSTANCE_IPS` (first address used), `SERVICE_ACCOUNT`, and Weft's
  * `WEFT_SERVICE` (short name or FQDN), `WEFT_PORTS` (`name:port,…`, e.g. `grpc:50051`),
- * `WEFT_READINESS_PROBE` and `WEFT_ENDPOINT_PORT` (an Envoy sidecar's inbound port: peers reach
- * every served port there, so it becomes the endpoint's target port).
+ * `WEFT_READINESS_PROBE`, `WEFT_ENDPOINT_PORT` (an Envoy sidecar's inbound port: peers reach
+ * every served port there, so it becomes the endpoint's target port) and `WEFT_PEER_EXCHANGE`
+ * (passed on to the endpoint's EDS metadata as `weft.peer_exchange`).
  */
+import { NodeMetadataKey } from '@weft/xds-client';
 import type { XdsNode } from '@weft/xds-client';
 import type { EndpointHealth, ServicePort } from '../model/mesh-model.ts';
 import { createHealthChecker, type HealthChecker, type HealthTarget } from '../health/health-checker.ts';
@@ -35,6 +37,8 @@ export interface SelfRegisteredWorkload {
   serviceAccount: string;
   locality?: string;
   health?: EndpointHealth;
+  /** The node's `WEFT_PEER_EXCHANGE` (`connection`: its servers take the metadata exchange once per connection). */
+  peerExchange?: string;
   /**
    * The readiness probe the registrar runs before publishing the workload HEALTHY; `undefined`
    * registers it ready at once. Read by the registrar, never passed to the registry.
@@ -116,6 +120,7 @@ export function workloadFromNode(node: XdsNode, metadata: Readonly<Record<string
     labels: parseLabels(metadata.LABELS),
     serviceAccount: typeof metadata.SERVICE_ACCOUNT === 'string' && metadata.SERVICE_ACCOUNT ? metadata.SERVICE_ACCOUNT : service.split('.')[0] ?? service,
     ...(locality ? { locality } : {}),
+    ...(typeof metadata[NodeMetadataKey.weftPeerExchange] === 'string' && metadata[NodeMetadataKey.weftPeerExchange] !== '' ? { peerExchange: metadata[NodeMetadataKey.weftPeerExchange] as string } : {}),
     ...readinessOf(ports, metadata),
   };
 }

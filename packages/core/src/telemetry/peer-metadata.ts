@@ -5,6 +5,12 @@
  * `x-envoy-peer-metadata-id` its node id. A client sends its own on every request, a server
  * answers with its own, so Weft and Envoy sidecars label each other's metrics correctly.
  *
+ * Between Weft workloads the exchange happens once per connection, as Istio's TCP metadata
+ * exchange does: a Weft server remembers the peer a connection introduced, so an endpoint whose
+ * EDS metadata says `weft.peer_exchange: connection` (the control plane writes it for workloads
+ * that announce it in their node metadata `WEFT_PEER_EXCHANGE`) gets the
+ * headers on a connection's requests only until the first response.
+ *
  * The Struct wire format is encoded here directly (it is three small messages); decoding is
  * cached per header value in a bounded map, so a busy peer costs one lookup per request.
  */
@@ -15,6 +21,19 @@ import type { PeerIdentity } from './workload-identity-labels.ts';
 export const PEER_METADATA_HEADER = 'x-envoy-peer-metadata';
 /** Header carrying the sender's node id. */
 export const PEER_METADATA_ID_HEADER = 'x-envoy-peer-metadata-id';
+
+/**
+ * The value of the node metadata `WEFT_PEER_EXCHANGE` (`NodeMetadataKey.weftPeerExchange`) and
+ * of the endpoint metadata `weft.peer_exchange` for a workload whose servers remember the
+ * metadata exchange per connection.
+ */
+export const PEER_EXCHANGE_PER_CONNECTION = 'connection';
+
+/** True when an endpoint's EDS metadata says it takes the metadata exchange once per connection. */
+export function takesPeerMetadataOncePerConnection(metadata: Readonly<Record<string, unknown>> | undefined): boolean {
+  const weft = metadata?.['weft'];
+  return typeof weft === 'object' && weft !== null && (weft as Record<string, unknown>)['peer_exchange'] === PEER_EXCHANGE_PER_CONNECTION;
+}
 
 type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
 

@@ -8,9 +8,12 @@
  *
  * Served ports come from `WEFT_PORT` (`9080`, or `http:9080,grpc:9090`); with `WEFT_SERVICE` set,
  * the workload's own listener of each port is watched, which opens the ADS stream that carries
- * the node metadata the control plane registers the workload from.
+ * the node metadata the control plane registers the workload from. The node metadata announces
+ * that the workload's servers take the metadata exchange once per connection (Weft's inbound
+ * telemetry remembers the peer of a connection), so callers need not repeat it on every request.
  */
-import { createXdsClient, type MeshError } from '@weft/xds-client';
+import { createXdsClient, loadBootstrap, withNodeMetadata, NodeMetadataKey, type MeshError } from '@weft/xds-client';
+import { PEER_EXCHANGE_PER_CONNECTION } from '../telemetry/peer-metadata.ts';
 import { Mesh } from '../mesh/mesh.ts';
 import { createIdentityFromEnv, isMtlsEnabled } from '../identity/identity-from-env.ts';
 import type { WorkloadIdentity } from '../identity/workload-identity.ts';
@@ -58,7 +61,7 @@ function warn(message: string): void {
 }
 
 async function start(env: WorkloadEnv): Promise<ProcessWorkload> {
-  const xds = createXdsClient({ env });
+  const xds = createXdsClient({ env, bootstrap: withNodeMetadata(loadBootstrap({ env }), { [NodeMetadataKey.weftPeerExchange]: PEER_EXCHANGE_PER_CONNECTION }) });
   const mesh = await Mesh.create({ xdsClient: xds });
   let identity: WorkloadIdentity | undefined;
   if (isMtlsEnabled(env)) {

@@ -3,10 +3,15 @@
  * version: start a SERVER span continuing the caller's trace (W3C or B3) and make it the
  * inbound parent of the handler's outbound requests; and when the response is done, record
  * Istio's `reporter="destination"` metrics, end the span and write the access-log line.
+ *
+ * The caller's identity comes from its metadata-exchange headers. A Weft client whose endpoint
+ * announced `peer_exchange: connection` (see `docs/observability.md`) sends them only until its
+ * first response on a connection; the peer they named is remembered per connection and stands
+ * for the caller's later requests on it that carry none.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { decodePeerMetadataHeader, extractTraceContext, isLoadError, withPrincipal, PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '@weft/core';
+import { decodePeerMetadataHeader, extractTraceContext, isLoadError, withPrincipal, PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER, UNKNOWN_PEER } from '@weft/core';
 import type { DestinationService, MeshSpan, MeshTelemetry, PeerIdentity } from '@weft/core';
 
 /** State of one inbound request between its start and its end. */
@@ -43,6 +48,19 @@ export interface InboundResponseInfo {
 }
 
 const principalBySocket = new WeakMap<object, string | undefined>();
+/** The peer the last metadata-exchange headers on a connection named. */
+const peerBySocket = new WeakMap<object, PeerIdentity>();
+
+/**
+ * The caller's identity from the request's `x-envoy-peer-metadata`; without one, the identity
+ * the connection's earlier request introduced, else unknown.
+ */
+function callerOf(socket: Socket | undefined, header: string | undefined): PeerIdentity {
+  if (header === undefined) return (socket !== undefined ? peerBySocket.get(socket) : undefined) ?? UNKNOWN_PEER;
+  const peer = decodePeerMetadataHeader(header);
+  if (socket !== undefined) peerBySocket.set(socket, peer);
+  return peer;
+}
 
 /** The SPIFFE id of a verified TLS peer (cached per connection), if any. */
 export function peerPrincipal(socket: Socket | undefined): string | undefined {
@@ -83,7 +101,7 @@ export function startInbound(telemetry: MeshTelemetry, req: InboundRequestInfo):
     startMs: performance.now(),
     startTime: Date.now(),
     span,
-    source: withPrincipal(decodePeerMetadataHeader(peerHeader), principal),
+    source: withPrincipal(callerOf(req.socket, peerHeader), principal),
     isMutualTls: principal !== undefined,
     wantsPeerMetadata: peerHeader !== undefined || req.header(PEER_METADATA_ID_HEADER) !== undefined,
   };

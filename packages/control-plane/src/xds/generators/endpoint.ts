@@ -91,6 +91,7 @@ export function buildLoadAssignment(ctx: GeneratorContext, svc: ServiceModel, po
         filter_metadata: {
           istio: toStruct({ workload: istioWorkloadValue(w), namespace: w.namespace, service_account: w.serviceAccount, labels: { ...w.labels } }),
           ...(acceptsMtls(ctx, w, endpointPort) ? { 'envoy.transport_socket_match': toStruct({ tlsMode: 'istio' }) } : {}),
+          ...(w.peerExchange !== undefined ? { weft: toStruct({ peer_exchange: w.peerExchange }) } : {}),
         },
       },
     });

@@ -71,11 +71,12 @@ test('distribute: weights per destination pattern, shared by the localities it m
   assert.deepEqual(Object.keys(view(s, 'us-west/a/1', 'weight')).length, 5);
 });
 
-test('endpoints carry Istio workload metadata, and mesh workloads the tlsMode transport-socket match', () => {
+test('endpoints carry Istio workload metadata, mesh workloads the tlsMode transport-socket match, registrations their peer exchange', () => {
   const m = makeModel({
     services: [{ hostname: HOST, ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], endpoints: [
       { address: '10.0.0.1', id: 'shop/pay-vm', labels: { app: 'pay', version: 'v2', 'security.istio.io/tlsMode': 'istio' }, serviceAccount: 'pay-sa' },
       { address: '10.0.0.2', id: 'shop/pay-se/x/0', labels: {} },
+      { address: '10.0.0.3', id: 'xds:pay-3', labels: { app: 'pay' }, origin: 'registration', peerExchange: 'connection' },
     ] }],
   });
   const r = buildSnapshot(indexModel(m), capabilitiesFor('weft')).lookup(TypeUrl.clusterLoadAssignment, CLUSTER, 'shop');
@@ -86,4 +87,7 @@ test('endpoints carry Istio workload metadata, and mesh workloads the tlsMode tr
   assert.equal(meta[0]!['envoy.transport_socket_match']!.fields['tlsMode']!.string_value, 'istio');
   assert.equal(meta[1]!['istio']!.fields['workload']!.string_value, 'pay-se;shop;pay-se;latest;Kubernetes');
   assert.equal(meta[1]!['envoy.transport_socket_match'], undefined);
+  // A workload that announced the metadata exchange once per connection (WEFT_PEER_EXCHANGE) says so to its callers.
+  assert.equal(meta[2]!['weft']!.fields['peer_exchange']!.string_value, 'connection');
+  assert.equal(meta[0]!['weft'], undefined);
 });

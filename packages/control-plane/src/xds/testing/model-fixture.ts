@@ -38,7 +38,8 @@ export function makeModel(input: FixtureInput): MeshModel {
     });
     endpoints.set(s.hostname, (s.endpoints ?? []).map((e, i) => ({
       id: e.id ?? `${s.hostname}-${i}`, namespace, address: e.address, labels: e.labels ?? {}, ports: e.ports ?? {},
-      serviceAccount: e.serviceAccount ?? 'default', locality: e.locality ?? '', weight: e.weight ?? 1, health: e.health ?? 'HEALTHY', origin: 'ServiceEntry',
+      serviceAccount: e.serviceAccount ?? 'default', locality: e.locality ?? '', weight: e.weight ?? 1, health: e.health ?? 'HEALTHY', origin: e.origin ?? 'ServiceEntry',
+      ...(e.peerExchange !== undefined ? { peerExchange: e.peerExchange } : {}),
     })));
   }
   const generation = input.generation ?? 1;
