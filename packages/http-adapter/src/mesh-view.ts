@@ -37,6 +37,8 @@ export interface EndpointView {
   readonly key: string;
   readonly hostname: string | undefined;
   readonly state: EndpointStateView;
+  /** The endpoint's EDS metadata (`filter_metadata` by filter name), when it has any. */
+  readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
 /** The balancer of one cluster, as far as the adapter touches it. */

@@ -13,12 +13,16 @@ let maxInFlight = 0;
 /** While set, responses are held (in `held`) until the test ends them. */
 let isHolding = false;
 let held: ServerResponse[] = [];
+/** Per request the server got: whether it carried the `x-intro` header. */
+let intros: boolean[] = [];
 
 before(async () => {
   server = createServer((req, res) => {
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     res.on('finish', () => inFlight--);
+    intros.push(req.headers['x-intro'] !== undefined);
+    if (req.url === '/close') res.setHeader('connection', 'close');
     req.resume();
     if (isHolding) {
       held.push(res);
@@ -42,17 +46,20 @@ function reset(): void {
   maxInFlight = 0;
   isHolding = false;
   held = [];
+  intros = [];
 }
 
 /** One GET through the pool with a handler that releases its connection when the request is over, as the endpoint stage does. */
-function get(pool: ConnectionPool): Promise<number> {
+function get(pool: ConnectionPool, path = '/', introduction?: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
     let status = 0;
     const handler: PooledRequest & Record<string, unknown> = {
       connectionPool: undefined as ConnectionPool | undefined,
       connection: undefined as Client | undefined,
+      introduction,
       onConnect() {},
       onHeaders(s: number) {
+        if (handler.isIntroducing) handler.connectionPool?.introduced(handler.connection!);
         status = s;
         return true;
       },
@@ -68,7 +75,7 @@ function get(pool: ConnectionPool): Promise<number> {
         reject(err);
       },
     };
-    pool.dispatch({ path: '/', method: 'GET' }, handler as never);
+    pool.dispatch({ path, method: 'GET', headers: {} }, handler as never);
   });
 }
 
@@ -115,4 +122,31 @@ test('destroy fails the waiting requests and later dispatches fail at once', asy
   await assert.rejects(get(pool), (e: Error & { code?: string }) => e.code === 'UND_ERR_DESTROYED');
   isHolding = false;
   for (const r of held.splice(0)) r.destroy();
+});
+
+test('introduction headers go on a socket until one of its responses started: again on the socket that replaced a closed one, and on a hand-off from a completion', async () => {
+  reset();
+  const intro = { 'x-intro': 'me' };
+  const pool = new ConnectionPool(origin, {}, 1);
+  for (let i = 0; i < 3; i++) assert.equal(await get(pool, '/', intro), 200);
+  assert.deepEqual(intros, [true, false, false]);
+  // The server closes the connection after this response; the next request goes on a new socket.
+  assert.equal(await get(pool, '/close', intro), 200);
+  assert.equal(await get(pool, '/', intro), 200);
+  assert.equal(await get(pool, '/', intro), 200);
+  assert.deepEqual(intros.slice(3), [false, true, false]);
+  assert.equal(connections, 2);
+  // At the limit the waiting request gets the connection inside the completion: it introduces itself again.
+  isHolding = true;
+  const both = Promise.all([get(pool, '/', intro), get(pool, '/', intro)]);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(pool.waiting, 1);
+  isHolding = false;
+  for (const r of held.splice(0)) r.end('ok');
+  assert.deepEqual(await both, [200, 200]);
+  assert.deepEqual(intros.slice(6), [false, true]);
+  // A request without an introduction is sent as it is.
+  assert.equal(await get(pool), 200);
+  assert.deepEqual(intros.slice(8), [false]);
+  await pool.close();
 });

@@ -9,9 +9,17 @@
  * so under steady load it holds about twice the connections the concurrency needs, and every
  * dispatch scans them.) Each connection is an undici `Client`, which keeps its socket alive,
  * reconnects when it was closed, and sends one request at a time.
+ *
+ * Introductions: a request may name headers that a connection needs to carry only once (Weft's
+ * per-connection metadata exchange). The pool adds them to the request when the connection's
+ * socket has not yet carried them to a response — a new socket, one undici replaced, or one
+ * handed on from inside a completion (undici closes a socket it will not keep alive only after
+ * the completion returns) — and the handler's owner reports {@link ConnectionPool.introduced}
+ * when the response starts.
  */
-import { Client, errors } from 'undici';
+import { Client, buildConnector, errors } from 'undici';
 import type { Dispatcher } from 'undici';
+import type { Socket } from 'node:net';
 
 /**
  * The handler of a request sent through the pool: the pool records which connection carries it,
@@ -21,6 +29,10 @@ import type { Dispatcher } from 'undici';
 export interface PooledRequest {
   connectionPool: ConnectionPool | undefined;
   connection: Client | undefined;
+  /** Headers the connection carries once (see the module comment); set by the caller. */
+  readonly introduction?: Readonly<Record<string, string>> | undefined;
+  /** Set by the pool: true when this request carries the introduction. */
+  isIntroducing?: boolean;
 }
 
 type Handler = Dispatcher.DispatchHandler & PooledRequest;
@@ -29,7 +41,12 @@ type Handler = Dispatcher.DispatchHandler & PooledRequest;
 export class ConnectionPool {
   readonly #origin: string;
   readonly #options: Client.Options;
+  readonly #connector: buildConnector.connector;
   readonly #maxConnections: number;
+  /** Each connection's current socket (undici replaces it on reconnect). */
+  readonly #sockets = new WeakMap<Client, Socket>();
+  /** Sockets that carried an introduction to a response. */
+  readonly #introduced = new WeakSet<Socket>();
   /** Free connections, most recently released last. */
   readonly #idle: Client[] = [];
   readonly #connections = new Set<Client>();
@@ -42,6 +59,8 @@ export class ConnectionPool {
   constructor(origin: string, options: Client.Options, maxConnections: number) {
     this.#origin = origin;
     this.#options = options;
+    const connect = options.connect;
+    this.#connector = typeof connect === 'function' ? connect : buildConnector({ ...connect });
     this.#maxConnections = Math.max(1, maxConnections);
   }
 
@@ -84,15 +103,25 @@ export class ConnectionPool {
     return true;
   }
 
-  /** The request on `connection` is over: the connection serves the next waiting request or goes idle. */
-  release(connection: Client): void {
+  /**
+   * The request on `connection` is over: the connection serves the next waiting request or goes
+   * idle. `isSocketTaken`: an upgrade took the socket (undici opens another for the next request).
+   */
+  release(connection: Client, isSocketTaken = false): void {
+    if (isSocketTaken) this.#sockets.delete(connection);
     if (connection.destroyed || connection.closed) {
       this.#connections.delete(connection);
       if (this.#waiting.length > 0 && !this.#isClosed && !this.#isDestroyed) this.#send(this.#open(), ...this.#nextWaiting());
       return;
     }
-    if (this.#waiting.length > 0) this.#send(connection, ...this.#nextWaiting());
+    if (this.#waiting.length > 0) this.#send(connection, ...this.#nextWaiting(), true);
     else this.#idle.push(connection);
+  }
+
+  /** The introducing request on `connection` got its response: the socket has carried the introduction. */
+  introduced(connection: Client): void {
+    const socket = this.#sockets.get(connection);
+    if (socket !== undefined && !socket.destroyed) this.#introduced.add(socket);
   }
 
   /** Lets in-flight requests finish, fails waiting ones, and closes every connection. Idempotent. */
@@ -112,14 +141,33 @@ export class ConnectionPool {
   }
 
   #open(): Client {
-    const connection = new Client(this.#origin, this.#options);
+    const connector = this.#connector;
+    const sockets = this.#sockets;
+    // The connector is wrapped to learn each socket the connection opens.
+    const connection: Client = new Client(this.#origin, {
+      ...this.#options,
+      connect: (options, callback) =>
+        connector(options, (...args) => {
+          if (args[1] !== null) sockets.set(connection, args[1]);
+          callback(...args);
+        }),
+    });
     this.#connections.add(connection);
     return connection;
   }
 
-  #send(connection: Client, opts: Dispatcher.DispatchOptions, handler: Handler): void {
+  /** `isHandOff`: the connection comes straight from a completion, so its socket may be closing. */
+  #send(connection: Client, opts: Dispatcher.DispatchOptions, handler: Handler, isHandOff = false): void {
     handler.connectionPool = this;
     handler.connection = connection;
+    const introduction = handler.introduction;
+    if (introduction !== undefined) {
+      const socket = this.#sockets.get(connection);
+      if (isHandOff || socket === undefined || socket.destroyed || !this.#introduced.has(socket)) {
+        opts = { ...opts, headers: { ...(opts.headers as Record<string, string> | undefined), ...introduction } };
+        handler.isIntroducing = true;
+      } else handler.isIntroducing = false;
+    }
     connection.dispatch(opts, handler);
   }
 

@@ -13,7 +13,8 @@ import type { ClusterView, EndpointView } from '../mesh-view.ts';
 import { ClusterRuntimes } from './cluster-runtime.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 import { EndpointPools } from './endpoint-pools.ts';
-import type { ConnectionPool, PooledRequest } from './connection-pool.ts';
+import { ConnectionPool } from './connection-pool.ts';
+import type { PooledRequest } from './connection-pool.ts';
 import { LazyHeaders, asHeaders } from './lazy-headers.ts';
 import { replyWithError } from './local-reply.ts';
 import { normalizeHeaders } from './headers.ts';
@@ -21,6 +22,7 @@ import type { LocalReplyMode } from './local-reply.ts';
 import { contextOf } from './request-context.ts';
 import type { MeshRequestContext, OutboundRecord } from './request-context.ts';
 import { classifyError } from './upstream-errors.ts';
+import { takesPeerMetadataOncePerConnection, PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '@weft/core';
 import type { LoadAttempt, MeshTelemetry } from '@weft/core';
 
 type Controller = Dispatcher.DispatchController;
@@ -41,12 +43,16 @@ export class EndpointDispatcher extends Dispatcher {
   readonly #passthrough: Dispatcher;
   readonly #mode: LocalReplyMode;
   readonly #telemetry: MeshTelemetry | undefined;
+  /** This workload's metadata-exchange headers, for endpoints that take them once per connection. */
+  readonly #introduction: Readonly<Record<string, string>> | undefined;
 
   constructor(options: EndpointDispatcherOptions) {
     super();
     this.#passthrough = options.passthrough;
     this.#mode = options.localReplies;
-    this.#telemetry = options.telemetry;
+    const telemetry = options.telemetry;
+    this.#telemetry = telemetry;
+    this.#introduction = telemetry === undefined ? undefined : Object.freeze({ [PEER_METADATA_HEADER]: telemetry.peerMetadataHeader, [PEER_METADATA_ID_HEADER]: telemetry.peerMetadataId });
     this.pools = new EndpointPools(options.poolOptions);
   }
 
@@ -97,6 +103,7 @@ export class EndpointDispatcher extends Dispatcher {
     const telemetry = this.#telemetry;
     let load: LoadAttempt | undefined;
     let record: OutboundRecord | undefined;
+    let introduction: Readonly<Record<string, string>> | undefined;
     if (telemetry !== undefined) {
       record = ctx.record;
       if (record !== undefined) {
@@ -110,9 +117,12 @@ export class EndpointDispatcher extends Dispatcher {
         const edsName = discovery.type === 'eds' && discovery.serviceName !== ctx.clusterName ? discovery.serviceName : undefined;
         load = telemetry.loadStats.startAttempt(ctx.clusterName, localityOf(endpoint), endpoint.key, edsName);
       }
-      opts = withTelemetryHeaders(opts, telemetry, record);
+      const isOncePerConnection = pool instanceof ConnectionPool && takesPeerMetadataOncePerConnection(endpoint.metadata);
+      opts = withTelemetryHeaders(opts, telemetry, record, !isOncePerConnection);
+      if (isOncePerConnection) introduction = this.#introduction;
     }
     const tracked = new EndpointHandler(handler, ctx, rt, endpoint, isPending, load, record);
+    tracked.introduction = introduction;
     // undici reads only the fields it knows; the symbol-keyed context is ignored.
     return pool.dispatch(opts, tracked as unknown as Dispatcher.DispatchHandler & PooledRequest);
   }
@@ -146,16 +156,20 @@ function localityOf(endpoint: EndpointView): { region?: string; zone?: string; s
 
 /**
  * The attempt's options with the trace headers of the request's client span (`traceparent`,
- * and `tracestate`/`baggage` when there are any) and this workload's metadata-exchange headers.
- * The routing stage hands a fresh plain header object per request, which is updated in place
- * (a retry sets the same values again); any other shape is copied.
+ * and `tracestate`/`baggage` when there are any) and, with `isExchangingPeerMetadata`, this
+ * workload's metadata-exchange headers (else the connection pool adds them, once per
+ * connection). The routing stage hands a fresh plain header object per request, which is
+ * updated in place (a retry sets the same values again); any other shape is copied, so the
+ * headers are always a plain record.
  */
-function withTelemetryHeaders(opts: Dispatcher.DispatchOptions, telemetry: MeshTelemetry, record: OutboundRecord | undefined): Dispatcher.DispatchOptions {
+function withTelemetryHeaders(opts: Dispatcher.DispatchOptions, telemetry: MeshTelemetry, record: OutboundRecord | undefined, isExchangingPeerMetadata: boolean): Dispatcher.DispatchOptions {
   const given = opts.headers;
   const isPlain = given !== null && given !== undefined && typeof given === 'object' && !Array.isArray(given) && typeof (given as Iterable<unknown>)[Symbol.iterator] !== 'function';
   const headers = (isPlain ? given : normalizeHeaders(given)) as Record<string, string | string[] | undefined>;
-  headers['x-envoy-peer-metadata'] = telemetry.peerMetadataHeader;
-  headers['x-envoy-peer-metadata-id'] = telemetry.peerMetadataId;
+  if (isExchangingPeerMetadata) {
+    headers[PEER_METADATA_HEADER] = telemetry.peerMetadataHeader;
+    headers[PEER_METADATA_ID_HEADER] = telemetry.peerMetadataId;
+  }
   if (record !== undefined) {
     const span = record.span;
     headers['traceparent'] = span.traceparent;
@@ -199,6 +213,9 @@ class EndpointHandler implements Controller, PooledRequest {
   /** Set by a {@link ConnectionPool}: the connection carrying the attempt, released when it ends. */
   connectionPool: ConnectionPool | undefined = undefined;
   connection: Client | undefined = undefined;
+  /** This workload's metadata-exchange headers when the endpoint takes them once per connection. */
+  introduction: Readonly<Record<string, string>> | undefined = undefined;
+  isIntroducing = false;
   readonly #inner: Dispatcher.DispatchHandler;
   readonly #ctx: MeshRequestContext;
   readonly #rt: ClusterRuntime;
@@ -252,12 +269,13 @@ class EndpointHandler implements Controller, PooledRequest {
   }
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[], socket: Duplex): void {
-    this.#releaseConnection(); // the socket now belongs to the caller; undici's client opens a new one
+    this.#releaseConnection(true); // the socket now belongs to the caller; undici's client opens a new one
     this.#inner.onRequestUpgrade?.(this, statusCode, asHeaders(new LazyHeaders(rawHeaders)), socket);
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage: string): boolean {
     this.#resumeFn = resume;
+    if (this.isIntroducing) this.connectionPool?.introduced(this.connection!);
     if (statusCode >= 200) {
       this.#status = statusCode;
       const record = this.#record;
@@ -279,7 +297,13 @@ class EndpointHandler implements Controller, PooledRequest {
 
   onComplete(rawTrailers: Buffer[] | null): void {
     this.#finish();
-    this.#inner.onResponseEnd?.(this, asHeaders(rawTrailers === null || rawTrailers.length === 0 ? NO_TRAILERS : new LazyHeaders(rawTrailers)));
+    try {
+      this.#inner.onResponseEnd?.(this, asHeaders(rawTrailers === null || rawTrailers.length === 0 ? NO_TRAILERS : new LazyHeaders(rawTrailers)));
+    } finally {
+      // Released after the chain above: a request it dispatches at once must not get this
+      // connection, whose socket undici may close when this completion returns.
+      this.#releaseConnection();
+    }
   }
 
   onError(error: Error): void {
@@ -289,20 +313,23 @@ class EndpointHandler implements Controller, PooledRequest {
       if (kind === 'connect-failure' || kind === 'reset' || kind === 'timeout') this.#rt.detector?.record(this.#endpoint.key, { kind });
     }
     this.#finish();
-    this.#inner.onResponseError?.(this, error);
+    try {
+      this.#inner.onResponseError?.(this, error);
+    } finally {
+      this.#releaseConnection();
+    }
   }
 
-  #releaseConnection(): void {
+  #releaseConnection(isSocketTaken = false): void {
     const pool = this.connectionPool;
     if (pool === undefined) return;
     this.connectionPool = undefined;
-    pool.release(this.connection!);
+    pool.release(this.connection!, isSocketTaken);
   }
 
   #finish(): void {
     if (this.#isDone) return;
     this.#isDone = true;
-    this.#releaseConnection();
     this.#load?.end(this.#status === 0 || this.#status >= 500);
     const state = this.#endpoint.state;
     if (state.activeRequests > 0) state.activeRequests--;

@@ -116,5 +116,5 @@ export class EndpointPools {
 function tlsRequirement(endpoint: EndpointView, cluster: Cluster): UpstreamTlsRequirement {
   const compiled = upstreamTlsOf(cluster);
   if (compiled === undefined || !compiled.isTlsPossible) return PLAINTEXT_UPSTREAM;
-  return compiled.forEndpoint((endpoint as EndpointView & { metadata?: Readonly<Record<string, unknown>> }).metadata);
+  return compiled.forEndpoint(endpoint.metadata);
 }

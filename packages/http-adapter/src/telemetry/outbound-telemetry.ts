@@ -128,7 +128,7 @@ export class TelemetryHandler extends ForwardingHandler implements OutboundRecor
     const cluster = ctx?.clusterName;
     if (cluster !== undefined && cluster !== '' && (flags === 'RL' || flags.startsWith('RL,'))) t.loadStats.recordDrop(cluster, 'rate_limit');
     const endpoint = this.endpoint;
-    const destination = endpoint !== undefined && hasIstioMetadata(endpoint) ? peerFromEndpointMetadata(metadataOf(endpoint)) : (this.#peer ?? UNKNOWN_PEER);
+    const destination = endpoint !== undefined && hasIstioMetadata(endpoint) ? peerFromEndpointMetadata(endpoint.metadata) : (this.#peer ?? UNKNOWN_PEER);
     const service = destinationServiceOf(cluster !== undefined && cluster !== '' ? cluster : (ctx?.authority ?? this.#authority));
     const requestBytes = bodyBytes(this.#opts.body);
     t.metrics.record({
@@ -203,10 +203,6 @@ function rawHeader(lazy: LazyHeaders, name: string): string | undefined {
   return undefined;
 }
 
-function metadataOf(endpoint: EndpointView): Readonly<Record<string, unknown>> | undefined {
-  return (endpoint as EndpointView & { readonly metadata?: Readonly<Record<string, unknown>> }).metadata;
-}
-
 function hasIstioMetadata(endpoint: EndpointView): boolean {
-  return metadataOf(endpoint)?.['istio'] !== undefined;
+  return endpoint.metadata?.['istio'] !== undefined;
 }
